@@ -1,0 +1,161 @@
+//! Filters shared by every index query: kind, category, time range,
+//! hour-of-day range, area, bounding box, walk and organisation.
+
+use rstar::AABB;
+use uuid::Uuid;
+
+use super::ObservationIndex;
+use crate::model::{Kind, Region};
+
+/// A set of hours of the day (0–23, Swedish local time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourSet(u32);
+
+impl HourSet {
+    pub const ALL: HourSet = HourSet((1 << 24) - 1);
+
+    /// Hours from `start` up to but not including `end`, wrapping past
+    /// midnight when `end <= start` (`22..6` is the night).
+    pub fn range(start: u8, end: u8) -> Self {
+        let mut mask = 0u32;
+        let mut h = start % 24;
+        loop {
+            mask |= 1 << h;
+            h = (h + 1) % 24;
+            if h == end % 24 {
+                break;
+            }
+        }
+        HourSet(mask)
+    }
+
+    /// Parses `H` (one hour) or `START-END` (end exclusive, may wrap), e.g.
+    /// `18-24` for the evening or `22-6` for the night.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let hour = |p: &str, max: u8| {
+            p.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|h| *h <= max)
+                .ok_or_else(|| format!("{p:?} is not an hour 0-{max}"))
+        };
+        match s.split_once('-') {
+            None => Ok(HourSet(1 << hour(s, 23)?)),
+            Some((a, b)) => {
+                let (a, b) = (hour(a, 23)?, hour(b, 24)?);
+                if a == b % 24 {
+                    return Ok(HourSet::ALL);
+                }
+                Ok(HourSet::range(a, b))
+            }
+        }
+    }
+
+    pub fn contains(self, hour: u8) -> bool {
+        self.0 & (1 << hour) != 0
+    }
+}
+
+/// Which observations a query is about. The default matches everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    /// Empty means every kind.
+    pub kinds: Vec<Kind>,
+    /// Empty means every category.
+    pub categories: Vec<String>,
+    /// Inclusive lower bound on `observed_at`, Unix seconds.
+    pub from: Option<i64>,
+    /// Exclusive upper bound on `observed_at`, Unix seconds.
+    pub to: Option<i64>,
+    pub hours: Option<HourSet>,
+    pub area: Option<String>,
+    pub bbox: Option<Region>,
+    pub walk_id: Option<Uuid>,
+    pub organisation: Option<String>,
+}
+
+/// A filter resolved against one index's interned values.
+pub(super) struct Compiled {
+    pub kinds: u8,
+    pub categories: Option<Vec<bool>>,
+    pub from: i64,
+    pub to: i64,
+    pub hours: HourSet,
+    pub area: Option<usize>,
+    pub envelope: Option<AABB<[f64; 2]>>,
+    pub walk: Option<u32>,
+    pub organisation: Option<u16>,
+}
+
+impl Filter {
+    /// Resolves names to the index's numbers. `None` when the filter can
+    /// match nothing (an unknown area, a category nobody has used yet, …).
+    pub(super) fn compile(&self, idx: &ObservationIndex) -> Option<Compiled> {
+        let kinds = if self.kinds.is_empty() {
+            0b111
+        } else {
+            self.kinds.iter().fold(0, |m, k| m | (1 << (*k as u8)))
+        };
+        let categories = if self.categories.is_empty() {
+            None
+        } else {
+            let mut set = vec![false; idx.category_names.len()];
+            for c in &self.categories {
+                if let Some(i) = idx.category_names.get(c.as_str()) {
+                    set[i as usize] = true;
+                }
+            }
+            if !set.contains(&true) {
+                return None;
+            }
+            Some(set)
+        };
+        let area = match &self.area {
+            None => None,
+            Some(a) => Some(idx.areas.iter().position(|m| &m.id == a)?),
+        };
+        let walk = match self.walk_id {
+            None => None,
+            Some(w) => Some(idx.walk_ids.get(&w)?),
+        };
+        let organisation = match &self.organisation {
+            None => None,
+            Some(o) => Some(u16::try_from(idx.organisation_names.get(o.as_str())?).ok()?),
+        };
+        Some(Compiled {
+            kinds,
+            categories,
+            from: self.from.unwrap_or(i64::MIN),
+            to: self.to.unwrap_or(i64::MAX),
+            hours: self.hours.unwrap_or(HourSet::ALL),
+            area,
+            envelope: self
+                .bbox
+                .map(|b| AABB::from_corners([b.west, b.south], [b.east, b.north])),
+            walk,
+            organisation,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hour_ranges_wrap_midnight() {
+        let night = HourSet::parse("22-6").unwrap();
+        for h in [22, 23, 0, 5] {
+            assert!(night.contains(h), "{h}");
+        }
+        for h in [6, 12, 21] {
+            assert!(!night.contains(h), "{h}");
+        }
+        let evening = HourSet::parse("18-24").unwrap();
+        assert!(evening.contains(23) && evening.contains(18) && !evening.contains(0));
+        assert_eq!(HourSet::parse("0-24").unwrap(), HourSet::ALL);
+        assert_eq!(HourSet::parse("7").unwrap(), HourSet::range(7, 8));
+        assert!(HourSet::parse("25").is_err());
+        assert!(HourSet::parse("x-3").is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! H3 aggregation: per-cell counts at resolutions 5–12 for any filter.
+//!
+//! Every record keeps its resolution-12 cell; the cell at a coarser
+//! resolution is its ancestor, found by rewriting bits of the index (H3
+//! index layout: resolution in bits 52–55, one 3-bit digit per resolution
+//! below it, unused digits set to 7 — <https://h3geo.org/docs/core-library/h3Indexing>).
+//! A query is one pass over the candidate records; no per-resolution state
+//! has to be maintained on write.
+
+use h3o::{CellIndex, Resolution};
+use rustc_hash::FxHashMap;
+
+use super::{Filter, ObservationIndex};
+use crate::model::Kind;
+
+/// Coarsest resolution served (cells of about 250 km²).
+pub const MIN_RESOLUTION: Resolution = Resolution::Five;
+/// Finest resolution served (cells of about 300 m²).
+pub const MAX_RESOLUTION: Resolution = Resolution::Twelve;
+
+/// The observations in one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellCount {
+    pub cell: CellIndex,
+    pub total: u32,
+    /// Counts per kind, indexed by [`Kind::index`].
+    pub by_kind: [u32; 3],
+}
+
+impl CellCount {
+    pub fn of_kind(&self, kind: Kind) -> u32 {
+        self.by_kind[kind.index()]
+    }
+}
+
+/// The ancestor at `res` of a cell index at a finer resolution.
+#[inline]
+pub(super) fn ancestor(cell: u64, res: u8) -> u64 {
+    const RES_MASK: u64 = 0xF << 52;
+    let unused_digit_bits = u32::from(15 - res) * 3;
+    (cell & !RES_MASK) | (u64::from(res) << 52) | ((1u64 << unused_digit_bits) - 1)
+}
+
+impl ObservationIndex {
+    /// Counts of matching observations per H3 cell at `res`, ordered by cell.
+    /// `res` must lie within [`MIN_RESOLUTION`]..=[`MAX_RESOLUTION`].
+    pub fn hexagon_counts(&self, res: Resolution, filter: &Filter) -> Vec<CellCount> {
+        assert!(
+            (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&res),
+            "resolution {res} outside the served range"
+        );
+        let Some(compiled) = filter.compile(self) else {
+            return Vec::new();
+        };
+        let r = u8::from(res);
+        let mut counts: FxHashMap<u64, [u32; 4]> = FxHashMap::default();
+        self.for_each_match(&compiled, |i| {
+            let i = i as usize;
+            let c = counts.entry(ancestor(self.cells[i], r)).or_default();
+            c[0] += 1;
+            c[1 + usize::from(self.kinds[i])] += 1;
+        });
+        let mut out: Vec<CellCount> = counts
+            .into_iter()
+            .filter_map(|(cell, [total, a, b, c])| {
+                Some(CellCount {
+                    cell: CellIndex::try_from(cell).ok()?,
+                    total,
+                    by_kind: [a, b, c],
+                })
+            })
+            .collect();
+        out.sort_unstable_by_key(|c| c.cell);
+        out
+    }
+}

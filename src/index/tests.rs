@@ -1,0 +1,313 @@
+use h3o::{CellIndex, Resolution};
+use proptest::prelude::*;
+use time::macros::datetime;
+use uuid::Uuid;
+
+use super::*;
+use crate::model::{AreaType, Kind};
+
+fn entry(
+    seq: i64,
+    kind: Kind,
+    lon: f64,
+    lat: f64,
+    t: time::OffsetDateTime,
+    cat: &str,
+) -> IndexEntry {
+    IndexEntry {
+        seq,
+        id: Uuid::from_u128(u128::try_from(seq).unwrap()),
+        kind,
+        lon,
+        lat,
+        cell: base_cell(lon, lat).map(u64::from).unwrap(),
+        observed_at: t.unix_timestamp(),
+        category: cat.into(),
+        walk_id: None,
+        organisation: None,
+    }
+}
+
+/// Reference cells computed with the H3 reference implementation
+/// (Python `h3` 4.x, `latlng_to_cell`).
+#[test]
+fn known_points_land_in_known_cells() {
+    let cases = [
+        (
+            17.626,
+            59.196,
+            "85088647fffffff",
+            "89088645e97ffff",
+            "8c088645e94a5ff",
+        ),
+        (
+            17.587,
+            59.1785,
+            "85088647fffffff",
+            "89088645033ffff",
+            "8c08864503109ff",
+        ),
+        (
+            0.0,
+            0.0,
+            "85754e67fffffff",
+            "89754e64993ffff",
+            "8c754e649929dff",
+        ),
+    ];
+    for (lon, lat, r5, r9, r12) in cases {
+        let idx = ObservationIndex::from_entries([entry(
+            1,
+            Kind::Insecurity,
+            lon,
+            lat,
+            datetime!(2026-01-01 0:00 UTC),
+            "x",
+        )]);
+        let cell_at = |res| {
+            idx.hexagon_counts(res, &Filter::default())[0]
+                .cell
+                .to_string()
+        };
+        assert_eq!(cell_at(Resolution::Five), r5);
+        assert_eq!(cell_at(Resolution::Nine), r9);
+        assert_eq!(cell_at(Resolution::Twelve), r12);
+    }
+}
+
+proptest! {
+    #[test]
+    fn ancestor_agrees_with_h3o(lon in 17.3f64..17.95, lat in 58.9f64..59.32, res in 5u8..=12) {
+        let cell = base_cell(lon, lat).unwrap();
+        let r = Resolution::try_from(res).unwrap();
+        let expected = cell.parent(r).unwrap();
+        prop_assert_eq!(hexagons::ancestor(u64::from(cell), res), u64::from(expected));
+    }
+
+    #[test]
+    fn cell_counts_add_up_to_matching_observations(
+        points in prop::collection::vec((17.3f64..17.95, 58.9f64..59.32, 0u8..3, 0i64..(2 * 365 * 86400)), 1..300),
+        res in 5u8..=12,
+    ) {
+        let base = datetime!(2025-01-01 0:00 UTC);
+        let entries: Vec<_> = points.iter().enumerate().map(|(i, (lon, lat, k, dt))| {
+            entry(i64::try_from(i).unwrap() + 1, Kind::from_index(*k).unwrap(), *lon, *lat, base + time::Duration::seconds(*dt), "c")
+        }).collect();
+        let idx = ObservationIndex::from_entries(entries.clone());
+        let r = Resolution::try_from(res).unwrap();
+        let all = idx.hexagon_counts(r, &Filter::default());
+        prop_assert_eq!(all.iter().map(|c| c.total as usize).sum::<usize>(), entries.len());
+        for c in &all {
+            prop_assert_eq!(c.by_kind.iter().sum::<u32>(), c.total);
+            prop_assert_eq!(c.cell.resolution(), r);
+        }
+        // A time filter partitions the counts.
+        let mid = (base + time::Duration::days(365)).unix_timestamp();
+        let before = idx.hexagon_counts(r, &Filter { to: Some(mid), ..Filter::default() });
+        let after = idx.hexagon_counts(r, &Filter { from: Some(mid), ..Filter::default() });
+        let sum = |v: &[CellCount]| v.iter().map(|c| c.total as usize).sum::<usize>();
+        prop_assert_eq!(sum(&before) + sum(&after), entries.len());
+        prop_assert_eq!(sum(&before), entries.iter().filter(|e| e.observed_at < mid).count());
+    }
+
+    #[test]
+    fn one_by_one_equals_bulk(points in prop::collection::vec((17.3f64..17.95, 58.9f64..59.32), 1..100)) {
+        let t = datetime!(2026-01-01 0:00 UTC);
+        let entries: Vec<_> = points.iter().enumerate()
+            .map(|(i, (lon, lat))| entry(i64::try_from(i).unwrap() + 1, Kind::Insecurity, *lon, *lat, t, "c"))
+            .collect();
+        let bulk = ObservationIndex::from_entries(entries.clone());
+        let mut single = ObservationIndex::new();
+        for e in &entries {
+            prop_assert!(single.insert(e));
+        }
+        let f = Filter { bbox: Some(crate::model::Region { west: 17.4, south: 59.0, east: 17.7, north: 59.2 }), ..Filter::default() };
+        prop_assert_eq!(bulk.hexagon_counts(Resolution::Nine, &f), single.hexagon_counts(Resolution::Nine, &f));
+        prop_assert_eq!(bulk.select(&f, None, 1000), single.select(&f, None, 1000));
+    }
+}
+
+#[test]
+fn filters_narrow_counts() {
+    let winter_night = datetime!(2026-01-10 22:30 UTC); // 23:30 local
+    let summer_noon = datetime!(2026-07-10 10:00 UTC); // 12:00 local
+    let idx = ObservationIndex::from_entries([
+        entry(
+            1,
+            Kind::Insecurity,
+            17.626,
+            59.196,
+            winter_night,
+            "dark_area",
+        ),
+        entry(2, Kind::Insecurity, 17.626, 59.196, summer_noon, "litter"),
+        entry(
+            3,
+            Kind::PlaceObservation,
+            17.626,
+            59.196,
+            winter_night,
+            "vandalism",
+        ),
+        entry(
+            4,
+            Kind::WalkFinding,
+            17.587,
+            59.1785,
+            summer_noon,
+            "lighting",
+        ),
+    ]);
+    let total = |f: Filter| {
+        idx.hexagon_counts(Resolution::Nine, &f)
+            .iter()
+            .map(|c| c.total)
+            .sum::<u32>()
+    };
+    assert_eq!(total(Filter::default()), 4);
+    assert_eq!(
+        total(Filter {
+            kinds: vec![Kind::Insecurity],
+            ..Filter::default()
+        }),
+        2
+    );
+    assert_eq!(
+        total(Filter {
+            kinds: vec![Kind::Insecurity, Kind::WalkFinding],
+            ..Filter::default()
+        }),
+        3
+    );
+    assert_eq!(
+        total(Filter {
+            categories: vec!["litter".into(), "lighting".into()],
+            ..Filter::default()
+        }),
+        2
+    );
+    assert_eq!(
+        total(Filter {
+            categories: vec!["never_used".into()],
+            ..Filter::default()
+        }),
+        0
+    );
+    assert_eq!(
+        total(Filter {
+            hours: Some(HourSet::parse("22-6").unwrap()),
+            ..Filter::default()
+        }),
+        2
+    );
+    assert_eq!(
+        total(Filter {
+            from: Some(datetime!(2026-06-01 0:00 UTC).unix_timestamp()),
+            ..Filter::default()
+        }),
+        2
+    );
+    let cells = idx.hexagon_counts(Resolution::Nine, &Filter::default());
+    let centre = cells
+        .iter()
+        .find(|c| c.cell.to_string() == "89088645e97ffff")
+        .unwrap();
+    assert_eq!(centre.by_kind, [2, 0, 1]);
+    assert_eq!(centre.of_kind(Kind::PlaceObservation), 1);
+}
+
+#[test]
+fn areas_count_members_and_follow_inserts() {
+    let t = datetime!(2026-01-10 12:00 UTC);
+    let mut idx = ObservationIndex::from_entries([
+        entry(1, Kind::Insecurity, 17.626, 59.196, t, "a"),
+        entry(2, Kind::Insecurity, 17.587, 59.1785, t, "a"),
+    ]);
+    let square = geo::MultiPolygon::new(vec![geo::Polygon::new(
+        geo::LineString::from(vec![
+            (17.62, 59.19),
+            (17.63, 59.19),
+            (17.63, 59.20),
+            (17.62, 59.20),
+            (17.62, 59.19),
+        ]),
+        vec![],
+    )]);
+    idx.set_areas(&[crate::model::Area {
+        id: "centrum".into(),
+        name: "Centrum".into(),
+        area_type: AreaType::District,
+        geometry: square,
+        approximate: true,
+    }]);
+    let in_area = |idx: &ObservationIndex| {
+        idx.hexagon_counts(
+            Resolution::Nine,
+            &Filter {
+                area: Some("centrum".into()),
+                ..Filter::default()
+            },
+        )
+        .iter()
+        .map(|c| c.total)
+        .sum::<u32>()
+    };
+    assert_eq!(in_area(&idx), 1);
+    assert!(idx.insert(&entry(3, Kind::Insecurity, 17.625, 59.195, t, "a")));
+    assert!(
+        !idx.insert(&entry(3, Kind::Insecurity, 17.625, 59.195, t, "a")),
+        "same id twice is ignored"
+    );
+    assert_eq!(in_area(&idx), 2);
+    assert_eq!(idx.areas_containing(17.625, 59.195), ["centrum"]);
+    let unknown = Filter {
+        area: Some("nowhere".into()),
+        ..Filter::default()
+    };
+    assert!(idx.hexagon_counts(Resolution::Nine, &unknown).is_empty());
+}
+
+#[test]
+fn select_pages_by_id() {
+    let t = datetime!(2026-01-10 12:00 UTC);
+    let idx = ObservationIndex::from_entries(
+        (1..=25).map(|i| entry(i, Kind::Insecurity, 17.626, 59.196, t, "a")),
+    );
+    let (page1, more) = idx.select(&Filter::default(), None, 10);
+    assert!(more);
+    assert_eq!(page1.first(), Some(&Uuid::from_u128(1)));
+    let (page3, more) = idx.select(&Filter::default(), Some(Uuid::from_u128(20)), 10);
+    assert!(!more);
+    assert_eq!(page3, (21..=25).map(Uuid::from_u128).collect::<Vec<_>>());
+}
+
+#[test]
+fn nearby_is_nearest_first_within_radius() {
+    let t = datetime!(2026-01-10 12:00 UTC);
+    let idx = ObservationIndex::from_entries([
+        entry(1, Kind::WalkFinding, 17.6260, 59.1960, t, "a"),
+        entry(2, Kind::WalkFinding, 17.6262, 59.1960, t, "a"), // ~11 m east
+        entry(3, Kind::WalkFinding, 17.6300, 59.1960, t, "a"), // ~228 m east
+    ]);
+    let near = idx.nearby(17.6261, 59.1960, 50.0, &Filter::default(), 10);
+    assert_eq!(near.len(), 2);
+    assert!(near[0].distance_m <= near[1].distance_m);
+    assert!(
+        (near[0].distance_m - 5.7).abs() < 0.5,
+        "{}",
+        near[0].distance_m
+    );
+    let far = idx.nearby(17.6261, 59.1960, 500.0, &Filter::default(), 10);
+    assert_eq!(far.len(), 3);
+    assert!(
+        (far[2].distance_m - 222.0).abs() < 5.0,
+        "{}",
+        far[2].distance_m
+    );
+}
+
+#[test]
+fn cell_parse_roundtrip() {
+    let c: CellIndex = "89088645e97ffff".parse().unwrap();
+    assert_eq!(c.resolution(), Resolution::Nine);
+}

@@ -1,0 +1,520 @@
+//! Observations: the one record Trygg is built around.
+//!
+//! An observation is a point in WGS 84 (EPSG:4326, lon/lat degrees) with a
+//! kind, a category from the [`Taxonomy`], a severity and a time. Parsing
+//! formats into [`NewObservation`] is the job of `ingest`; turning a
+//! [`NewObservation`] into an [`Observation`] is [`NewObservation::validate`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Region, Taxonomy};
+
+/// Longest free-text description accepted, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
+/// Longest organisation name accepted, in characters.
+pub const MAX_ORGANISATION_CHARS: usize = 200;
+
+/// The three kinds of observation the law's mapping rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A report of perceived insecurity (upplevd otrygghet, medborgardialog).
+    Insecurity,
+    /// A safety-walk finding (trygghetsvandring).
+    WalkFinding,
+    /// A place-based cooperation observation (platssamverkan, EST).
+    PlaceObservation,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Insecurity, Kind::WalkFinding, Kind::PlaceObservation];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Insecurity => "insecurity",
+            Kind::WalkFinding => "walk_finding",
+            Kind::PlaceObservation => "place_observation",
+        }
+    }
+
+    /// Dense index 0..3, used for per-kind counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_index(i: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(i)).copied()
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "kind",
+                    format!(
+                        "unknown kind {s:?}; expected insecurity, walk_finding or place_observation"
+                    ),
+                )
+            })
+    }
+}
+
+/// Where a walk finding is in its follow-up. Findings are actionable: each
+/// goes to someone responsible and is followed up until fixed; a resolved
+/// finding can be reopened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatus {
+    Open,
+    Assigned,
+    Resolved,
+}
+
+impl FindingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::Open => "open",
+            FindingStatus::Assigned => "assigned",
+            FindingStatus::Resolved => "resolved",
+        }
+    }
+}
+
+impl FromStr for FindingStatus {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(FindingStatus::Open),
+            "assigned" => Ok(FindingStatus::Assigned),
+            "resolved" => Ok(FindingStatus::Resolved),
+            _ => Err(ValidationError::new(
+                "status",
+                format!("unknown status {s:?}; expected open, assigned or resolved"),
+            )),
+        }
+    }
+}
+
+/// The follow-up state of a walk finding: its status, who set it and when,
+/// and who it is assigned to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingState {
+    pub status: FindingStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub changed_at: OffsetDateTime,
+    pub changed_by: Option<String>,
+    pub assignee: Option<String>,
+}
+
+/// A stored observation. Coordinates are WGS 84 degrees; times are UTC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub lon: f64,
+    pub lat: f64,
+    /// Horizontal accuracy of the position in metres, when the client knows it.
+    pub accuracy_m: Option<f64>,
+    pub observed_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+    pub category: String,
+    /// 1 (minor) to 3 (serious).
+    pub severity: u8,
+    pub description: Option<String>,
+    /// The partner organisation, for place observations.
+    pub organisation: Option<String>,
+    /// The safety walk, for walk findings.
+    pub walk_id: Option<Uuid>,
+    /// Follow-up state, for walk findings.
+    pub finding: Option<FindingState>,
+}
+
+impl Observation {
+    /// Whether `other` carries the same submitted content — the test for an
+    /// idempotent retry. Server-assigned fields (`received_at`, follow-up
+    /// state) are not part of the content.
+    pub fn same_content(&self, other: &Observation) -> bool {
+        self.id == other.id
+            && self.kind == other.kind
+            && self.lon == other.lon
+            && self.lat == other.lat
+            && self.accuracy_m == other.accuracy_m
+            && self.observed_at == other.observed_at
+            && self.category == other.category
+            && self.severity == other.severity
+            && self.description == other.description
+            && self.organisation == other.organisation
+            && self.walk_id == other.walk_id
+    }
+}
+
+/// One thing wrong with a submission: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ValidationError {
+    /// The property at fault, e.g. `category` or `geometry`.
+    pub field: String,
+    pub reason: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ValidationError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// A submission as parsed from any input format, before validation.
+/// Strings are kept raw so that validation can say precisely what is wrong.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewObservation {
+    pub id: Option<Uuid>,
+    pub kind: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    pub accuracy_m: Option<f64>,
+    pub observed_at: Option<String>,
+    pub category: Option<String>,
+    pub severity: Option<i64>,
+    pub description: Option<String>,
+    pub organisation: Option<String>,
+    pub walk_id: Option<Uuid>,
+}
+
+/// What validation needs to know besides the submission itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidationContext<'a> {
+    pub taxonomy: &'a Taxonomy,
+    pub region: &'a Region,
+    pub now: OffsetDateTime,
+}
+
+/// Severity used when a submission leaves it out: a resident reporting where
+/// they feel unsafe is rarely asked to grade it.
+pub const DEFAULT_SEVERITY: u8 = 2;
+
+impl NewObservation {
+    /// Checks every field and returns either the observation or every problem
+    /// found (not just the first), so a client can fix a form in one go.
+    pub fn validate(self, ctx: ValidationContext<'_>) -> Result<Observation, Vec<ValidationError>> {
+        let mut errors = Vec::new();
+
+        let kind = match self.kind.as_deref() {
+            None => {
+                errors.push(ValidationError::new("kind", "missing"));
+                None
+            }
+            Some(k) => k.parse::<Kind>().map_err(|e| errors.push(e)).ok(),
+        };
+
+        if let Err(e) = ctx.region.check(self.lon, self.lat) {
+            errors.push(e);
+        }
+        if let Some(acc) = self.accuracy_m
+            && !(acc.is_finite() && (0.0..=100_000.0).contains(&acc))
+        {
+            errors.push(ValidationError::new(
+                "accuracy_m",
+                "must be a number of metres between 0 and 100000",
+            ));
+        }
+
+        let observed_at = match self.observed_at.as_deref() {
+            None => {
+                errors.push(ValidationError::new("observed_at", "missing"));
+                None
+            }
+            Some(s) => match parse_timestamp(s) {
+                Ok(t) if t > ctx.now + time::Duration::minutes(10) => {
+                    errors.push(ValidationError::new(
+                        "observed_at",
+                        format!("{s} is in the future"),
+                    ));
+                    None
+                }
+                Ok(t) => Some(t),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+        };
+
+        let category = match (self.category, kind) {
+            (None, _) => {
+                errors.push(ValidationError::new("category", "missing"));
+                None
+            }
+            (Some(c), Some(k)) => {
+                if ctx.taxonomy.contains(k, &c) {
+                    Some(c)
+                } else {
+                    errors.push(ValidationError::new(
+                        "category",
+                        format!(
+                            "unknown category {c:?} for kind {k}; known: {}",
+                            ctx.taxonomy.codes(k).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                    None
+                }
+            }
+            (Some(_), None) => None,
+        };
+
+        let severity = match self.severity {
+            None => Some(DEFAULT_SEVERITY),
+            Some(s @ 1..=3) => Some(u8::try_from(s).expect("1..=3 fits in u8")),
+            Some(s) => {
+                errors.push(ValidationError::new(
+                    "severity",
+                    format!("{s} is not 1, 2 or 3"),
+                ));
+                None
+            }
+        };
+
+        let description = self.description.filter(|d| !d.trim().is_empty());
+        if let Some(d) = &description
+            && d.chars().count() > MAX_DESCRIPTION_CHARS
+        {
+            errors.push(ValidationError::new(
+                "description",
+                format!(
+                    "{} characters; at most {MAX_DESCRIPTION_CHARS} are allowed",
+                    d.chars().count()
+                ),
+            ));
+        }
+        let organisation = self.organisation.filter(|o| !o.trim().is_empty());
+        if let Some(o) = &organisation
+            && o.chars().count() > MAX_ORGANISATION_CHARS
+        {
+            errors.push(ValidationError::new(
+                "organisation",
+                format!("longer than {MAX_ORGANISATION_CHARS} characters"),
+            ));
+        }
+        match kind {
+            Some(Kind::PlaceObservation) if organisation.is_none() => {
+                errors.push(ValidationError::new(
+                    "organisation",
+                    "a place observation needs the partner organisation that made it",
+                ));
+            }
+            Some(Kind::WalkFinding) if self.walk_id.is_none() => {
+                errors.push(ValidationError::new(
+                    "walk",
+                    "a walk finding needs the walk it was made on",
+                ));
+            }
+            _ => {}
+        }
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let (Some(kind), Some(observed_at), Some(category), Some(severity)) =
+            (kind, observed_at, category, severity)
+        else {
+            unreachable!("every missing field pushed an error");
+        };
+        let finding = (kind == Kind::WalkFinding).then(|| FindingState {
+            status: FindingStatus::Open,
+            changed_at: ctx.now,
+            changed_by: None,
+            assignee: None,
+        });
+        Ok(Observation {
+            id: self.id.unwrap_or_else(|| new_id(ctx.now)),
+            kind,
+            lon: self.lon,
+            lat: self.lat,
+            accuracy_m: self.accuracy_m,
+            observed_at,
+            received_at: ctx.now,
+            category,
+            severity,
+            description,
+            organisation: if kind == Kind::PlaceObservation {
+                organisation
+            } else {
+                None
+            },
+            walk_id: if kind == Kind::WalkFinding {
+                self.walk_id
+            } else {
+                None
+            },
+            finding,
+        })
+    }
+}
+
+/// A fresh UUID v7 for `now`.
+pub fn new_id(now: OffsetDateTime) -> Uuid {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        u64::try_from(now.unix_timestamp()).unwrap_or(0),
+        now.nanosecond(),
+    );
+    Uuid::new_v7(ts)
+}
+
+/// Parses an RFC 3339 timestamp (`2026-03-01T21:30:00+01:00`) into UTC.
+pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime, ValidationError> {
+    OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .map(|t| t.to_offset(time::UtcOffset::UTC))
+        .map_err(|e| {
+            ValidationError::new(
+                "observed_at",
+                format!(
+                    "{s:?} is not an RFC 3339 timestamp such as 2026-03-01T21:30:00+01:00 ({e})"
+                ),
+            )
+        })
+}
+
+/// Formats a UTC time as RFC 3339.
+pub fn format_timestamp(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("every OffsetDateTime in range formats as RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn ctx<'a>(tax: &'a Taxonomy, region: &'a Region) -> ValidationContext<'a> {
+        ValidationContext {
+            taxonomy: tax,
+            region,
+            now: datetime!(2026-11-01 12:00 UTC),
+        }
+    }
+
+    fn report() -> NewObservation {
+        NewObservation {
+            kind: Some("insecurity".into()),
+            lon: 17.626,
+            lat: 59.196,
+            observed_at: Some("2026-10-31T22:15:00+01:00".into()),
+            category: Some("dark_area".into()),
+            ..NewObservation::default()
+        }
+    }
+
+    #[test]
+    fn valid_report_gets_defaults_and_utc_time() {
+        let tax = Taxonomy::builtin();
+        let region = Region::sodertalje();
+        let obs = report().validate(ctx(&tax, &region)).unwrap();
+        assert_eq!(obs.kind, Kind::Insecurity);
+        assert_eq!(obs.severity, DEFAULT_SEVERITY);
+        assert_eq!(obs.observed_at, datetime!(2026-10-31 21:15 UTC));
+        assert_eq!(obs.id.get_version_num(), 7);
+        assert!(obs.finding.is_none());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let tax = Taxonomy::builtin();
+        let region = Region::sodertalje();
+        let bad = NewObservation {
+            kind: Some("insecurity".into()),
+            lon: 59.196,
+            lat: 17.626,
+            observed_at: Some("yesterday".into()),
+            category: Some("no_such_thing".into()),
+            severity: Some(7),
+            description: Some("x".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            ..NewObservation::default()
+        };
+        let errs = bad.validate(ctx(&tax, &region)).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "geometry",
+                "observed_at",
+                "category",
+                "severity",
+                "description"
+            ]
+        );
+        assert!(errs[0].reason.contains("swapped"), "{}", errs[0].reason);
+    }
+
+    #[test]
+    fn description_limit_counts_characters_not_bytes() {
+        let tax = Taxonomy::builtin();
+        let region = Region::sodertalje();
+        let mut ok = report();
+        ok.description = Some("ö".repeat(MAX_DESCRIPTION_CHARS));
+        assert!(ok.validate(ctx(&tax, &region)).is_ok());
+    }
+
+    #[test]
+    fn findings_need_a_walk_and_start_open() {
+        let tax = Taxonomy::builtin();
+        let region = Region::sodertalje();
+        let mut f = report();
+        f.kind = Some("walk_finding".into());
+        f.category = Some("lighting".into());
+        let errs = f.clone().validate(ctx(&tax, &region)).unwrap_err();
+        assert_eq!(errs[0].field, "walk");
+        f.walk_id = Some(Uuid::now_v7());
+        let obs = f.validate(ctx(&tax, &region)).unwrap();
+        assert_eq!(obs.finding.unwrap().status, FindingStatus::Open);
+    }
+
+    #[test]
+    fn future_times_are_rejected() {
+        let tax = Taxonomy::builtin();
+        let region = Region::sodertalje();
+        let mut r = report();
+        r.observed_at = Some("2027-01-01T00:00:00Z".into());
+        let errs = r.validate(ctx(&tax, &region)).unwrap_err();
+        assert_eq!(errs[0].field, "observed_at");
+    }
+
+    #[test]
+    fn same_content_ignores_server_fields() {
+        let tax = Taxonomy::builtin();
+        let region = Region::sodertalje();
+        let a = report().validate(ctx(&tax, &region)).unwrap();
+        let mut b = a.clone();
+        b.received_at = datetime!(2026-11-02 00:00 UTC);
+        assert!(a.same_content(&b));
+        b.severity = 3;
+        assert!(!a.same_content(&b));
+    }
+}

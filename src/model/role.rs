@@ -1,0 +1,121 @@
+//! Roles and what each may do. The rules live here, in one place, so the HTTP
+//! layer asks questions ("may this principal read raw points?") instead of
+//! re-deciding them per handler.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Kind;
+
+/// A role as stored with tokens and users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Anonymous,
+    WalkParticipant,
+    Partner,
+    Analyst,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Anonymous => "anonymous",
+            Role::WalkParticipant => "walk_participant",
+            Role::Partner => "partner",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Role::Anonymous,
+            Role::WalkParticipant,
+            Role::Partner,
+            Role::Analyst,
+            Role::Admin,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| {
+            format!("unknown role {s:?}; expected walk_participant, partner, analyst or admin")
+        })
+    }
+}
+
+/// Who is asking: the role and what it is tied to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    /// A short, non-secret label for audit logs (user name or token id).
+    pub actor: String,
+    /// The organisation, for partners.
+    pub organisation: Option<String>,
+    /// The walk, for walk participants.
+    pub walk_id: Option<Uuid>,
+}
+
+impl Principal {
+    pub fn anonymous() -> Self {
+        Principal {
+            role: Role::Anonymous,
+            actor: "anonymous".into(),
+            organisation: None,
+            walk_id: None,
+        }
+    }
+
+    /// Whether this principal may submit observations of `kind`.
+    pub fn may_submit(&self, kind: Kind) -> bool {
+        match self.role {
+            Role::Anonymous => kind == Kind::Insecurity,
+            Role::WalkParticipant => kind == Kind::WalkFinding,
+            Role::Partner => kind == Kind::PlaceObservation,
+            Role::Analyst | Role::Admin => true,
+        }
+    }
+
+    /// Exact (unsuppressed) aggregate counts, and raw points with their text,
+    /// are for analysts; every such read is audited.
+    pub fn reads_raw(&self) -> bool {
+        self.role == Role::Analyst
+    }
+
+    /// Whether this principal may see raw records at all (possibly limited
+    /// to its own walk or organisation).
+    pub fn may_list_raw(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Analyst | Role::WalkParticipant | Role::Partner
+        )
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Updating the follow-up status of walk findings.
+    pub fn may_follow_up(&self) -> bool {
+        matches!(self.role, Role::Analyst | Role::Admin)
+    }
+
+    /// Bulk import is for staff.
+    pub fn may_import(&self) -> bool {
+        matches!(self.role, Role::Analyst | Role::Admin)
+    }
+}
