@@ -17,12 +17,12 @@
 //! - [`auth`] — tokens and passwords: generation and hashing.
 //! - [`config`] — the typed configuration.
 
-//TMP pub mod auth;
-//TMP pub mod config;
+pub mod auth;
+pub mod config;
 //TMP pub mod demo;
 //TMP pub mod http;
 pub mod index;
-//TMP pub mod ingest;
+pub mod ingest;
 pub mod model;
-//TMP pub mod service;
-//TMP pub mod store;
+pub mod service;
+pub mod store;

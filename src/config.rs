@@ -1,0 +1,154 @@
+//! Configuration: command-line flags, each with an environment variable
+//! (`TRYGG_…`) and a sensible default. Validated once at start-up; a bad
+//! value stops the service with a message naming the setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::model::{Region, Taxonomy};
+
+/// Where the data lives. Shared by every subcommand that touches data.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory of the embedded store (created if missing).
+    #[arg(long, env = "TRYGG_DATA_DIR", default_value = "./trygg-data")]
+    pub data_dir: PathBuf,
+}
+
+/// Settings of the HTTP service.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "TRYGG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Category taxonomy file (TOML); the built-in data/taxonomy.toml when unset.
+    #[arg(long, env = "TRYGG_TAXONOMY")]
+    pub taxonomy: Option<PathBuf>,
+
+    /// Served region as west,south,east,north (WGS 84); points outside are refused.
+    #[arg(long, env = "TRYGG_REGION", default_value = "17.30,58.90,17.95,59.32")]
+    pub region: String,
+
+    /// Smallest count a public (non-analyst) view shows for a cell; smaller
+    /// non-zero counts are suppressed.
+    #[arg(long, env = "TRYGG_K_ANONYMITY", default_value_t = 5)]
+    pub k_anonymity: u32,
+
+    /// Anonymous submissions allowed per client address per minute.
+    #[arg(long, env = "TRYGG_ANONYMOUS_PER_MINUTE", default_value_t = 30)]
+    pub anonymous_per_minute: u32,
+
+    /// Largest request body accepted, in bytes (imports excepted).
+    #[arg(long, env = "TRYGG_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest import body accepted, in bytes.
+    #[arg(long, env = "TRYGG_MAX_IMPORT_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_import_bytes: usize,
+
+    /// How often to pick up writes made by other processes, in milliseconds.
+    #[arg(long, env = "TRYGG_CATCH_UP_MS", default_value_t = 1000)]
+    pub catch_up_ms: u64,
+}
+
+impl Default for ServerArgs {
+    fn default() -> Self {
+        ServerArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            taxonomy: None,
+            region: "17.30,58.90,17.95,59.32".into(),
+            k_anonymity: 5,
+            anonymous_per_minute: 30,
+            max_body_bytes: 64 * 1024,
+            max_import_bytes: 1024 * 1024 * 1024,
+            catch_up_ms: 1000,
+        }
+    }
+}
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--region / TRYGG_REGION: {0}")]
+    Region(String),
+    #[error("--k-anonymity / TRYGG_K_ANONYMITY must be at least 1")]
+    KAnonymity,
+    #[error("--anonymous-per-minute / TRYGG_ANONYMOUS_PER_MINUTE must be at least 1")]
+    AnonymousRate,
+    #[error("--taxonomy / TRYGG_TAXONOMY")]
+    Taxonomy(#[from] crate::model::taxonomy::TaxonomyError),
+}
+
+/// The validated settings the service runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub region: Region,
+    pub taxonomy: Taxonomy,
+    pub k_anonymity: u32,
+    pub anonymous_per_minute: u32,
+    pub max_body_bytes: usize,
+    pub max_import_bytes: usize,
+    pub catch_up_interval: std::time::Duration,
+}
+
+impl ServerArgs {
+    /// Checks every value and loads the taxonomy.
+    pub fn finalize(&self) -> Result<Settings, ConfigError> {
+        let region = Region::parse_bbox(&self.region).map_err(ConfigError::Region)?;
+        if self.k_anonymity == 0 {
+            return Err(ConfigError::KAnonymity);
+        }
+        if self.anonymous_per_minute == 0 {
+            return Err(ConfigError::AnonymousRate);
+        }
+        let taxonomy = match &self.taxonomy {
+            Some(path) => Taxonomy::load(path)?,
+            None => Taxonomy::builtin(),
+        };
+        Ok(Settings {
+            region,
+            taxonomy,
+            k_anonymity: self.k_anonymity,
+            anonymous_per_minute: self.anonymous_per_minute,
+            max_body_bytes: self.max_body_bytes,
+            max_import_bytes: self.max_import_bytes,
+            catch_up_interval: std::time::Duration::from_millis(self.catch_up_ms.max(50)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let args = ServerArgs {
+            region: "1,2,3".into(),
+            ..ServerArgs::default()
+        };
+        assert!(
+            args.finalize()
+                .unwrap_err()
+                .to_string()
+                .contains("TRYGG_REGION")
+        );
+        let args = ServerArgs {
+            k_anonymity: 0,
+            ..ServerArgs::default()
+        };
+        assert!(
+            args.finalize()
+                .unwrap_err()
+                .to_string()
+                .contains("K_ANONYMITY")
+        );
+        assert_eq!(
+            ServerArgs::default().finalize().unwrap().region,
+            Region::sodertalje()
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Parsing of submissions: a GeoJSON Feature, and bulk imports as a GeoJSON
+//! FeatureCollection, CSV or NDJSON (one Feature per line). Parsers read from
+//! any `BufRead` and hand each record to a callback, so an import of any size
+//! streams through in constant memory; each bad record is reported with its
+//! position and reasons instead of stopping the import.
+
+pub mod csv;
+pub mod feature;
+pub mod feature_collection;
+pub mod geometry;
+
+use std::io::BufRead;
+
+use crate::model::{NewObservation, ValidationError};
+
+/// A bulk import format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    GeoJson,
+    Csv,
+    NdJson,
+}
+
+impl Format {
+    /// From a media type (`Content-Type`), ignoring parameters.
+    pub fn from_media_type(media_type: &str) -> Option<Self> {
+        match media_type
+            .split(';')
+            .next()?
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "application/geo+json" | "application/json" => Some(Format::GeoJson),
+            "text/csv" => Some(Format::Csv),
+            "application/x-ndjson" | "application/ndjson" | "application/geo+json-seq" => {
+                Some(Format::NdJson)
+            }
+            _ => None,
+        }
+    }
+
+    /// From a file name's extension.
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "geojson" | "json" => Some(Format::GeoJson),
+            "csv" => Some(Format::Csv),
+            "ndjson" | "jsonl" | "geojsonl" | "geojsons" => Some(Format::NdJson),
+            _ => None,
+        }
+    }
+}
+
+/// Where a record sits in its input: the 1-based record number, and for the
+/// line-based formats the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub record: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+/// A failure that stops the whole parse (as opposed to one bad record).
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("reading the input failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// The result for one record.
+pub type RecordResult = Result<NewObservation, Vec<ValidationError>>;
+
+/// Parses `input` in `format`, calling `sink` once per record.
+pub fn parse(
+    format: Format,
+    input: impl BufRead,
+    sink: impl FnMut(Position, RecordResult),
+) -> Result<(), ParseError> {
+    match format {
+        Format::GeoJson => feature_collection::parse(input, sink),
+        Format::Csv => csv::parse(input, sink),
+        Format::NdJson => parse_ndjson(input, sink),
+    }
+}
+
+fn parse_ndjson(
+    input: impl BufRead,
+    mut sink: impl FnMut(Position, RecordResult),
+) -> Result<(), ParseError> {
+    let mut record = 0;
+    for (n, line) in input.split(b'\n').enumerate() {
+        let line = line?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        record += 1;
+        let pos = Position {
+            record,
+            line: Some(n as u64 + 1),
+        };
+        let result = feature::parse_feature(&line)
+            .map_err(|e| vec![e])
+            .and_then(|f| feature::from_feature(&f));
+        sink(pos, result);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ndjson_reports_lines() {
+        let text = "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[17.6,59.2]},\"properties\":{\"kind\":\"insecurity\"}}\n\nnot json\n";
+        let mut seen = Vec::new();
+        parse(Format::NdJson, text.as_bytes(), |p, r| {
+            seen.push((p, r.is_ok()))
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (
+                    Position {
+                        record: 1,
+                        line: Some(1)
+                    },
+                    true
+                ),
+                (
+                    Position {
+                        record: 2,
+                        line: Some(3)
+                    },
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn formats_from_media_types_and_paths() {
+        assert_eq!(
+            Format::from_media_type("text/csv; charset=utf-8"),
+            Some(Format::Csv)
+        );
+        assert_eq!(
+            Format::from_media_type("application/geo+json"),
+            Some(Format::GeoJson)
+        );
+        assert_eq!(Format::from_media_type("image/png"), None);
+        assert_eq!(
+            Format::from_path("x/demo.ndjson".as_ref()),
+            Some(Format::NdJson)
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! The running service's core: the store and the in-memory index, kept in
+//! step. Every acknowledged write is in the store first and in the index
+//! before the acknowledgement; writes made by other processes on the same
+//! store (the CLI, other instances) are picked up by [`Service::catch_up`].
+
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+
+use uuid::Uuid;
+
+use crate::index::{IndexEntry, ObservationIndex};
+use crate::model::{Observation, observation::ValidationContext};
+use crate::model::{Region, Taxonomy};
+use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError};
+
+/// Rows fetched per round trip when loading or catching up.
+const LOAD_PAGE: usize = 250_000;
+
+/// Store + index + the reference data validation needs.
+pub struct Service {
+    store: Arc<dyn Store>,
+    index: RwLock<ObservationIndex>,
+    /// Every observation with a sequence number up to this one is in the index.
+    caught_up_to: Mutex<i64>,
+    pub taxonomy: Taxonomy,
+    pub region: Region,
+}
+
+impl Service {
+    /// Loads every stored observation and area into a fresh index.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        taxonomy: Taxonomy,
+        region: Region,
+    ) -> Result<Self, StoreError> {
+        let mut entries: Vec<IndexEntry> = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.index_entries_since(after, LOAD_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            let full = page.len() == LOAD_PAGE;
+            entries.extend(page);
+            if !full {
+                break;
+            }
+        }
+        let areas = store.list_areas().await?;
+        let index = tokio::task::spawn_blocking(move || {
+            let mut index = ObservationIndex::from_entries(entries);
+            index.set_areas(&areas);
+            index
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?;
+        Ok(Service {
+            store,
+            index: RwLock::new(index),
+            caught_up_to: Mutex::new(after),
+            taxonomy,
+            region,
+        })
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Read access to the index. Hold it briefly: writers wait.
+    pub fn index(&self) -> RwLockReadGuard<'_, ObservationIndex> {
+        self.index.read().expect("index lock poisoned")
+    }
+
+    pub fn validation_context(&self) -> ValidationContext<'_> {
+        ValidationContext {
+            taxonomy: &self.taxonomy,
+            region: &self.region,
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+
+    /// Stores one observation durably and indexes it.
+    pub async fn submit(&self, observation: Observation) -> Result<Inserted, StoreError> {
+        let inserted = self.store.insert(observation).await?;
+        if let Inserted::Created { seq, observation } = &inserted {
+            let entry = IndexEntry::from_observation(*seq, observation);
+            self.index
+                .write()
+                .expect("index lock poisoned")
+                .insert(&entry);
+        }
+        Ok(inserted)
+    }
+
+    /// Stores a batch in one transaction and indexes what was created.
+    pub async fn import(
+        &self,
+        observations: Vec<Observation>,
+        policy: BatchPolicy,
+    ) -> Result<BatchOutcome, StoreError> {
+        let outcome = self.store.insert_batch(observations, policy).await?;
+        if !outcome.created.is_empty() {
+            let mut idx = self.index.write().expect("index lock poisoned");
+            idx.insert_many(&outcome.created);
+        }
+        Ok(outcome)
+    }
+
+    /// Indexes observations that other processes committed to the store.
+    /// Returns how many were new.
+    pub async fn catch_up(&self) -> Result<usize, StoreError> {
+        let mut added = 0;
+        loop {
+            let after = *self.caught_up_to.lock().expect("cursor lock");
+            let page = self.store.index_entries_since(after, LOAD_PAGE).await?;
+            let Some(last) = page.last().map(|e| e.seq) else {
+                return Ok(added);
+            };
+            {
+                let mut idx = self.index.write().expect("index lock poisoned");
+                added += idx.insert_many(&page);
+            }
+            let mut cursor = self.caught_up_to.lock().expect("cursor lock");
+            *cursor = (*cursor).max(last);
+            if page.len() < LOAD_PAGE {
+                return Ok(added);
+            }
+        }
+    }
+
+    /// Reloads area polygons into the index after a change.
+    pub async fn reload_areas(&self) -> Result<(), StoreError> {
+        let areas = self.store.list_areas().await?;
+        self.index
+            .write()
+            .expect("index lock poisoned")
+            .set_areas(&areas);
+        Ok(())
+    }
+
+    /// Whether the index holds this id.
+    pub fn knows(&self, id: &Uuid) -> bool {
+        self.index().contains_id(id)
+    }
+
+    pub fn observation_count(&self) -> usize {
+        self.index().len()
+    }
+}

@@ -1,0 +1,193 @@
+//! Durable storage behind one trait, [`Store`], so the service can run on the
+//! embedded SQLite store (the zero-setup default) or on PostgreSQL/PostGIS.
+//!
+//! The contract every implementation keeps (tested in
+//! `tests/store_contract.rs` against each store):
+//!
+//! - a write is durable when its future resolves `Ok` — it survives a process
+//!   kill and a power cut;
+//! - inserting an observation is idempotent by id: the same content again is a
+//!   [`Inserted::Duplicate`], different content a [`Inserted::Conflict`],
+//!   never a second record;
+//! - every committed observation gets a sequence number, increasing in commit
+//!   order, so that readers can catch up with [`Store::index_entries_since`];
+//! - the audit log only grows.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::index::IndexEntry;
+use crate::model::{Area, FindingStatus, Observation, Role, Walk};
+
+pub use sqlite::SqliteStore;
+
+/// What a store failure was.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot use data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("SQLite error")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("schema migration failed")]
+    Migration(#[from] refinery::Error),
+    #[error("commit failed: {0}")]
+    Commit(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+/// The outcome of inserting one observation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted {
+    /// Stored now, with its commit sequence number.
+    Created { seq: i64, observation: Observation },
+    /// The same id with the same content was stored before; nothing changed.
+    Duplicate(Observation),
+    /// The same id with different content was stored before; nothing changed.
+    Conflict(Observation),
+}
+
+/// How a batch treats records whose id exists with other content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchPolicy {
+    /// Any conflict rejects the whole batch.
+    AllOrNothing,
+    /// Conflicting records are skipped; the rest is stored.
+    Partial,
+}
+
+/// The outcome of a batch insert.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// Index entries of the observations stored now.
+    pub created: Vec<IndexEntry>,
+    /// Positions (in the batch) of records already stored with the same content.
+    pub duplicates: Vec<usize>,
+    /// Positions of records whose id is stored with other content.
+    pub conflicts: Vec<usize>,
+}
+
+/// An API token as stored: only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    /// Public identifier, used in audit logs in place of the secret.
+    pub id: Uuid,
+    pub hash: [u8; 32],
+    pub role: Role,
+    pub organisation: Option<String>,
+    pub walk_id: Option<Uuid>,
+    pub label: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A user account; the password is kept as an argon2id PHC string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub organisation: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// One line of the audit log of raw reads, exports and administrative acts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: OffsetDateTime,
+    /// Who: a user name or token id, never a secret.
+    pub actor: String,
+    pub action: String,
+    /// What, e.g. the query or the number of records read. No coordinates, no text.
+    pub detail: String,
+}
+
+/// A change to a walk finding's follow-up state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingUpdate {
+    pub status: FindingStatus,
+    pub assignee: Option<String>,
+    pub by: String,
+    pub at: OffsetDateTime,
+}
+
+/// Durable storage for everything Trygg keeps.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short name for `/health`: `embedded` or `postgres`.
+    fn kind(&self) -> &'static str;
+
+    // Observations.
+
+    /// Stores one observation durably, idempotent by id.
+    async fn insert(&self, observation: Observation) -> Result<Inserted, StoreError>;
+    /// Stores many observations in one transaction.
+    async fn insert_batch(
+        &self,
+        observations: Vec<Observation>,
+        policy: BatchPolicy,
+    ) -> Result<BatchOutcome, StoreError>;
+    async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError>;
+    /// The observations with these ids, in the order given; unknown ids are left out.
+    async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Observation>, StoreError>;
+    async fn count(&self) -> Result<u64, StoreError>;
+    /// Index entries of observations committed with a sequence number above
+    /// `after_seq`, in sequence order, at most `limit`.
+    async fn index_entries_since(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<IndexEntry>, StoreError>;
+    /// Whole observations in sequence order after `after_seq`, for export.
+    async fn observations_since(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Observation)>, StoreError>;
+    /// Sets the follow-up state of a walk finding.
+    async fn update_finding(
+        &self,
+        id: Uuid,
+        update: FindingUpdate,
+    ) -> Result<Observation, StoreError>;
+
+    // Walks.
+
+    async fn create_walk(&self, walk: &Walk) -> Result<(), StoreError>;
+    async fn walk(&self, id: Uuid) -> Result<Option<Walk>, StoreError>;
+    async fn walk_by_code(&self, code: &str) -> Result<Option<Walk>, StoreError>;
+    async fn list_walks(&self) -> Result<Vec<Walk>, StoreError>;
+    async fn close_walk(&self, id: Uuid, at: OffsetDateTime) -> Result<Walk, StoreError>;
+
+    // Areas.
+
+    /// Creates or replaces an area.
+    async fn put_area(&self, area: &Area) -> Result<(), StoreError>;
+    async fn list_areas(&self) -> Result<Vec<Area>, StoreError>;
+
+    // Credentials.
+
+    async fn create_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError>;
+    async fn add_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    // Audit.
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// The newest audit entries, newest first.
+    async fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}

@@ -1,0 +1,882 @@
+//! The embedded store: one SQLite file in the data directory, in WAL mode with
+//! `synchronous=FULL`, so a commit is on disk (the WAL is fsynced) before the
+//! writer's future resolves.
+//!
+//! **Group commit.** All writes go through one writer thread. It takes every
+//! write waiting in its queue, runs each in its own savepoint inside one
+//! transaction, commits once — one fsync for the whole group — and only then
+//! answers each caller. Under load many submissions share one fsync, so
+//! durability does not cap throughput; alone, a write commits at once.
+//!
+//! Reads use a small pool of separate connections (WAL lets readers run
+//! beside the writer). Other processes (the CLI) may write to the same file
+//! at the same time; SQLite's locking serialises them.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::{Date, OffsetDateTime};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::{
+    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError, TokenRecord,
+    UserRecord,
+};
+use crate::index::{IndexEntry, base_cell};
+use crate::model::walk::TimeOfDay;
+use crate::model::{Area, AreaType, FindingState, FindingStatus, Kind, Observation, Walk};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "trygg.sqlite";
+/// Most writes committed in one group.
+const MAX_GROUP: usize = 512;
+/// Idle read connections kept open.
+const READ_POOL: usize = 8;
+/// How long a writer waits for another process's lock before failing.
+const BUSY_TIMEOUT_MS: u64 = 30_000;
+
+/// A write waiting for the writer thread.
+trait WriteJob: Send {
+    /// Runs inside the group's transaction; `false` means "roll my savepoint back".
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Called after the group's commit (or its failure).
+    fn finish(self: Box<Self>, commit: Result<(), String>);
+}
+
+type JobFn<R> = Box<dyn FnOnce(&Connection) -> Result<(R, bool), StoreError> + Send>;
+
+struct TypedJob<R> {
+    work: Option<JobFn<R>>,
+    result: Option<Result<R, StoreError>>,
+    reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+impl<R: Send> WriteJob for TypedJob<R> {
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        match work(conn) {
+            Ok((value, keep)) => {
+                self.result = Some(Ok(value));
+                keep
+            }
+            Err(e) => {
+                self.result = Some(Err(e));
+                false
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), String>) {
+        let outcome = match commit {
+            Err(e) => Err(StoreError::Commit(e)),
+            Ok(()) => self.result.unwrap_or(Err(StoreError::Closed)),
+        };
+        // The caller may have gone away (client disconnected); the write stands.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+/// The embedded SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir` and brings its
+    /// schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = open_connection(&path)?;
+        embedded::migrations::runner().run(&mut conn)?;
+
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let thread = std::thread::Builder::new()
+            .name("trygg-sqlite-writer".into())
+            .spawn(move || writer_loop(&conn, &rx))
+            .map_err(|source| StoreError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(thread)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Runs `work` in the writer thread, in its own savepoint of the next group
+    /// commit; resolves after the commit is durable.
+    async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.write_or_roll_back(move |c| work(c).map(|r| (r, true)))
+            .await
+    }
+
+    /// Like [`Self::write`], but `work` may ask for its changes to be rolled
+    /// back while still returning a value.
+    async fn write_or_roll_back<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(R, bool), StoreError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job = Box::new(TypedJob {
+            work: Some(Box::new(work)),
+            result: None,
+            reply,
+        });
+        {
+            let writer = self.writer.lock().expect("writer lock");
+            let sender = writer.as_ref().ok_or(StoreError::Closed)?;
+            sender.send(job).map_err(|_| StoreError::Closed)?;
+        }
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `work` on a pooled read connection in a blocking thread.
+    async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.readers);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.lock().expect("pool lock").pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => open_connection(&path)?,
+            };
+            let result = work(&conn);
+            let mut idle = pool.lock().expect("pool lock");
+            if idle.len() < READ_POOL {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stops the writer after the writes already queued, and waits for it.
+    pub fn close(&self) {
+        self.writer.lock().expect("writer lock").take();
+        if let Some(t) = self.writer_thread.lock().expect("thread lock").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("trygg_store_group_commit_size").record(group.len() as f64);
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let msg = e.to_string();
+            for job in group {
+                job.finish(Err(msg.clone()));
+            }
+            continue;
+        }
+        for job in &mut group {
+            let ok = conn.execute_batch("SAVEPOINT job").is_ok() && job.run(conn);
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "savepoint handling failed");
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        for job in group {
+            job.finish(commit.clone());
+        }
+    }
+}
+
+// Encoding helpers.
+
+fn nanos(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+fn from_nanos(n: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(n)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn uuid_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let bytes: [u8; 16] = row.get(i)?;
+    Ok(Uuid::from_bytes(bytes))
+}
+
+fn opt_uuid_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
+    let bytes: Option<[u8; 16]> = row.get(i)?;
+    Ok(bytes.map(Uuid::from_bytes))
+}
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unknown {what} {value:?}").into(),
+    )
+}
+
+const OBSERVATION_COLUMNS: &str = "seq, id, kind, lon, lat, accuracy_m, observed_at, received_at, \
+     category, severity, description, organisation, walk_id, status, status_at, status_by, assignee";
+
+fn observation_row(row: &Row<'_>) -> rusqlite::Result<(i64, Observation)> {
+    let kind: String = row.get(2)?;
+    let kind: Kind = kind.parse().map_err(|_| corrupt("kind", &kind))?;
+    let status: Option<String> = row.get(13)?;
+    let finding = match status {
+        None => None,
+        Some(s) => Some(FindingState {
+            status: s
+                .parse::<FindingStatus>()
+                .map_err(|_| corrupt("status", &s))?,
+            changed_at: from_nanos(row.get(14)?),
+            changed_by: row.get(15)?,
+            assignee: row.get(16)?,
+        }),
+    };
+    let severity: i64 = row.get(9)?;
+    Ok((
+        row.get(0)?,
+        Observation {
+            id: uuid_col(row, 1)?,
+            kind,
+            lon: row.get(3)?,
+            lat: row.get(4)?,
+            accuracy_m: row.get(5)?,
+            observed_at: from_nanos(row.get(6)?),
+            received_at: from_nanos(row.get(7)?),
+            category: row.get(8)?,
+            severity: u8::try_from(severity)
+                .map_err(|_| corrupt("severity", &severity.to_string()))?,
+            description: row.get(10)?,
+            organisation: row.get(11)?,
+            walk_id: opt_uuid_col(row, 12)?,
+            finding,
+        },
+    ))
+}
+
+fn get_observation(conn: &Connection, id: Uuid) -> Result<Option<Observation>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {OBSERVATION_COLUMNS} FROM observations WHERE id = ?1"
+    ))?;
+    Ok(stmt
+        .query_row([id.as_bytes()], observation_row)
+        .optional()?
+        .map(|(_, o)| o))
+}
+
+/// Inserts unless the id exists; reports what happened.
+fn insert_observation(
+    conn: &Connection,
+    obs: &Observation,
+    cell: u64,
+) -> Result<Inserted, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO observations (id, kind, lon, lat, accuracy_m, cell, observed_at, received_at, \
+         category, severity, description, organisation, walk_id, status, status_at, status_by, assignee) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    let f = obs.finding.as_ref();
+    let changed = stmt.execute(params![
+        obs.id.as_bytes(),
+        obs.kind.as_str(),
+        obs.lon,
+        obs.lat,
+        obs.accuracy_m,
+        i64::from_ne_bytes(cell.to_ne_bytes()),
+        nanos(obs.observed_at),
+        nanos(obs.received_at),
+        obs.category,
+        obs.severity,
+        obs.description,
+        obs.organisation,
+        obs.walk_id.as_ref().map(Uuid::as_bytes),
+        f.map(|f| f.status.as_str()),
+        f.map(|f| nanos(f.changed_at)),
+        f.and_then(|f| f.changed_by.as_deref()),
+        f.and_then(|f| f.assignee.as_deref()),
+    ])?;
+    if changed == 1 {
+        return Ok(Inserted::Created {
+            seq: conn.last_insert_rowid(),
+            observation: obs.clone(),
+        });
+    }
+    let existing = get_observation(conn, obs.id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("observation {} vanished", obs.id)))?;
+    Ok(if existing.same_content(obs) {
+        Inserted::Duplicate(existing)
+    } else {
+        Inserted::Conflict(existing)
+    })
+}
+
+fn walk_row(row: &Row<'_>) -> rusqlite::Result<Walk> {
+    let date: String = row.get(3)?;
+    let tod: String = row.get(4)?;
+    let route: String = row.get(5)?;
+    Ok(Walk {
+        id: uuid_col(row, 0)?,
+        name: row.get(1)?,
+        area_id: row.get(2)?,
+        date: Date::parse(&date, &time::format_description::well_known::Iso8601::DATE)
+            .map_err(|_| corrupt("date", &date))?,
+        time_of_day: TimeOfDay::parse(&tod).ok_or_else(|| corrupt("time of day", &tod))?,
+        route: serde_json::from_str(&route).map_err(|_| corrupt("route", &route))?,
+        join_code: row.get(6)?,
+        created_at: from_nanos(row.get(7)?),
+        closed_at: row.get::<_, Option<i64>>(8)?.map(from_nanos),
+    })
+}
+
+const WALK_COLUMNS: &str =
+    "id, name, area_id, date, time_of_day, route, join_code, created_at, closed_at";
+
+fn area_row(row: &Row<'_>) -> rusqlite::Result<Area> {
+    let area_type: String = row.get(2)?;
+    let geometry: String = row.get(3)?;
+    let geometry = crate::ingest::geometry::multipolygon_from_geojson(&geometry)
+        .map_err(|_| corrupt("area geometry", &geometry))?;
+    Ok(Area {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        area_type: AreaType::parse(&area_type).ok_or_else(|| corrupt("area type", &area_type))?,
+        geometry,
+        approximate: row.get(4)?,
+    })
+}
+
+fn token_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let role: String = row.get(2)?;
+    Ok(TokenRecord {
+        hash: row.get(0)?,
+        id: uuid_col(row, 1)?,
+        role: role.parse().map_err(|_| corrupt("role", &role))?,
+        organisation: row.get(3)?,
+        walk_id: opt_uuid_col(row, 4)?,
+        label: row.get(5)?,
+        created_at: from_nanos(row.get(6)?),
+        expires_at: row.get::<_, Option<i64>>(7)?.map(from_nanos),
+    })
+}
+
+fn user_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    let role: String = row.get(2)?;
+    Ok(UserRecord {
+        username: row.get(0)?,
+        password_hash: row.get(1)?,
+        role: role.parse().map_err(|_| corrupt("role", &role))?,
+        organisation: row.get(3)?,
+        created_at: from_nanos(row.get(4)?),
+    })
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn insert(&self, observation: Observation) -> Result<Inserted, StoreError> {
+        let cell = base_cell(observation.lon, observation.lat).map_or(0, u64::from);
+        self.write(move |c| insert_observation(c, &observation, cell))
+            .await
+    }
+
+    async fn insert_batch(
+        &self,
+        observations: Vec<Observation>,
+        policy: BatchPolicy,
+    ) -> Result<BatchOutcome, StoreError> {
+        // Index entries (with their H3 cells) are computed before taking the writer.
+        let entries: Vec<IndexEntry> = observations
+            .iter()
+            .map(|o| IndexEntry::from_observation(0, o))
+            .collect();
+        self.write_or_roll_back(move |c| {
+            let mut out = BatchOutcome::default();
+            for (pos, (obs, mut entry)) in observations.iter().zip(entries).enumerate() {
+                match insert_observation(c, obs, entry.cell)? {
+                    Inserted::Created { seq, .. } => {
+                        entry.seq = seq;
+                        out.created.push(entry);
+                    }
+                    Inserted::Duplicate(_) => out.duplicates.push(pos),
+                    Inserted::Conflict(_) => out.conflicts.push(pos),
+                }
+            }
+            if policy == BatchPolicy::AllOrNothing && !out.conflicts.is_empty() {
+                out.created.clear();
+                return Ok((out, false));
+            }
+            Ok((out, true))
+        })
+        .await
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError> {
+        self.read(move |c| get_observation(c, id)).await
+    }
+
+    async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Observation>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |c| {
+            let mut found = std::collections::HashMap::with_capacity(ids.len());
+            for chunk in ids.chunks(500) {
+                let placeholders = vec!["?"; chunk.len()].join(",");
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {OBSERVATION_COLUMNS} FROM observations WHERE id IN ({placeholders})"
+                ))?;
+                let rows = stmt.query_map(
+                    rusqlite::params_from_iter(chunk.iter().map(Uuid::as_bytes)),
+                    observation_row,
+                )?;
+                for row in rows {
+                    let (_, o) = row?;
+                    found.insert(o.id, o);
+                }
+            }
+            Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        })
+        .await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let n: i64 = c.query_row("SELECT count(*) FROM observations", [], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn index_entries_since(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<IndexEntry>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, id, kind, lon, lat, cell, observed_at, category, walk_id, organisation \
+                 FROM observations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(
+                params![after_seq, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |row| {
+                    let kind: String = row.get(2)?;
+                    let cell: i64 = row.get(5)?;
+                    let observed: i64 = row.get(6)?;
+                    Ok(IndexEntry {
+                        seq: row.get(0)?,
+                        id: uuid_col(row, 1)?,
+                        kind: kind.parse().map_err(|_| corrupt("kind", &kind))?,
+                        lon: row.get(3)?,
+                        lat: row.get(4)?,
+                        cell: u64::from_ne_bytes(cell.to_ne_bytes()),
+                        observed_at: observed.div_euclid(1_000_000_000),
+                        category: row.get(7)?,
+                        walk_id: opt_uuid_col(row, 8)?,
+                        organisation: row.get(9)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn observations_since(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Observation)>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {OBSERVATION_COLUMNS} FROM observations WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(
+                params![after_seq, i64::try_from(limit).unwrap_or(i64::MAX)],
+                observation_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn update_finding(
+        &self,
+        id: Uuid,
+        update: FindingUpdate,
+    ) -> Result<Observation, StoreError> {
+        self.write(move |c| {
+            let changed = c.execute(
+                "UPDATE observations SET status = ?2, status_at = ?3, status_by = ?4, assignee = ?5 \
+                 WHERE id = ?1 AND kind = 'walk_finding'",
+                params![
+                    id.as_bytes(),
+                    update.status.as_str(),
+                    nanos(update.at),
+                    update.by,
+                    update.assignee
+                ],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("walk finding {id}")));
+            }
+            get_observation(c, id)?.ok_or_else(|| StoreError::NotFound(format!("walk finding {id}")))
+        })
+        .await
+    }
+
+    async fn create_walk(&self, walk: &Walk) -> Result<(), StoreError> {
+        let w = walk.clone();
+        self.write(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO walks ({WALK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                ),
+                params![
+                    w.id.as_bytes(),
+                    w.name,
+                    w.area_id,
+                    w.date.to_string(),
+                    w.time_of_day.as_str(),
+                    serde_json::to_string(&w.route).expect("positions serialise"),
+                    w.join_code,
+                    nanos(w.created_at),
+                    w.closed_at.map(nanos),
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists(format!("walk {} or its join code", w.id))
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn walk(&self, id: Uuid) -> Result<Option<Walk>, StoreError> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {WALK_COLUMNS} FROM walks WHERE id = ?1"),
+                [id.as_bytes()],
+                walk_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn walk_by_code(&self, code: &str) -> Result<Option<Walk>, StoreError> {
+        let code = code.to_owned();
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {WALK_COLUMNS} FROM walks WHERE join_code = ?1"),
+                [code],
+                walk_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn list_walks(&self) -> Result<Vec<Walk>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {WALK_COLUMNS} FROM walks ORDER BY date DESC, name"
+            ))?;
+            Ok(stmt
+                .query_map([], walk_row)?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn close_walk(&self, id: Uuid, at: OffsetDateTime) -> Result<Walk, StoreError> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE walks SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
+                params![id.as_bytes(), nanos(at)],
+            )?;
+            c.query_row(
+                &format!("SELECT {WALK_COLUMNS} FROM walks WHERE id = ?1"),
+                [id.as_bytes()],
+                walk_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("walk {id}")))
+        })
+        .await
+    }
+
+    async fn put_area(&self, area: &Area) -> Result<(), StoreError> {
+        let a = area.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO areas (id, name, area_type, geometry, approximate) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, area_type = excluded.area_type, \
+                 geometry = excluded.geometry, approximate = excluded.approximate",
+                params![
+                    a.id,
+                    a.name,
+                    a.area_type.as_str(),
+                    crate::ingest::geometry::multipolygon_to_geojson(&a.geometry),
+                    a.approximate
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_areas(&self) -> Result<Vec<Area>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, name, area_type, geometry, approximate FROM areas ORDER BY name",
+            )?;
+            Ok(stmt
+                .query_map([], area_row)?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn create_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        let t = token.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO tokens (hash, id, role, organisation, walk_id, label, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    t.hash,
+                    t.id.as_bytes(),
+                    t.role.as_str(),
+                    t.organisation,
+                    t.walk_id.as_ref().map(Uuid::as_bytes),
+                    t.label,
+                    nanos(t.created_at),
+                    t.expires_at.map(nanos)
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists(format!("token {}", t.id))
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
+        let hash = *hash;
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT hash, id, role, organisation, walk_id, label, created_at, expires_at \
+                 FROM tokens WHERE hash = ?1",
+                [hash],
+                token_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn add_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO users (username, password_hash, role, organisation, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    u.username,
+                    u.password_hash,
+                    u.role.as_str(),
+                    u.organisation,
+                    nanos(u.created_at)
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists(format!("user {:?}", u.username))
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let name = username.to_owned();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT username, password_hash, role, organisation, created_at FROM users WHERE username = ?1",
+                [name],
+                user_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![nanos(e.at), e.actor, e.action, e.detail],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT at, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(AuditEntry {
+                    at: from_nanos(r.get(0)?),
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_audit_log_cannot_be_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store
+            .append_audit(&AuditEntry {
+                at: OffsetDateTime::now_utc(),
+                actor: "analyst-1".into(),
+                action: "read".into(),
+                detail: "10 observations".into(),
+            })
+            .await
+            .unwrap();
+        let err = store
+            .write(|c| Ok(c.execute("DELETE FROM audit_log", [])?))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("SQLite"), "{err}");
+        let err = store
+            .write(|c| Ok(c.execute("UPDATE audit_log SET actor = 'x'", [])?))
+            .await;
+        assert!(err.is_err());
+        assert_eq!(store.recent_audit(10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_does_not_spoil_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        // Many writes at once land in shared groups; the failing ones roll back alone.
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let s = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                s.write(move |c| {
+                    c.execute(
+                        "INSERT INTO areas (id, name, area_type, geometry, approximate) VALUES (?1, 'n', 'custom', '{}', 0)",
+                        [format!("a{i}")],
+                    )?;
+                    if i % 5 == 0 {
+                        return Err(StoreError::Corrupt("deliberate".into()));
+                    }
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        let mut failed = 0;
+        for t in tasks {
+            if t.await.unwrap().is_err() {
+                failed += 1;
+            }
+        }
+        assert_eq!(failed, 10);
+        let n: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM areas", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 40);
+    }
+}
