@@ -1,0 +1,450 @@
+//! The store contract: what every [`Store`] implementation must do. Each
+//! contract item is a function over a fixture; the `contract_tests!` macro
+//! runs all of them against each store.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+use trygg::index::{IndexEntry, base_cell};
+use trygg::model::walk::TimeOfDay;
+use trygg::model::{Area, AreaType, FindingState, FindingStatus, Kind, Observation, Role, Walk};
+use trygg::store::{
+    AuditEntry, BatchPolicy, FindingUpdate, Inserted, SqliteStore, Store, StoreError, TokenRecord,
+    UserRecord,
+};
+use uuid::Uuid;
+
+/// Opens a store; opening again reaches the same data.
+trait Fixture {
+    fn open(&self) -> Arc<dyn Store>;
+}
+
+struct Embedded(tempfile::TempDir);
+
+impl Fixture for Embedded {
+    fn open(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(self.0.path()).expect("open embedded store"))
+    }
+}
+
+fn embedded() -> Embedded {
+    Embedded(tempfile::tempdir().unwrap())
+}
+
+fn observation(n: u128) -> Observation {
+    Observation {
+        id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n),
+        kind: Kind::Insecurity,
+        lon: 17.626 + n as f64 * 1e-5,
+        lat: 59.196,
+        accuracy_m: Some(12.5),
+        observed_at: datetime!(2026-01-15 21:30:15.123456789 UTC),
+        received_at: datetime!(2026-01-16 08:00 UTC),
+        category: "dark_area".into(),
+        severity: 2,
+        description: Some("Trasig belysning vid gångtunneln".into()),
+        organisation: None,
+        walk_id: None,
+        finding: None,
+    }
+}
+
+fn finding(n: u128, walk: Uuid) -> Observation {
+    Observation {
+        kind: Kind::WalkFinding,
+        category: "lighting".into(),
+        walk_id: Some(walk),
+        accuracy_m: None,
+        description: None,
+        finding: Some(FindingState {
+            status: FindingStatus::Open,
+            changed_at: datetime!(2026-01-16 08:00 UTC),
+            changed_by: None,
+            assignee: None,
+        }),
+        ..observation(n)
+    }
+}
+
+async fn round_trips_every_field(f: &dyn Fixture) {
+    let store = f.open();
+    let walk = Uuid::from_u128(99);
+    for obs in [
+        observation(1),
+        finding(2, walk),
+        Observation {
+            kind: Kind::PlaceObservation,
+            organisation: Some("Telge Bostäder".into()),
+            category: "vandalism".into(),
+            ..observation(3)
+        },
+    ] {
+        let Inserted::Created {
+            observation: stored,
+            ..
+        } = store.insert(obs.clone()).await.unwrap()
+        else {
+            panic!("first insert must create");
+        };
+        assert_eq!(stored, obs);
+        assert_eq!(store.get(obs.id).await.unwrap(), Some(obs));
+    }
+    assert_eq!(store.get(Uuid::from_u128(12345)).await.unwrap(), None);
+}
+
+async fn insert_is_idempotent_by_id(f: &dyn Fixture) {
+    let store = f.open();
+    let obs = observation(1);
+    assert!(matches!(
+        store.insert(obs.clone()).await.unwrap(),
+        Inserted::Created { .. }
+    ));
+    // A retry carries a new received_at; it is still the same submission.
+    let retry = Observation {
+        received_at: OffsetDateTime::now_utc(),
+        ..obs.clone()
+    };
+    assert_eq!(
+        store.insert(retry).await.unwrap(),
+        Inserted::Duplicate(obs.clone())
+    );
+    let changed = Observation {
+        severity: 3,
+        ..obs.clone()
+    };
+    assert_eq!(
+        store.insert(changed).await.unwrap(),
+        Inserted::Conflict(obs)
+    );
+    assert_eq!(store.count().await.unwrap(), 1);
+}
+
+async fn sequence_numbers_follow_commit_order(f: &dyn Fixture) {
+    let store = f.open();
+    let mut seqs = Vec::new();
+    for n in 1..=5 {
+        let Inserted::Created { seq, .. } = store.insert(observation(n)).await.unwrap() else {
+            panic!()
+        };
+        seqs.push(seq);
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let after_second = store.index_entries_since(seqs[1], 100).await.unwrap();
+    assert_eq!(
+        after_second.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        seqs[2..]
+    );
+    let e = &after_second[0];
+    let obs = observation(3);
+    assert_eq!(
+        e,
+        &IndexEntry {
+            seq: seqs[2],
+            id: obs.id,
+            kind: obs.kind,
+            lon: obs.lon,
+            lat: obs.lat,
+            cell: u64::from(base_cell(obs.lon, obs.lat).unwrap()),
+            observed_at: obs.observed_at.unix_timestamp(),
+            category: obs.category.clone(),
+            walk_id: None,
+            organisation: None,
+        }
+    );
+    assert_eq!(store.index_entries_since(0, 2).await.unwrap().len(), 2);
+    let page = store.observations_since(seqs[3], 10).await.unwrap();
+    assert_eq!(page, vec![(seqs[4], observation(5))]);
+}
+
+async fn concurrent_inserts_all_land_once(f: &dyn Fixture) {
+    let store = f.open();
+    let mut tasks = Vec::new();
+    for n in 0..200 {
+        let s = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move { s.insert(observation(n)).await }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Inserted::Created { seq, .. } => seqs.push(seq),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 200);
+    assert_eq!(store.count().await.unwrap(), 200);
+}
+
+async fn batches_are_all_or_nothing_unless_partial(f: &dyn Fixture) {
+    let store = f.open();
+    store.insert(observation(1)).await.unwrap();
+    let conflicting = Observation {
+        severity: 1,
+        ..observation(1)
+    };
+    let batch = vec![
+        observation(2),
+        conflicting.clone(),
+        observation(3),
+        observation(2),
+    ];
+    let out = store
+        .insert_batch(batch.clone(), BatchPolicy::AllOrNothing)
+        .await
+        .unwrap();
+    assert_eq!(out.conflicts, [1]);
+    assert!(out.created.is_empty());
+    assert_eq!(
+        store.count().await.unwrap(),
+        1,
+        "nothing of a refused batch is stored"
+    );
+
+    let out = store
+        .insert_batch(batch, BatchPolicy::Partial)
+        .await
+        .unwrap();
+    assert_eq!(out.conflicts, [1]);
+    assert_eq!(
+        out.duplicates,
+        [3],
+        "the repeated record inside the batch is a duplicate"
+    );
+    assert_eq!(
+        out.created.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [observation(2).id, observation(3).id]
+    );
+    assert!(out.created[0].seq < out.created[1].seq);
+    assert_eq!(store.count().await.unwrap(), 3);
+
+    // Importing the same file again is a no-op, not an error.
+    let again = store
+        .insert_batch(
+            vec![observation(2), observation(3)],
+            BatchPolicy::AllOrNothing,
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.created.len(), again.duplicates.len()), (0, 2));
+}
+
+async fn get_many_keeps_the_order_asked(f: &dyn Fixture) {
+    let store = f.open();
+    for n in 1..=3 {
+        store.insert(observation(n)).await.unwrap();
+    }
+    let ids = [observation(3).id, Uuid::from_u128(7), observation(1).id];
+    let got = store.get_many(&ids).await.unwrap();
+    assert_eq!(got, vec![observation(3), observation(1)]);
+}
+
+async fn findings_are_followed_up(f: &dyn Fixture) {
+    let store = f.open();
+    let walk = Uuid::from_u128(42);
+    store.insert(finding(1, walk)).await.unwrap();
+    store.insert(observation(2)).await.unwrap();
+    let update = FindingUpdate {
+        status: FindingStatus::Assigned,
+        assignee: Some("Gatuförvaltningen".into()),
+        by: "analyst-anna".into(),
+        at: datetime!(2026-02-01 10:00 UTC),
+    };
+    let updated = store
+        .update_finding(finding(1, walk).id, update.clone())
+        .await
+        .unwrap();
+    let state = updated.finding.unwrap();
+    assert_eq!(state.status, FindingStatus::Assigned);
+    assert_eq!(state.assignee.as_deref(), Some("Gatuförvaltningen"));
+    assert_eq!(state.changed_by.as_deref(), Some("analyst-anna"));
+    assert_eq!(state.changed_at, update.at);
+    let err = store
+        .update_finding(observation(2).id, update)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+}
+
+fn walk(n: u128, code: &str) -> Walk {
+    Walk {
+        id: Uuid::from_u128(n),
+        name: format!("Trygghetsvandring {n}"),
+        area_id: Some("hovsjo".into()),
+        date: date!(2026 - 10 - 14),
+        time_of_day: TimeOfDay::Night,
+        route: vec![[17.58, 59.17], [17.59, 59.18]],
+        join_code: code.into(),
+        created_at: datetime!(2026-10-01 09:00 UTC),
+        closed_at: None,
+    }
+}
+
+async fn walks_are_created_joined_and_closed(f: &dyn Fixture) {
+    let store = f.open();
+    store.create_walk(&walk(1, "ABC234")).await.unwrap();
+    store.create_walk(&walk(2, "XYZ789")).await.unwrap();
+    assert!(matches!(
+        store.create_walk(&walk(3, "ABC234")).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.walk(Uuid::from_u128(1)).await.unwrap(),
+        Some(walk(1, "ABC234"))
+    );
+    assert_eq!(
+        store.walk_by_code("XYZ789").await.unwrap().map(|w| w.id),
+        Some(Uuid::from_u128(2))
+    );
+    assert_eq!(store.walk_by_code("NOPE00").await.unwrap(), None);
+    assert_eq!(store.list_walks().await.unwrap().len(), 2);
+    let at = datetime!(2026-10-14 22:00 UTC);
+    let closed = store.close_walk(Uuid::from_u128(1), at).await.unwrap();
+    assert_eq!(closed.closed_at, Some(at));
+    // Closing twice keeps the first time.
+    let again = store
+        .close_walk(Uuid::from_u128(1), at + time::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(again.closed_at, Some(at));
+    assert!(matches!(
+        store.close_walk(Uuid::from_u128(9), at).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn areas_are_stored_and_replaced(f: &dyn Fixture) {
+    let store = f.open();
+    let poly = |d: f64| {
+        geo::MultiPolygon::new(vec![geo::Polygon::new(
+            geo::LineString::from(vec![
+                (17.58, 59.17),
+                (17.60 + d, 59.17),
+                (17.60, 59.19),
+                (17.58, 59.17),
+            ]),
+            vec![],
+        )])
+    };
+    let area = Area {
+        id: "hovsjo".into(),
+        name: "Hovsjö".into(),
+        area_type: AreaType::PoliceVulnerable,
+        geometry: poly(0.0),
+        approximate: true,
+    };
+    store.put_area(&area).await.unwrap();
+    assert_eq!(store.list_areas().await.unwrap(), vec![area.clone()]);
+    let moved = Area {
+        geometry: poly(0.01),
+        approximate: false,
+        ..area
+    };
+    store.put_area(&moved).await.unwrap();
+    assert_eq!(store.list_areas().await.unwrap(), vec![moved]);
+}
+
+async fn credentials_are_found_by_hash_and_name(f: &dyn Fixture) {
+    let store = f.open();
+    let token = TokenRecord {
+        id: Uuid::from_u128(5),
+        hash: [7; 32],
+        role: Role::Partner,
+        organisation: Some("Securitas".into()),
+        walk_id: None,
+        label: "EST feed".into(),
+        created_at: datetime!(2026-01-01 0:00 UTC),
+        expires_at: Some(datetime!(2027-01-01 0:00 UTC)),
+    };
+    store.create_token(&token).await.unwrap();
+    assert_eq!(store.find_token(&[7; 32]).await.unwrap(), Some(token));
+    assert_eq!(store.find_token(&[8; 32]).await.unwrap(), None);
+    let user = UserRecord {
+        username: "anna".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role: Role::Analyst,
+        organisation: None,
+        created_at: datetime!(2026-01-01 0:00 UTC),
+    };
+    store.add_user(&user).await.unwrap();
+    assert!(matches!(
+        store.add_user(&user).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.find_user("anna").await.unwrap(), Some(user));
+    assert_eq!(store.find_user("bertil").await.unwrap(), None);
+}
+
+async fn the_audit_log_grows_newest_first(f: &dyn Fixture) {
+    let store = f.open();
+    for n in 0..3 {
+        store
+            .append_audit(&AuditEntry {
+                at: datetime!(2026-01-01 0:00 UTC) + time::Duration::minutes(n),
+                actor: format!("token:{n}"),
+                action: "observations.list".into(),
+                detail: format!("{n} records"),
+            })
+            .await
+            .unwrap();
+    }
+    let recent = store.recent_audit(2).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(),
+        ["token:2", "token:1"]
+    );
+}
+
+async fn acknowledged_writes_survive_reopening(f: &dyn Fixture) {
+    {
+        let store = f.open();
+        store.insert(observation(1)).await.unwrap();
+        store
+            .insert_batch(
+                vec![observation(2), observation(3)],
+                BatchPolicy::AllOrNothing,
+            )
+            .await
+            .unwrap();
+    }
+    let store = f.open();
+    assert_eq!(store.count().await.unwrap(), 3);
+    assert_eq!(
+        store.get(observation(2).id).await.unwrap(),
+        Some(observation(2))
+    );
+}
+
+macro_rules! contract_tests {
+    ($store:ident, $fixture:expr, [$($case:ident),* $(,)?]) => {
+        mod $store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = $fixture;
+                    super::$case(&fixture).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(
+    embedded_store,
+    super::embedded(),
+    [
+        round_trips_every_field,
+        insert_is_idempotent_by_id,
+        sequence_numbers_follow_commit_order,
+        concurrent_inserts_all_land_once,
+        batches_are_all_or_nothing_unless_partial,
+        get_many_keeps_the_order_asked,
+        findings_are_followed_up,
+        walks_are_created_joined_and_closed,
+        areas_are_stored_and_replaced,
+        credentials_are_found_by_hash_and_name,
+        the_audit_log_grows_newest_first,
+        acknowledged_writes_survive_reopening,
+    ]
+);
