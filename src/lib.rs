@@ -19,8 +19,9 @@
 
 pub mod auth;
 pub mod config;
-//TMP pub mod demo;
-//TMP pub mod http;
+pub mod demo;
+pub mod export;
+pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod model;

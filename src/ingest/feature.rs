@@ -20,6 +20,17 @@ pub const PROPERTIES: [&str; 9] = [
     "walk",
 ];
 
+/// Properties the server sets. They appear in exports and are ignored on
+/// input, so an export can be imported again; they can never be set this way.
+pub const READ_ONLY_PROPERTIES: [&str; 6] = [
+    "received_at",
+    "status",
+    "status_changed_at",
+    "status_changed_by",
+    "assignee",
+    "distance_m",
+];
+
 /// Reads a submission out of a GeoJSON Feature with a Point geometry.
 pub fn from_feature(feature: &Feature) -> Result<NewObservation, Vec<ValidationError>> {
     let mut errors = Vec::new();
@@ -56,7 +67,7 @@ pub fn from_feature(feature: &Feature) -> Result<NewObservation, Vec<ValidationE
 
     if let Some(props) = &feature.properties {
         for (key, value) in props {
-            if value.is_null() {
+            if value.is_null() || READ_ONLY_PROPERTIES.contains(&key.as_str()) {
                 continue;
             }
             let r = match key.as_str() {
@@ -168,12 +179,12 @@ mod tests {
     fn refuses_what_it_does_not_know() {
         let errs = parse(
             r#"{"type":"Feature","geometry":{"type":"LineString","coordinates":[[17.6,59.1],[17.7,59.2]]},
-               "properties":{"status":"resolved","severity":"high","walk":"nope"}}"#,
+               "properties":{"colour":"red","severity":"high","walk":"nope"}}"#,
         )
         .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"geometry"));
-        assert!(fields.contains(&"status"));
+        assert!(fields.contains(&"colour"));
         assert!(fields.contains(&"severity"));
         assert!(fields.contains(&"walk"));
         assert!(parse(r#"{"type":"FeatureCollection","features":[]}"#).is_err());

@@ -1,0 +1,140 @@
+//! Areas: district polygons and other named areas observations are counted in.
+
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::require;
+use super::extract::json_body;
+use super::observations::geojson;
+use super::problem::Problem;
+use crate::ingest::geometry::multipolygon_from_value;
+use crate::model::{Area, AreaType, Principal, ValidationError};
+
+pub(crate) fn area_feature(a: &Area) -> Value {
+    json!({
+        "type": "Feature",
+        "id": a.id,
+        "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&a.geometry)),
+        "properties": {
+            "id": a.id,
+            "name": a.name,
+            "type": a.area_type.as_str(),
+            "approximate": a.approximate,
+        }
+    })
+}
+
+/// `GET /api/v1/areas` — every area as a GeoJSON Feature.
+#[utoipa::path(get, path = "/api/v1/areas", tag = "areas",
+    responses((status = 200, description = "Areas with `id`, `name`, `type` and `approximate`", body = super::openapi::AreaCollection, content_type = "application/geo+json")))]
+pub async fn list(State(state): State<AppState>) -> Result<Response, Problem> {
+    let areas = state.service.store().list_areas().await?;
+    Ok(geojson(
+        StatusCode::OK,
+        &json!({
+            "type": "FeatureCollection",
+            "features": areas.iter().map(area_feature).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// Area ids are short slugs: they appear in URLs and filters.
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// `PUT /api/v1/areas/{id}` — create or replace an area (admin). The body is
+/// a GeoJSON Feature with a Polygon or MultiPolygon and properties `name`,
+/// `type` (`district`, `police_vulnerable`, `custom`) and `approximate`.
+#[utoipa::path(put, path = "/api/v1/areas/{id}", tag = "areas",
+    params(("id" = String, Path, description = "Area slug, e.g. hovsjo")),
+    request_body(content = Object, content_type = "application/geo+json"),
+    responses(
+        (status = 200, description = "The stored area", content_type = "application/geo+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid area", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn put(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, Problem> {
+    require(&principal, principal.is_admin(), "changing areas")?;
+    if !valid_id(&id) {
+        return Err(Problem::validation(vec![ValidationError::new(
+            "id",
+            "use 1–64 lower-case letters, digits, - or _",
+        )]));
+    }
+    let body = json_body(req, &state).await?;
+    let feature =
+        crate::ingest::feature::parse_feature(&body).map_err(|e| Problem::validation(vec![e]))?;
+    let mut errors = Vec::new();
+    let geometry = match feature.geometry.as_ref() {
+        None => {
+            errors.push(ValidationError::new("geometry", "missing"));
+            None
+        }
+        Some(g) => multipolygon_from_value(&g.value)
+            .map_err(|e| errors.push(ValidationError::new("geometry", e)))
+            .ok(),
+    };
+    if let Some(g) = &geometry {
+        let outside =
+            g.0.iter()
+                .flat_map(|p| p.exterior().coords())
+                .find(|c| state.service.region.check(c.x, c.y).is_err());
+        if let Some(c) = outside {
+            errors.push(ValidationError::new(
+                "geometry",
+                format!("vertex [{}, {}] lies outside the served region", c.x, c.y),
+            ));
+        }
+    }
+    let props = feature.properties.unwrap_or_default();
+    let name = props
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(ValidationError::new("name", "must be 1–200 characters"));
+    }
+    let area_type = match props.get("type").and_then(Value::as_str) {
+        None => Some(AreaType::District),
+        Some(t) => AreaType::parse(t)
+            .ok_or_else(|| {
+                errors.push(ValidationError::new(
+                    "type",
+                    "must be district, police_vulnerable or custom",
+                ))
+            })
+            .ok(),
+    };
+    let approximate = props
+        .get("approximate")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let (Some(geometry), Some(area_type), true) = (geometry, area_type, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let area = Area {
+        id,
+        name: name.to_owned(),
+        area_type,
+        geometry,
+        approximate,
+    };
+    state.service.store().put_area(&area).await?;
+    state.service.reload_areas().await?;
+    Ok(geojson(StatusCode::OK, &area_feature(&area)))
+}

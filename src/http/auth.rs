@@ -1,0 +1,65 @@
+//! Who is calling: `Authorization: Bearer <token>` resolved to a
+//! [`Principal`]. No header means anonymous; a header with an unknown or
+//! expired token is refused rather than silently treated as anonymous.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use time::OffsetDateTime;
+
+use super::AppState;
+use super::problem::Problem;
+use crate::auth::hash_token;
+use crate::model::Principal;
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Principal::anonymous());
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| Problem::unauthorized("the Authorization header is not readable text"))?;
+        let Some(secret) = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+        else {
+            return Err(Problem::unauthorized("use Authorization: Bearer <token>"));
+        };
+        let record = state
+            .service
+            .store()
+            .find_token(&hash_token(secret))
+            .await?
+            .ok_or_else(|| Problem::unauthorized("the token is not valid"))?;
+        if record
+            .expires_at
+            .is_some_and(|t| t <= OffsetDateTime::now_utc())
+        {
+            return Err(Problem::unauthorized("the token has expired"));
+        }
+        Ok(Principal {
+            role: record.role,
+            actor: format!("token:{}", record.id),
+            organisation: record.organisation,
+            walk_id: record.walk_id,
+        })
+    }
+}
+
+/// Refuses anonymous callers with 401 and callers of other roles with 403.
+pub fn require(principal: &Principal, allowed: bool, what: &str) -> Result<(), Problem> {
+    if allowed {
+        Ok(())
+    } else if principal.role == crate::model::Role::Anonymous {
+        Err(Problem::unauthorized(format!("{what} needs a token")))
+    } else {
+        Err(Problem::forbidden(format!(
+            "{what} is not allowed for role {}",
+            principal.role
+        )))
+    }
+}

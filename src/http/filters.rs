@@ -1,0 +1,138 @@
+//! The filter query parameters shared by hexagons, observations and (later)
+//! tiles: `kind`, `category`, `from`, `to`, `hours`, `area`, `bbox`. Values
+//! are comma-separated lists where that makes sense (`kind=insecurity,walk_finding`).
+
+use time::format_description::well_known::{Iso8601, Rfc3339};
+use time::{Date, OffsetDateTime};
+
+use super::problem::Problem;
+use crate::index::{Filter, HourSet};
+use crate::model::{Kind, Region, Taxonomy, swedish_time};
+
+/// The raw filter parameters of a request.
+#[derive(Debug, Default, Clone)]
+pub struct FilterParams<'a> {
+    pub kind: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub hours: Option<&'a str>,
+    pub area: Option<&'a str>,
+    pub bbox: Option<&'a str>,
+}
+
+impl FilterParams<'_> {
+    /// Parses and checks every parameter against the taxonomy.
+    pub fn to_filter(&self, taxonomy: &Taxonomy) -> Result<Filter, Problem> {
+        let mut f = Filter::default();
+        if let Some(kinds) = self.kind {
+            for k in list(kinds) {
+                let kind = k
+                    .parse::<Kind>()
+                    .map_err(|e| Problem::invalid_query(format!("kind: {}", e.reason)))?;
+                f.kinds.push(kind);
+            }
+        }
+        if let Some(cats) = self.category {
+            for c in list(cats) {
+                if !taxonomy.knows(c) {
+                    return Err(Problem::invalid_query(format!(
+                        "category: unknown category {c:?} (see /api/v1/taxonomy)"
+                    )));
+                }
+                f.categories.push(c.to_owned());
+            }
+        }
+        f.from = self.from.map(|s| instant("from", s)).transpose()?;
+        f.to = self.to.map(|s| instant("to", s)).transpose()?;
+        if let (Some(a), Some(b)) = (f.from, f.to)
+            && a >= b
+        {
+            return Err(Problem::invalid_query("from must be earlier than to"));
+        }
+        f.hours = self
+            .hours
+            .map(|h| {
+                HourSet::parse(h).map_err(|e| {
+                    Problem::invalid_query(format!("hours: {e} (use e.g. 18-24 or 22-6)"))
+                })
+            })
+            .transpose()?;
+        f.area = self.area.filter(|a| !a.is_empty()).map(str::to_owned);
+        f.bbox = self
+            .bbox
+            .map(|b| {
+                Region::parse_bbox(b).map_err(|e| Problem::invalid_query(format!("bbox: {e}")))
+            })
+            .transpose()?;
+        Ok(f)
+    }
+}
+
+fn list(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').map(str::trim).filter(|p| !p.is_empty())
+}
+
+/// Unix seconds of an RFC 3339 time, or of local (Swedish) midnight starting a date.
+fn instant(name: &str, s: &str) -> Result<i64, Problem> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    if let Ok(d) = Date::parse(s, &Iso8601::DATE) {
+        return Ok(swedish_time::local_midnight(d).unix_timestamp());
+    }
+    Err(Problem::invalid_query(format!(
+        "{name}: {s:?} is neither a date (2026-01-31) nor an RFC 3339 time (2026-01-31T18:00:00+01:00)"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_shared_parameters() {
+        let t = Taxonomy::builtin();
+        let f = FilterParams {
+            kind: Some("insecurity, walk_finding"),
+            category: Some("dark_area,lighting"),
+            from: Some("2026-01-01"),
+            to: Some("2026-02-01T00:00:00Z"),
+            hours: Some("22-6"),
+            ..FilterParams::default()
+        }
+        .to_filter(&t)
+        .unwrap();
+        assert_eq!(f.kinds, [Kind::Insecurity, Kind::WalkFinding]);
+        assert_eq!(f.from, Some(1_767_222_000)); // 2025-12-31T23:00:00Z
+        for bad in [
+            FilterParams {
+                kind: Some("crime"),
+                ..FilterParams::default()
+            },
+            FilterParams {
+                category: Some("unicorns"),
+                ..FilterParams::default()
+            },
+            FilterParams {
+                from: Some("last week"),
+                ..FilterParams::default()
+            },
+            FilterParams {
+                from: Some("2026-02-01"),
+                to: Some("2026-01-01"),
+                ..FilterParams::default()
+            },
+            FilterParams {
+                hours: Some("25-3"),
+                ..FilterParams::default()
+            },
+            FilterParams {
+                bbox: Some("1,2,3"),
+                ..FilterParams::default()
+            },
+        ] {
+            assert_eq!(bad.to_filter(&t).unwrap_err().status, 400, "{bad:?}");
+        }
+    }
+}

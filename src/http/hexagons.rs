@@ -1,0 +1,203 @@
+//! `GET /api/v1/hexagons` — counts per H3 cell as GeoJSON polygons.
+//!
+//! Privacy: callers other than analysts get aggregates with small counts
+//! suppressed — a cell with 1..k−1 observations is left out, and a cell's
+//! per-kind breakdown is given only when no kind has 1..k−1 (otherwise the
+//! small count could be recovered by subtraction from the total).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use h3o::Resolution;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::extract::Query;
+use super::filters::FilterParams;
+use super::observations::geojson;
+use super::problem::Problem;
+use crate::index::{CellCount, MAX_RESOLUTION, MIN_RESOLUTION};
+use crate::model::{Kind, Principal};
+
+/// Resolution used when the caller does not choose (cells of about 0.1 km²).
+const DEFAULT_RESOLUTION: u8 = 9;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HexagonParams {
+    /// H3 resolution, 5–12 (default 9).
+    res: Option<String>,
+    /// Only observations inside west,south,east,north (WGS 84).
+    bbox: Option<String>,
+    /// Comma-separated kinds.
+    kind: Option<String>,
+    /// Comma-separated category codes.
+    category: Option<String>,
+    /// Start of the period (inclusive): a date (local midnight) or RFC 3339 time.
+    from: Option<String>,
+    /// End of the period (exclusive).
+    to: Option<String>,
+    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
+    hours: Option<String>,
+    /// Area id.
+    area: Option<String>,
+}
+
+/// Parses `res`, defaulting to [`DEFAULT_RESOLUTION`].
+pub fn parse_resolution(s: Option<&str>) -> Result<Resolution, Problem> {
+    let bad = || {
+        Problem::invalid_query(format!(
+            "res: must be an H3 resolution from {} to {}",
+            u8::from(MIN_RESOLUTION),
+            u8::from(MAX_RESOLUTION)
+        ))
+    };
+    let r = match s {
+        None => DEFAULT_RESOLUTION,
+        Some(s) => s.parse::<u8>().map_err(|_| bad())?,
+    };
+    Resolution::try_from(r)
+        .ok()
+        .filter(|r| (MIN_RESOLUTION..=MAX_RESOLUTION).contains(r))
+        .ok_or_else(bad)
+}
+
+/// A cell as a GeoJSON Feature; `k` suppresses small per-kind counts.
+fn cell_feature(c: &CellCount, k: Option<u32>) -> Value {
+    let mut ring: Vec<[f64; 2]> = c
+        .cell
+        .boundary()
+        .iter()
+        .map(|ll| [round7(ll.lng()), round7(ll.lat())])
+        .collect();
+    // RFC 7946: exterior rings counter-clockwise.
+    if signed_area(&ring) < 0.0 {
+        ring.reverse();
+    }
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    let breakdown_hidden = k.is_some_and(|k| c.by_kind.iter().any(|&n| n > 0 && n < k));
+    let mut props = json!({ "cell": c.cell.to_string(), "count": c.total });
+    for kind in Kind::ALL {
+        props[kind.as_str()] = if breakdown_hidden {
+            Value::Null
+        } else {
+            json!(c.of_kind(kind))
+        };
+    }
+    json!({
+        "type": "Feature",
+        "id": c.cell.to_string(),
+        "geometry": { "type": "Polygon", "coordinates": [ring] },
+        "properties": props,
+    })
+}
+
+fn round7(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7
+}
+
+/// Shoelace formula; positive for counter-clockwise rings.
+fn signed_area(ring: &[[f64; 2]]) -> f64 {
+    ring.iter()
+        .zip(ring.iter().cycle().skip(1))
+        .map(|(a, b)| a[0] * b[1] - b[0] * a[1])
+        .sum::<f64>()
+        / 2.0
+}
+
+/// `GET /api/v1/hexagons`.
+#[utoipa::path(get, path = "/api/v1/hexagons", tag = "analysis", params(HexagonParams),
+    responses(
+        (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out and per-kind counts are null when any is below k.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn hexagons(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(p): Query<HexagonParams>,
+) -> Result<Response, Problem> {
+    let res = parse_resolution(p.res.as_deref())?;
+    let filter = FilterParams {
+        kind: p.kind.as_deref(),
+        category: p.category.as_deref(),
+        from: p.from.as_deref(),
+        to: p.to.as_deref(),
+        hours: p.hours.as_deref(),
+        area: p.area.as_deref(),
+        bbox: p.bbox.as_deref(),
+    }
+    .to_filter(&state.service.taxonomy)?;
+    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let service = state.service.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let cells = service.index().hexagon_counts(res, &filter);
+        let features: Vec<Value> = cells
+            .iter()
+            .filter(|c| k.is_none_or(|k| c.total >= k))
+            .map(|c| cell_feature(c, k))
+            .collect();
+        let mut body = json!({
+            "type": "FeatureCollection",
+            "resolution": u8::from(res),
+            "features": features,
+        });
+        if let Some(k) = k {
+            body["k_anonymity"] = json!(k);
+        }
+        body
+    })
+    .await
+    .map_err(|_| Problem::internal())?;
+    Ok(geojson(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_polygons_are_closed_and_counter_clockwise() {
+        let cell: h3o::CellIndex = "89088645e97ffff".parse().unwrap();
+        let f = cell_feature(
+            &CellCount {
+                cell,
+                total: 9,
+                by_kind: [7, 2, 0],
+            },
+            Some(5),
+        );
+        let ring: Vec<[f64; 2]> =
+            serde_json::from_value(f["geometry"]["coordinates"][0].clone()).unwrap();
+        assert_eq!(ring.len(), 7);
+        assert_eq!(ring.first(), ring.last());
+        assert!(signed_area(&ring[..6]) > 0.0);
+        assert_eq!(f["properties"]["count"], 9);
+        assert!(
+            f["properties"]["walk_finding"].is_null(),
+            "2 < k must not be derivable"
+        );
+        let exact = cell_feature(
+            &CellCount {
+                cell,
+                total: 9,
+                by_kind: [7, 2, 0],
+            },
+            None,
+        );
+        assert_eq!(exact["properties"]["walk_finding"], 2);
+    }
+
+    #[test]
+    fn resolutions_outside_5_to_12_are_refused() {
+        assert_eq!(parse_resolution(None).unwrap(), Resolution::Nine);
+        assert_eq!(parse_resolution(Some("12")).unwrap(), Resolution::Twelve);
+        for bad in ["4", "13", "x", "-1"] {
+            assert!(parse_resolution(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The HTTP API: the only module that knows axum. Handlers are thin: they
+//! parse, check the caller's role, call the [`Service`], and shape the
+//! answer. Errors are RFC 9457 problem details ([`problem`]).
+//!
+//! Routes (all JSON or GeoJSON):
+//!
+//! | route | who |
+//! |---|---|
+//! | `POST /api/v1/observations` | per kind: anonymous → insecurity, participant → findings of their walk, partner → place observations, analyst/admin → any |
+//! | `POST /api/v1/observations/import` | analyst, admin |
+//! | `GET /api/v1/observations`, `…/nearby`, `…/{id}` | analyst (all), participant (own walk), partner (own organisation); audited |
+//! | `PATCH /api/v1/observations/{id}/status` | analyst, admin |
+//! | `GET /api/v1/hexagons` | everyone; exact for analysts, k-suppressed otherwise |
+//! | `GET/POST /api/v1/walks`, `POST …/join`, `POST …/{id}/close` | admin; join: anyone with the code |
+//! | `GET /api/v1/areas`, `PUT /api/v1/areas/{id}` | everyone; admin |
+//! | `POST /api/v1/tokens`, `POST /api/v1/auth/login` | admin; anyone |
+//! | `GET /health`, `/metrics`, `/api/openapi.json`, `/api/v1/taxonomy` | everyone |
+
+mod areas;
+mod auth;
+mod extract;
+mod filters;
+mod hexagons;
+mod observations;
+mod openapi;
+pub mod problem;
+mod session;
+mod system;
+mod walks;
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, patch, post, put};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::service::Service;
+use extract::BodyLimit;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub settings: Arc<Settings>,
+    anonymous_submissions: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Join-code and password attempts per client address.
+    guesses: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    metrics: PrometheusHandle,
+    started: Instant,
+}
+
+impl AppState {
+    pub fn new(service: Arc<Service>, settings: Settings) -> Self {
+        let per_minute = NonZeroU32::new(settings.anonymous_per_minute).unwrap_or(NonZeroU32::MIN);
+        AppState {
+            service,
+            anonymous_submissions: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                per_minute,
+            ))),
+            guesses: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(10).expect("10 > 0"),
+            ))),
+            settings: Arc::new(settings),
+            metrics: metrics_handle(),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (e.g. by an embedding
+            // program); then our handle simply renders nothing of it.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The client's address, for per-client rate limits. Behind a reverse proxy
+/// this is the proxy; see the README on deployment.
+fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
+    req_ext
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+}
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.max_body_bytes;
+    let api = Router::new()
+        .route(
+            "/observations",
+            post(observations::create).get(observations::list),
+        )
+        .route(
+            "/observations/import",
+            post(observations::import).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/observations/nearby", get(observations::nearby))
+        .route("/observations/{id}", get(observations::get_one))
+        .route("/observations/{id}/status", patch(observations::set_status))
+        .route("/hexagons", get(hexagons::hexagons))
+        .route("/walks", post(walks::create).get(walks::list))
+        .route("/walks/join", post(walks::join))
+        .route("/walks/{id}", get(walks::get_one))
+        .route("/walks/{id}/close", post(walks::close))
+        .route("/areas", get(areas::list))
+        .route("/areas/{id}", put(areas::put))
+        .route("/tokens", post(session::create_token))
+        .route("/auth/login", post(session::login))
+        .route("/taxonomy", get(system::taxonomy));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(system::health))
+        .route("/metrics", get(system::metrics))
+        .route("/api/openapi.json", get(openapi::document))
+        .fallback(system::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::Extension(BodyLimit(body_limit)))
+        .layer(middleware::from_fn(observe))
+        .with_state(state)
+}
+
+/// Request metrics and baseline security headers.
+async fn observe(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let mut resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("trygg_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("trygg_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, keeping the index
+/// in step with writes made by other processes meanwhile. In-flight requests
+/// finish before this returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let catch_up = tokio::spawn(catch_up_loop(
+        Arc::clone(&state.service),
+        state.settings.catch_up_interval,
+    ));
+    let app = router(state);
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    catch_up.abort();
+    result
+}
+
+async fn catch_up_loop(service: Arc<Service>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match service.catch_up().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(observations = n, "indexed observations written elsewhere"),
+            Err(e) => tracing::warn!(error = %problem::error_chain(&e), "catch-up failed"),
+        }
+    }
+}

@@ -1,0 +1,713 @@
+//! Observations: submit one, import many, list, find nearby, follow up.
+
+use std::io::BufReader;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+use uuid::Uuid;
+
+use super::auth::require;
+use super::extract::{Json, Query, json_body};
+use super::filters::FilterParams;
+use super::problem::Problem;
+use super::{AppState, client_ip};
+use crate::export::observation_feature;
+use crate::index::Filter;
+use crate::ingest::{self, Format, Position, feature};
+use crate::model::{
+    FindingStatus, Kind, NewObservation, Observation, Principal, Role, ValidationError,
+};
+use crate::store::{AuditEntry, BatchPolicy, FindingUpdate, Inserted};
+
+/// GeoJSON media type.
+pub const GEO_JSON: &str = "application/geo+json";
+/// Rejections listed in one import answer; the count covers them all.
+const MAX_LISTED_REJECTIONS: usize = 1_000;
+/// Default and largest page sizes for listings.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 10_000;
+
+pub(super) fn geojson(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, GEO_JSON)],
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// Fills in what the caller's credentials decide (organisation, walk) and
+/// checks the caller may submit this kind.
+async fn apply_principal(
+    state: &AppState,
+    principal: &Principal,
+    new: &mut NewObservation,
+) -> Result<(), Problem> {
+    if let Some(kind) = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok()) {
+        require(
+            principal,
+            principal.may_submit(kind),
+            &format!("submitting {kind}"),
+        )?;
+    }
+    match principal.role {
+        Role::Partner => {
+            if new
+                .organisation
+                .as_ref()
+                .is_some_and(|o| Some(o) != principal.organisation.as_ref())
+            {
+                return Err(Problem::forbidden("the organisation is set by your token"));
+            }
+            new.organisation.clone_from(&principal.organisation);
+        }
+        Role::WalkParticipant => {
+            if new.walk_id.is_some_and(|w| Some(w) != principal.walk_id) {
+                return Err(Problem::forbidden(
+                    "you can only submit findings to the walk you joined",
+                ));
+            }
+            new.walk_id = principal.walk_id;
+        }
+        _ => {}
+    }
+    if new.kind.as_deref() == Some("walk_finding")
+        && let Some(walk_id) = new.walk_id
+    {
+        let walk = state.service.store().walk(walk_id).await?;
+        match walk {
+            None => {
+                return Err(Problem::validation(vec![ValidationError::new(
+                    "walk",
+                    format!("no walk {walk_id}"),
+                )]));
+            }
+            Some(w) if !w.is_open() => {
+                return Err(Problem::conflict(format!(
+                    "the walk {:?} is closed",
+                    w.name
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/observations` — one GeoJSON Feature.
+#[utoipa::path(post, path = "/api/v1/observations", tag = "observations",
+    request_body(content = super::openapi::SubmittedFeature, content_type = "application/geo+json"),
+    responses(
+        (status = 201, description = "Stored", body = super::openapi::ObservationFeature, content_type = "application/geo+json"),
+        (status = 200, description = "Already stored with the same content (idempotent retry)", body = super::openapi::ObservationFeature, content_type = "application/geo+json"),
+        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not submit this kind", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Id stored with other content, or walk closed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid observation", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many anonymous submissions", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    req: Request,
+) -> Result<Response, Problem> {
+    if principal.role == Role::Anonymous {
+        let ip = client_ip(req.extensions());
+        if let Err(not_until) = state.anonymous_submissions.check_key(&ip) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            return Err(Problem::rate_limited(wait.as_secs() + 1));
+        }
+    }
+    let body = json_body(req, &state).await?;
+    let feature = feature::parse_feature(&body).map_err(|e| {
+        if e.field == "body" {
+            Problem::invalid_json(e.reason)
+        } else {
+            Problem::validation(vec![e])
+        }
+    })?;
+    let mut new = feature::from_feature(&feature).map_err(Problem::validation)?;
+    apply_principal(&state, &principal, &mut new).await?;
+    let observation = new
+        .validate(state.service.validation_context())
+        .map_err(Problem::validation)?;
+    match state.service.submit(observation).await? {
+        Inserted::Created { observation, .. } => {
+            let mut resp = geojson(StatusCode::CREATED, &observation_feature(&observation));
+            if let Ok(loc) = format!("/api/v1/observations/{}", observation.id).parse() {
+                resp.headers_mut().insert(header::LOCATION, loc);
+            }
+            Ok(resp)
+        }
+        Inserted::Duplicate(stored) => Ok(geojson(StatusCode::OK, &observation_feature(&stored))),
+        Inserted::Conflict(stored) => Err(Problem::conflict(format!(
+            "observation {} is already stored with different content; use a new id",
+            stored.id
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// Store the valid records even if some are rejected (default: all or nothing).
+    #[serde(default)]
+    partial: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Rejection {
+    #[serde(flatten)]
+    position: Position,
+    errors: Vec<ValidationError>,
+}
+
+/// `POST /api/v1/observations/import` — GeoJSON FeatureCollection, CSV or NDJSON.
+#[utoipa::path(post, path = "/api/v1/observations/import", tag = "observations", params(ImportParams),
+    request_body(content = String, description = "A GeoJSON FeatureCollection (application/geo+json), CSV with a header row (text/csv) or one Feature per line (application/x-ndjson)"),
+    responses(
+        (status = 200, description = "Imported", body = super::openapi::ImportReport),
+        (status = 400, description = "Unreadable input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not import", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Ids stored with other content", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Some records are invalid; nothing stored", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn import(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ImportParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    require(&principal, principal.may_import(), "importing")?;
+    let partial = match params.partial.as_deref() {
+        None | Some("false") => false,
+        Some("true" | "") => true,
+        Some(other) => {
+            return Err(Problem::invalid_query(format!(
+                "partial: {other:?} is not true or false"
+            )));
+        }
+    };
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = Format::from_media_type(media).ok_or_else(|| {
+        Problem::unsupported_media_type(format!(
+            "{media:?}: send application/geo+json (FeatureCollection), text/csv or application/x-ndjson"
+        ))
+    })?;
+
+    let limit = state.settings.max_import_bytes;
+    let mut seen = 0usize;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        seen += chunk.len();
+        if seen > limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "import body too large",
+            ));
+        }
+        Ok(chunk)
+    });
+    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let service = state.service.clone();
+    let principal_for_parse = principal.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let ctx = service.validation_context();
+        let mut accepted = Vec::new();
+        let mut rejections = Vec::new();
+        let mut rejected = 0usize;
+        let outcome = ingest::parse(
+            format,
+            BufReader::with_capacity(1 << 16, reader),
+            |pos, rec| {
+                let result = rec.and_then(|new| {
+                    let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
+                    if kind.is_some_and(|k| !principal_for_parse.may_submit(k)) {
+                        return Err(vec![ValidationError::new(
+                            "kind",
+                            "not allowed for your role",
+                        )]);
+                    }
+                    new.validate(ctx)
+                });
+                match result {
+                    Ok(o) => accepted.push(o),
+                    Err(errors) => {
+                        rejected += 1;
+                        if rejections.len() < MAX_LISTED_REJECTIONS {
+                            rejections.push(Rejection {
+                                position: pos,
+                                errors,
+                            });
+                        }
+                    }
+                }
+            },
+        );
+        outcome.map(|()| (accepted, rejections, rejected))
+    })
+    .await
+    .map_err(|_| Problem::internal())?;
+    let (accepted, rejections, rejected) = parsed.map_err(|e| match e {
+        ingest::ParseError::Io(io) if io.kind() == std::io::ErrorKind::FileTooLarge => {
+            Problem::too_large(limit)
+        }
+        ingest::ParseError::Io(io) => {
+            Problem::bad_request(format!("reading the body failed: {io}"))
+        }
+        ingest::ParseError::Malformed(m) => Problem::bad_request(m),
+    })?;
+    let received = accepted.len() + rejected;
+
+    if rejected > 0 && !partial {
+        return Err(Problem::validation(Vec::new())
+            .with("received", received)
+            .with("rejected", rejected)
+            .with("rejections", &rejections)
+            .with_detail(format!(
+                "{rejected} of {received} records are invalid; nothing was stored (add ?partial=true to store the valid ones)"
+            )));
+    }
+    let policy = if partial {
+        BatchPolicy::Partial
+    } else {
+        BatchPolicy::AllOrNothing
+    };
+    let ids: Vec<Uuid> = accepted.iter().map(|o| o.id).collect();
+    let outcome = state.service.import(accepted, policy).await?;
+    let conflicts: Vec<String> = outcome
+        .conflicts
+        .iter()
+        .map(|&i| ids[i].to_string())
+        .collect();
+    if !conflicts.is_empty() && !partial {
+        return Err(Problem::conflict(format!(
+            "{} records reuse ids stored with other content; nothing was stored",
+            conflicts.len()
+        ))
+        .with(
+            "conflicting_ids",
+            &conflicts[..conflicts.len().min(MAX_LISTED_REJECTIONS)],
+        ));
+    }
+    audit(
+        &state,
+        &principal,
+        "observations.import",
+        format!("{} stored", outcome.created.len()),
+    )
+    .await;
+    let body = json!({
+        "received": received,
+        "accepted": outcome.created.len(),
+        "duplicates": outcome.duplicates.len(),
+        "conflicts": conflicts.len(),
+        "rejected": rejected,
+        "rejections": rejections,
+        "conflicting_ids": conflicts.into_iter().take(MAX_LISTED_REJECTIONS).collect::<Vec<_>>(),
+    });
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+impl Problem {
+    fn with_detail(mut self, detail: String) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+/// Writes an audit entry; a failure is logged, not fatal to the read.
+async fn audit(state: &AppState, principal: &Principal, action: &str, detail: String) {
+    let entry = AuditEntry {
+        at: OffsetDateTime::now_utc(),
+        actor: principal.actor.clone(),
+        action: action.into(),
+        detail,
+    };
+    if let Err(e) = state.service.store().append_audit(&entry).await {
+        tracing::error!(error = %super::problem::error_chain(&e), "audit write failed");
+    }
+}
+
+/// Narrows a filter to what the caller may see of raw records.
+fn scope(principal: &Principal, mut filter: Filter) -> Result<Filter, Problem> {
+    require(
+        principal,
+        principal.may_list_raw(),
+        "reading individual observations",
+    )?;
+    match principal.role {
+        Role::WalkParticipant => {
+            filter.kinds = vec![Kind::WalkFinding];
+            filter.walk_id = principal.walk_id;
+        }
+        Role::Partner => {
+            filter.kinds = vec![Kind::PlaceObservation];
+            filter.organisation.clone_from(&principal.organisation);
+        }
+        _ => {}
+    }
+    Ok(filter)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// west,south,east,north in WGS 84 degrees.
+    bbox: Option<String>,
+    /// Comma-separated kinds.
+    kind: Option<String>,
+    /// Comma-separated category codes.
+    category: Option<String>,
+    /// Start of the period (inclusive): a date (local midnight) or RFC 3339 time.
+    from: Option<String>,
+    /// End of the period (exclusive).
+    to: Option<String>,
+    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
+    hours: Option<String>,
+    /// Area id.
+    area: Option<String>,
+    /// A walk's id (findings of that walk).
+    walk: Option<String>,
+    /// Page size, 1–10000 (default 100).
+    limit: Option<String>,
+    /// Opaque cursor from the previous page's `next` link.
+    cursor: Option<String>,
+}
+
+fn parse_limit(s: Option<&str>) -> Result<usize, Problem> {
+    match s {
+        None => Ok(DEFAULT_LIMIT),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                Problem::invalid_query(format!(
+                    "limit: {s:?} is not a number from 1 to {MAX_LIMIT}"
+                ))
+            }),
+    }
+}
+
+/// `GET /api/v1/observations` — a page of raw observations.
+#[utoipa::path(get, path = "/api/v1/observations", tag = "observations", params(ListParams),
+    responses(
+        (status = 200, description = "A page of observations, oldest first; `links` has `next` while more remain", body = super::openapi::ObservationCollection, content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read raw observations", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(p): Query<ListParams>,
+) -> Result<Response, Problem> {
+    let mut filter = FilterParams {
+        kind: p.kind.as_deref(),
+        category: p.category.as_deref(),
+        from: p.from.as_deref(),
+        to: p.to.as_deref(),
+        hours: p.hours.as_deref(),
+        area: p.area.as_deref(),
+        bbox: p.bbox.as_deref(),
+    }
+    .to_filter(&state.service.taxonomy)?;
+    if let Some(w) = &p.walk {
+        filter.walk_id = Some(
+            feature::parse_uuid("walk", w).map_err(|e| Problem::invalid_query(e.to_string()))?,
+        );
+    }
+    let filter = scope(&principal, filter)?;
+    let limit = parse_limit(p.limit.as_deref())?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| {
+            Uuid::parse_str(c)
+                .map_err(|_| Problem::invalid_query("cursor: not a cursor from a next link"))
+        })
+        .transpose()?;
+    let (ids, more) = state.service.index().select(&filter, after, limit);
+    let observations = state.service.store().get_many(&ids).await?;
+    audit(
+        &state,
+        &principal,
+        "observations.list",
+        format!("{} returned", observations.len()),
+    )
+    .await;
+
+    let mut links = vec![];
+    if more && let Some(last) = ids.last() {
+        let mut q: Vec<(String, String)> =
+            serde_urlencoded::from_str(&query_without_cursor(&p)).unwrap_or_default();
+        q.push(("cursor".into(), last.to_string()));
+        let href = format!(
+            "/api/v1/observations?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        );
+        links.push(json!({"rel": "next", "type": GEO_JSON, "href": href}));
+    }
+    let body = json!({
+        "type": "FeatureCollection",
+        "features": observations.iter().map(observation_feature).collect::<Vec<_>>(),
+        "numberReturned": observations.len(),
+        "links": links,
+    });
+    Ok(geojson(StatusCode::OK, &body))
+}
+
+fn query_without_cursor(p: &ListParams) -> String {
+    let pairs = [
+        ("bbox", &p.bbox),
+        ("kind", &p.kind),
+        ("category", &p.category),
+        ("from", &p.from),
+        ("to", &p.to),
+        ("hours", &p.hours),
+        ("area", &p.area),
+        ("walk", &p.walk),
+        ("limit", &p.limit),
+    ];
+    let present: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+        .collect();
+    serde_urlencoded::to_string(present).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NearbyParams {
+    /// Longitude, WGS 84 degrees.
+    lon: String,
+    /// Latitude, WGS 84 degrees.
+    lat: String,
+    /// Search radius in metres, 1–5000 (default 50).
+    radius_m: Option<String>,
+    /// Comma-separated kinds.
+    kind: Option<String>,
+    /// Most results, 1–1000 (default 20).
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/observations/nearby` — nearest first.
+#[utoipa::path(get, path = "/api/v1/observations/nearby", tag = "observations", params(NearbyParams),
+    responses(
+        (status = 200, description = "Observations within the radius, nearest first, each with `distance_m`", body = super::openapi::ObservationCollection, content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read raw observations", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn nearby(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(p): Query<NearbyParams>,
+) -> Result<Response, Problem> {
+    let num = |name: &str, s: &str| {
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| Problem::invalid_query(format!("{name}: {s:?} is not a number")))
+    };
+    let (lon, lat) = (num("lon", &p.lon)?, num("lat", &p.lat)?);
+    state
+        .service
+        .region
+        .check(lon, lat)
+        .map_err(|e| Problem::invalid_query(format!("lon/lat: {}", e.reason)))?;
+    let radius = match &p.radius_m {
+        None => 50.0,
+        Some(r) => num("radius_m", r)?,
+    };
+    if !(1.0..=5000.0).contains(&radius) {
+        return Err(Problem::invalid_query(
+            "radius_m must be between 1 and 5000",
+        ));
+    }
+    let limit = match &p.limit {
+        None => 20,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| Problem::invalid_query("limit must be a number from 1 to 1000"))?,
+    };
+    let filter = FilterParams {
+        kind: p.kind.as_deref(),
+        ..FilterParams::default()
+    }
+    .to_filter(&state.service.taxonomy)?;
+    let filter = scope(&principal, filter)?;
+    let found = state
+        .service
+        .index()
+        .nearby(lon, lat, radius, &filter, limit);
+    let ids: Vec<Uuid> = found.iter().map(|n| n.id).collect();
+    let observations = state.service.store().get_many(&ids).await?;
+    audit(
+        &state,
+        &principal,
+        "observations.nearby",
+        format!("{} returned", observations.len()),
+    )
+    .await;
+    let features: Vec<Value> = observations
+        .iter()
+        .zip(&found)
+        .map(|(o, n)| {
+            let mut f = observation_feature(o);
+            f["properties"]["distance_m"] = json!((n.distance_m * 10.0).round() / 10.0);
+            f
+        })
+        .collect();
+    Ok(geojson(
+        StatusCode::OK,
+        &json!({"type": "FeatureCollection", "features": features}),
+    ))
+}
+
+/// Whether the caller may see this particular record.
+fn visible_to(principal: &Principal, o: &Observation) -> bool {
+    match principal.role {
+        Role::Analyst => true,
+        Role::WalkParticipant => {
+            o.kind == Kind::WalkFinding && o.walk_id.is_some() && o.walk_id == principal.walk_id
+        }
+        Role::Partner => {
+            o.kind == Kind::PlaceObservation
+                && o.organisation.is_some()
+                && o.organisation == principal.organisation
+        }
+        Role::Admin | Role::Anonymous => false,
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(id).map_err(|_| Problem::not_found(format!("no observation {id:?}")))
+}
+
+/// `GET /api/v1/observations/{id}`.
+#[utoipa::path(get, path = "/api/v1/observations/{id}", tag = "observations",
+    params(("id" = String, Path, description = "Observation id (UUID)")),
+    responses(
+        (status = 200, description = "The observation", body = super::openapi::ObservationFeature, content_type = "application/geo+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read raw observations", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such observation visible to the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    require(
+        &principal,
+        principal.may_list_raw(),
+        "reading individual observations",
+    )?;
+    let id = parse_id(&id)?;
+    let found = state
+        .service
+        .store()
+        .get(id)
+        .await?
+        .filter(|o| visible_to(&principal, o));
+    let Some(o) = found else {
+        return Err(Problem::not_found(format!("no observation {id}")));
+    };
+    audit(&state, &principal, "observations.get", "1 returned".into()).await;
+    Ok(geojson(StatusCode::OK, &observation_feature(&o)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// `open`, `assigned` or `resolved`; a resolved finding may be reopened.
+    status: String,
+    /// Who is responsible for fixing it, e.g. "Gatuförvaltningen".
+    assignee: Option<String>,
+}
+
+/// `PATCH /api/v1/observations/{id}/status` — follow up a walk finding.
+#[utoipa::path(patch, path = "/api/v1/observations/{id}/status", tag = "observations",
+    params(("id" = String, Path, description = "Walk finding id (UUID)")),
+    request_body = StatusChange,
+    responses(
+        (status = 200, description = "Updated finding", body = super::openapi::ObservationFeature, content_type = "application/geo+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not follow up findings", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such walk finding", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown status", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(change): Json<StatusChange>,
+) -> Result<Response, Problem> {
+    require(
+        &principal,
+        principal.may_follow_up(),
+        "following up findings",
+    )?;
+    let id = parse_id(&id)?;
+    let status: FindingStatus = change
+        .status
+        .parse()
+        .map_err(|e| Problem::validation(vec![e]))?;
+    let assignee = change.assignee.filter(|a| !a.trim().is_empty());
+    if assignee.as_ref().is_some_and(|a| a.chars().count() > 200) {
+        return Err(Problem::validation(vec![ValidationError::new(
+            "assignee",
+            "longer than 200 characters",
+        )]));
+    }
+    let updated = state
+        .service
+        .store()
+        .update_finding(
+            id,
+            FindingUpdate {
+                status,
+                assignee,
+                by: principal.actor.clone(),
+                at: OffsetDateTime::now_utc(),
+            },
+        )
+        .await?;
+    audit(
+        &state,
+        &principal,
+        "observations.status",
+        format!("{id} -> {}", status.as_str()),
+    )
+    .await;
+    Ok(geojson(StatusCode::OK, &observation_feature(&updated)))
+}

@@ -1,0 +1,183 @@
+//! Credentials over HTTP: logging in with a user name and password, and
+//! admins issuing API tokens.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::auth::require;
+use super::extract::Json;
+use super::problem::Problem;
+use super::{AppState, client_ip};
+use crate::auth::{new_token, verify_password};
+use crate::model::observation::format_timestamp;
+use crate::model::{Principal, Role, ValidationError};
+use crate::store::TokenRecord;
+
+/// How long a login session token lasts.
+const SESSION_HOURS: i64 = 12;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/auth/login` — a session token for a user.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
+    responses(
+        (status = 200, description = "A bearer token valid for 12 hours", body = super::openapi::TokenAnswer),
+        (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(State(state): State<AppState>, req: Request) -> Result<Response, Problem> {
+    let ip = client_ip(req.extensions());
+    if state.guesses.check_key(&ip).is_err() {
+        return Err(Problem::rate_limited(60));
+    }
+    let Json(body) = Json::<Login>::from_request_inner(req, &state).await?;
+    let user = state.service.store().find_user(&body.username).await?;
+    let password = body.password;
+    let ok = match &user {
+        // Verify even for unknown users so timing does not reveal which names exist.
+        Some(u) => {
+            let phc = u.password_hash.clone();
+            tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+                .await
+                .unwrap_or(false)
+        }
+        None => tokio::task::spawn_blocking(move || verify_password(&password, dummy_hash()))
+            .await
+            .unwrap_or(false),
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        return Err(Problem::unauthorized("wrong user name or password"));
+    };
+    let (secret, hash) = new_token();
+    let now = OffsetDateTime::now_utc();
+    let token = TokenRecord {
+        id: Uuid::now_v7(),
+        hash,
+        role: user.role,
+        organisation: user.organisation.clone(),
+        walk_id: None,
+        label: format!("login:{}", user.username),
+        created_at: now,
+        expires_at: Some(now + time::Duration::hours(SESSION_HOURS)),
+    };
+    state.service.store().create_token(&token).await?;
+    Ok(axum::Json(json!({
+        "token": secret,
+        "role": user.role,
+        "expires_at": token.expires_at.map(format_timestamp),
+    }))
+    .into_response())
+}
+
+/// A real argon2id hash of nothing in particular, verified against when the
+/// user name is unknown.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::auth::hash_password("no such user").unwrap_or_default())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// `partner`, `analyst` or `admin`.
+    role: String,
+    /// Required for partners: the organisation the token speaks for.
+    organisation: Option<String>,
+    /// What the token is for, e.g. "Securitas EST feed".
+    label: Option<String>,
+    /// Days until it expires (default: never).
+    expires_in_days: Option<u32>,
+}
+
+/// `POST /api/v1/tokens` — issue an API token (admin). The secret is shown once.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
+    responses(
+        (status = 201, description = "The new token", body = super::openapi::TokenAnswer),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(body): Json<NewToken>,
+) -> Result<Response, Problem> {
+    require(&principal, principal.is_admin(), "issuing tokens")?;
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|e: String| Problem::validation(vec![ValidationError::new("role", e)]))?;
+    let record = token_record(
+        role,
+        body.organisation,
+        body.label.unwrap_or_default(),
+        body.expires_in_days,
+    )
+    .map_err(|e| Problem::validation(vec![e]))?;
+    let (secret, hash) = new_token();
+    let record = TokenRecord { hash, ..record };
+    state.service.store().create_token(&record).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "token": secret,
+            "id": record.id.to_string(),
+            "role": record.role,
+            "expires_at": record.expires_at.map(format_timestamp),
+        })),
+    )
+        .into_response())
+}
+
+/// Checks a token request and builds its record (the hash is filled in by the caller).
+pub fn token_record(
+    role: Role,
+    organisation: Option<String>,
+    label: String,
+    expires_in_days: Option<u32>,
+) -> Result<TokenRecord, ValidationError> {
+    let organisation = organisation
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty());
+    match role {
+        Role::Partner if organisation.is_none() => {
+            return Err(ValidationError::new(
+                "organisation",
+                "a partner token needs an organisation",
+            ));
+        }
+        Role::Anonymous | Role::WalkParticipant => {
+            return Err(ValidationError::new(
+                "role",
+                "anonymous needs no token, and participants get theirs by joining a walk",
+            ));
+        }
+        _ => {}
+    }
+    let now = OffsetDateTime::now_utc();
+    Ok(TokenRecord {
+        id: Uuid::now_v7(),
+        hash: [0; 32],
+        role,
+        organisation: if role == Role::Partner {
+            organisation
+        } else {
+            None
+        },
+        walk_id: None,
+        label,
+        created_at: now,
+        expires_at: expires_in_days.map(|d| now + time::Duration::days(i64::from(d))),
+    })
+}

@@ -1,0 +1,52 @@
+//! Operational endpoints: health, metrics, the taxonomy, and the 404 answer.
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+use super::problem::Problem;
+
+/// `GET /health`.
+#[utoipa::path(get, path = "/health", tag = "system",
+    responses((status = 200, description = "Status, store kind, observation count and version", body = super::openapi::Health)))]
+pub async fn health(State(state): State<AppState>) -> Response {
+    let count = state.service.observation_count();
+    axum::Json(json!({
+        "status": "ok",
+        "store": state.service.store().kind(),
+        "observations": count,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.started.elapsed().as_secs(),
+    }))
+    .into_response()
+}
+
+/// `GET /metrics` — Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    metrics::gauge!("trygg_observations").set(state.service.observation_count() as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/taxonomy` — categories per kind with Swedish and English labels.
+#[utoipa::path(get, path = "/api/v1/taxonomy", tag = "system",
+    responses((status = 200, description = "Categories per kind", body = crate::model::Taxonomy)))]
+pub async fn taxonomy(State(state): State<AppState>) -> Response {
+    axum::Json(&state.service.taxonomy).into_response()
+}
+
+pub async fn not_found(uri: Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        format!("no route {}", uri.path()),
+    )
+}
