@@ -17,13 +17,9 @@ pub struct DataArgs {
     pub data_dir: PathBuf,
 }
 
-/// Settings of the HTTP service.
+/// What submissions are checked against. Shared by `serve` and `import`.
 #[derive(Debug, Clone, Args)]
-pub struct ServerArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "TRYGG_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-
+pub struct ModelArgs {
     /// Category taxonomy file (TOML); the built-in data/taxonomy.toml when unset.
     #[arg(long, env = "TRYGG_TAXONOMY")]
     pub taxonomy: Option<PathBuf>,
@@ -31,6 +27,38 @@ pub struct ServerArgs {
     /// Served region as west,south,east,north (WGS 84); points outside are refused.
     #[arg(long, env = "TRYGG_REGION", default_value = "17.30,58.90,17.95,59.32")]
     pub region: String,
+}
+
+impl Default for ModelArgs {
+    fn default() -> Self {
+        ModelArgs {
+            taxonomy: None,
+            region: "17.30,58.90,17.95,59.32".into(),
+        }
+    }
+}
+
+impl ModelArgs {
+    /// The region and taxonomy, checked.
+    pub fn finalize(&self) -> Result<(Region, Taxonomy), ConfigError> {
+        let region = Region::parse_bbox(&self.region).map_err(ConfigError::Region)?;
+        let taxonomy = match &self.taxonomy {
+            Some(path) => Taxonomy::load(path)?,
+            None => Taxonomy::builtin(),
+        };
+        Ok((region, taxonomy))
+    }
+}
+
+/// Settings of the HTTP service.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "TRYGG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// Smallest count a public (non-analyst) view shows for a cell; smaller
     /// non-zero counts are suppressed.
@@ -58,8 +86,7 @@ impl Default for ServerArgs {
     fn default() -> Self {
         ServerArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            taxonomy: None,
-            region: "17.30,58.90,17.95,59.32".into(),
+            model: ModelArgs::default(),
             k_anonymity: 5,
             anonymous_per_minute: 30,
             max_body_bytes: 64 * 1024,
@@ -97,17 +124,13 @@ pub struct Settings {
 impl ServerArgs {
     /// Checks every value and loads the taxonomy.
     pub fn finalize(&self) -> Result<Settings, ConfigError> {
-        let region = Region::parse_bbox(&self.region).map_err(ConfigError::Region)?;
+        let (region, taxonomy) = self.model.finalize()?;
         if self.k_anonymity == 0 {
             return Err(ConfigError::KAnonymity);
         }
         if self.anonymous_per_minute == 0 {
             return Err(ConfigError::AnonymousRate);
         }
-        let taxonomy = match &self.taxonomy {
-            Some(path) => Taxonomy::load(path)?,
-            None => Taxonomy::builtin(),
-        };
         Ok(Settings {
             region,
             taxonomy,

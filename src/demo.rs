@@ -150,11 +150,12 @@ pub fn generate(seed: u64, count: usize, end: Date, taxonomy: &Taxonomy) -> Demo
     let total_weight: f64 = HOTSPOTS.iter().map(|h| h.weight).sum();
     let mut observations = Vec::with_capacity(count);
     for n in 0..count {
-        // 55 % insecurity reports, 30 % place observations, 15 % walk findings.
+        // 62 % insecurity reports, 35 % place observations, 3 % walk findings
+        // (a few dozen findings per walk).
         let roll = rng.random::<f64>();
-        let kind = if walks.is_empty() || roll < 0.55 {
+        let kind = if walks.is_empty() || roll < 0.62 {
             Kind::Insecurity
-        } else if roll < 0.85 {
+        } else if roll < 0.97 {
             Kind::PlaceObservation
         } else {
             Kind::WalkFinding

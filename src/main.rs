@@ -1,1 +1,590 @@
-fn main() {}
+//! The `trygg` command: run the service, import and export data, create
+//! demo data, tokens and users. Every data command works on the same data
+//! directory as a running server.
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use time::{Date, OffsetDateTime};
+use tokio::net::TcpListener;
+
+use trygg::config::{DataArgs, ModelArgs, ServerArgs};
+use trygg::http::{AppState, serve};
+use trygg::ingest::{self, Format};
+use trygg::model::observation::ValidationContext;
+use trygg::model::{Role, Taxonomy};
+use trygg::service::Service;
+use trygg::store::{AuditEntry, BatchPolicy, SqliteStore, Store, UserRecord};
+use trygg::{auth, demo, export};
+
+/// Trygg maps perceived insecurity, safety-walk findings and place
+/// observations for Swedish municipalities, and serves hexagon analyses of them.
+#[derive(Debug, Parser)]
+#[command(name = "trygg", version, about, long_about = None)]
+struct Cli {
+    /// Log filter, e.g. `info` or `trygg=debug`.
+    #[arg(long, global = true, env = "TRYGG_LOG", default_value = "info")]
+    log: String,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "TRYGG_LOG_JSON")]
+    log_json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Fill an empty store with synthetic Södertälje demo data first.
+        #[arg(long)]
+        demo: bool,
+        /// Observations to generate with --demo.
+        #[arg(long, default_value_t = demo::DEFAULT_DEMO_COUNT)]
+        demo_count: usize,
+        /// Random seed for --demo.
+        #[arg(long, default_value_t = 1)]
+        demo_seed: u64,
+    },
+    /// Import observations from a GeoJSON FeatureCollection, CSV or NDJSON file.
+    Import {
+        /// The file; its extension (.geojson, .json, .csv, .ndjson) gives the format.
+        file: PathBuf,
+        /// Override the format guessed from the extension.
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
+        /// Store the valid records even if some are invalid (default: all or nothing).
+        #[arg(long)]
+        partial: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Export every observation as GeoJSON or CSV.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Write synthetic Södertälje demo observations to a file.
+    DemoData {
+        /// Number of observations.
+        #[arg(long, default_value_t = demo::DEFAULT_DEMO_COUNT)]
+        count: usize,
+        /// Random seed; the same seed, count and end date give the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file; .csv, .geojson or .ndjson.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// The data covers the two years before this date (default: today).
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (alone) on standard output.
+    Create {
+        /// partner, analyst or admin.
+        #[arg(long)]
+        role: Role,
+        /// Organisation (required for partners).
+        #[arg(long)]
+        org: Option<String>,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        username: String,
+        /// partner, analyst or admin.
+        #[arg(long)]
+        role: Role,
+        /// Organisation (required for partners).
+        #[arg(long)]
+        org: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FileFormat {
+    Geojson,
+    Csv,
+    Ndjson,
+}
+
+impl From<FileFormat> for Format {
+    fn from(f: FileFormat) -> Self {
+        match f {
+            FileFormat::Geojson => Format::GeoJson,
+            FileFormat::Csv => Format::Csv,
+            FileFormat::Ndjson => Format::NdJson,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Geojson,
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log, cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve {
+            data,
+            server,
+            demo,
+            demo_count,
+            demo_seed,
+        } => run_server(&data, &server, demo.then_some((demo_count, demo_seed))).await,
+        Command::Import {
+            file,
+            format,
+            partial,
+            data,
+            model,
+        } => import(&file, format.map(Format::from), partial, &data, &model).await,
+        Command::Export { format, out, data } => export_all(format, out.as_deref(), &data).await,
+        Command::DemoData {
+            count,
+            seed,
+            out,
+            end,
+        } => demo_data(count, seed, &out, end.as_deref()),
+        Command::Token(TokenCommand::Create {
+            role,
+            org,
+            label,
+            expires_in_days,
+            data,
+        }) => {
+            let store = open_store(&data)?;
+            let record = trygg::http::token_record(role, org, label, expires_in_days)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (secret, hash) = auth::new_token();
+            store
+                .create_token(&trygg::store::TokenRecord { hash, ..record })
+                .await
+                .context("storing the token")?;
+            println!("{secret}");
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            org,
+            data,
+        }) => add_user(&username, role, org, &data).await,
+    }
+}
+
+fn open_store(data: &DataArgs) -> Result<SqliteStore> {
+    SqliteStore::open(&data.data_dir)
+        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+}
+
+async fn run_server(
+    data: &DataArgs,
+    server: &ServerArgs,
+    demo: Option<(usize, u64)>,
+) -> Result<()> {
+    let settings = server.finalize().context("invalid configuration")?;
+    let store: Arc<dyn Store> = Arc::new(open_store(data)?);
+    if let Some((count, seed)) = demo {
+        seed_demo(store.as_ref(), &settings.taxonomy, count, seed).await?;
+    }
+    let started = std::time::Instant::now();
+    let service = Service::open(
+        Arc::clone(&store),
+        settings.taxonomy.clone(),
+        settings.region,
+    )
+    .await
+    .context("loading observations into the index")?;
+    tracing::info!(
+        observations = service.observation_count(),
+        seconds = started.elapsed().as_secs_f64(),
+        "index loaded"
+    );
+    let listener = TcpListener::bind(server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", server.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()?;
+    serve(
+        listener,
+        AppState::new(Arc::new(service), settings),
+        shutdown_signal(),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn seed_demo(store: &dyn Store, taxonomy: &Taxonomy, count: usize, seed: u64) -> Result<()> {
+    for area in demo::areas() {
+        store.put_area(&area).await.context("storing demo areas")?;
+    }
+    if store.count().await? > 0 {
+        tracing::info!("the store has data already; not adding demo observations");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let today = OffsetDateTime::now_utc().date();
+    let data = demo::generate(seed, count, today, taxonomy);
+    for walk in &data.walks {
+        store
+            .create_walk(walk)
+            .await
+            .context("storing demo walks")?;
+    }
+    let n = data.observations.len();
+    store
+        .insert_batch(data.observations, BatchPolicy::AllOrNothing)
+        .await
+        .context("storing demo observations")?;
+    tracing::info!(
+        observations = n,
+        walks = data.walks.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "demo data stored"
+    );
+    Ok(())
+}
+
+fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} {bar:40} {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
+async fn import(
+    file: &Path,
+    format: Option<Format>,
+    partial: bool,
+    data: &DataArgs,
+    model: &ModelArgs,
+) -> Result<()> {
+    let (region, taxonomy) = model.finalize().context("invalid configuration")?;
+    let format = format
+        .or_else(|| Format::from_path(file))
+        .with_context(|| format!("cannot tell the format of {}; use --format", file.display()))?;
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let pb = progress_bar(len, "reading");
+    let reader = BufReader::with_capacity(1 << 16, pb.wrap_read(f));
+    let ctx = ValidationContext {
+        taxonomy: &taxonomy,
+        region: &region,
+        now: OffsetDateTime::now_utc(),
+    };
+    let mut accepted = Vec::new();
+    let mut rejected = 0usize;
+    ingest::parse(format, reader, |pos, rec| {
+        match rec.and_then(|n| n.validate(ctx)) {
+            Ok(o) => accepted.push(o),
+            Err(errors) => {
+                rejected += 1;
+                if rejected <= 20 {
+                    let at = pos
+                        .line
+                        .map_or(format!("record {}", pos.record), |l| format!("line {l}"));
+                    let why = errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    pb.suspend(|| eprintln!("{at}: {why}"));
+                }
+            }
+        }
+    })
+    .with_context(|| format!("reading {}", file.display()))?;
+    pb.finish_and_clear();
+    if rejected > 20 {
+        eprintln!("… and {} more invalid records", rejected - 20);
+    }
+    if rejected > 0 && !partial {
+        bail!(
+            "{rejected} invalid records; nothing imported (use --partial to import the valid ones)"
+        );
+    }
+    let store = open_store(data)?;
+    let n = accepted.len();
+    eprintln!("storing {n} observations…");
+    let policy = if partial {
+        BatchPolicy::Partial
+    } else {
+        BatchPolicy::AllOrNothing
+    };
+    let out = store
+        .insert_batch(accepted, policy)
+        .await
+        .context("storing observations")?;
+    if !out.conflicts.is_empty() && !partial {
+        bail!(
+            "{} records reuse ids stored with other content; nothing imported",
+            out.conflicts.len()
+        );
+    }
+    store
+        .append_audit(&AuditEntry {
+            at: OffsetDateTime::now_utc(),
+            actor: "cli".into(),
+            action: "observations.import".into(),
+            detail: format!("{} stored", out.created.len()),
+        })
+        .await?;
+    println!(
+        "imported {} observations ({} already present, {} conflicting, {} invalid)",
+        out.created.len(),
+        out.duplicates.len(),
+        out.conflicts.len(),
+        rejected
+    );
+    Ok(())
+}
+
+async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -> Result<()> {
+    let store = open_store(data)?;
+    let sink: Box<dyn Write> = match out {
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let sink = BufWriter::new(sink);
+    enum Out {
+        Csv(csv::Writer<BufWriter<Box<dyn Write>>>),
+        GeoJson(BufWriter<Box<dyn Write>>),
+    }
+    let mut out = match format {
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(sink);
+            export::write_csv_header(&mut w)?;
+            Out::Csv(w)
+        }
+        ExportFormat::Geojson => {
+            let mut w = sink;
+            w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+            Out::GeoJson(w)
+        }
+    };
+    let mut after = 0;
+    let mut written = 0usize;
+    loop {
+        let page = store.observations_since(after, 10_000).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        for (_, o) in &page {
+            match &mut out {
+                Out::Csv(w) => export::write_csv_row(w, o)?,
+                Out::GeoJson(w) => {
+                    if written > 0 {
+                        w.write_all(b",\n")?;
+                    }
+                    serde_json::to_writer(&mut *w, &export::observation_feature(o))?;
+                }
+            }
+            written += 1;
+        }
+    }
+    match out {
+        Out::Csv(mut w) => w.flush()?,
+        Out::GeoJson(mut w) => {
+            w.write_all(b"\n]}\n")?;
+            w.flush()?;
+        }
+    }
+    store
+        .append_audit(&AuditEntry {
+            at: OffsetDateTime::now_utc(),
+            actor: "cli".into(),
+            action: "observations.export".into(),
+            detail: format!("{written} exported"),
+        })
+        .await?;
+    eprintln!("exported {written} observations");
+    Ok(())
+}
+
+fn demo_data(count: usize, seed: u64, out: &Path, end: Option<&str>) -> Result<()> {
+    let format =
+        Format::from_path(out).context("the output file must end in .csv, .geojson or .ndjson")?;
+    let end = match end {
+        Some(s) => Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
+            .with_context(|| format!("--end {s:?} is not a date YYYY-MM-DD"))?,
+        None => OffsetDateTime::now_utc().date(),
+    };
+    let data = demo::generate(seed, count, end, &Taxonomy::builtin());
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut w = BufWriter::new(file);
+    match format {
+        Format::Csv => {
+            let mut csv = csv::Writer::from_writer(w);
+            export::write_csv_header(&mut csv)?;
+            for o in &data.observations {
+                export::write_csv_row(&mut csv, o)?;
+            }
+            csv.flush()?;
+        }
+        Format::GeoJson => {
+            w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+            for (i, o) in data.observations.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",\n")?;
+                }
+                serde_json::to_writer(&mut w, &export::observation_feature(o))?;
+            }
+            w.write_all(b"\n]}\n")?;
+            w.flush()?;
+        }
+        Format::NdJson => {
+            for o in &data.observations {
+                serde_json::to_writer(&mut w, &export::observation_feature(o))?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()?;
+        }
+    }
+    eprintln!(
+        "wrote {} demo observations to {}",
+        data.observations.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+async fn add_user(username: &str, role: Role, org: Option<String>, data: &DataArgs) -> Result<()> {
+    let record = trygg::http::token_record(role, org, String::new(), None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let username = username.trim();
+    if username.is_empty() || username.len() > 100 {
+        bail!("the user name must be 1–100 characters");
+    }
+    eprintln!("password (one line on standard input):");
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.chars().count() < 12 {
+        bail!("the password must be at least 12 characters");
+    }
+    let hash =
+        auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+    let store = open_store(data)?;
+    store
+        .add_user(&UserRecord {
+            username: username.to_owned(),
+            password_hash: hash,
+            role,
+            organisation: record.organisation,
+            created_at: OffsetDateTime::now_utc(),
+        })
+        .await
+        .context("adding the user")?;
+    eprintln!("added {role} {username}");
+    Ok(())
+}

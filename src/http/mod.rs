@@ -24,7 +24,7 @@ mod hexagons;
 mod observations;
 mod openapi;
 pub mod problem;
-mod session;
+pub(crate) mod session;
 mod system;
 mod walks;
 
@@ -200,3 +200,5 @@ async fn catch_up_loop(service: Arc<Service>, every: Duration) {
         }
     }
 }
+
+pub use session::token_record;

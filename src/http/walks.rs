@@ -151,7 +151,9 @@ pub async fn create(
         };
         match state.service.store().create_walk(&walk).await {
             Ok(()) => {
-                return Ok((StatusCode::CREATED, axum::Json(walk_json(&walk, true))).into_response());
+                return Ok(
+                    (StatusCode::CREATED, axum::Json(walk_json(&walk, true))).into_response()
+                );
             }
             Err(StoreError::AlreadyExists(_)) => {} // join code collision: draw again
             Err(e) => return Err(e.into()),

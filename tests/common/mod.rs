@@ -1,0 +1,152 @@
+//! Test helpers: a real server on 127.0.0.1:0 over a fresh data directory.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use trygg::config::{ServerArgs, Settings};
+use trygg::http::{AppState, serve};
+use trygg::model::Role;
+use trygg::service::Service;
+use trygg::store::{SqliteStore, Store, TokenRecord};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub analyst: String,
+    pub admin: String,
+    pub partner: String,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn create_token(store: &dyn Store, role: Role, org: Option<&str>) -> String {
+    let (secret, hash) = trygg::auth::new_token();
+    store
+        .create_token(&TokenRecord {
+            id: Uuid::now_v7(),
+            hash,
+            role,
+            organisation: org.map(str::to_owned),
+            walk_id: None,
+            label: "test".into(),
+            created_at: OffsetDateTime::now_utc(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    secret
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerArgs::default()).await
+}
+
+pub async fn spawn_app_with(args: ServerArgs) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let settings: Settings = args.finalize().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    for area in trygg::demo::areas() {
+        store.put_area(&area).await.unwrap();
+    }
+    let analyst = create_token(store.as_ref(), Role::Analyst, None).await;
+    let admin = create_token(store.as_ref(), Role::Admin, None).await;
+    let partner = create_token(store.as_ref(), Role::Partner, Some("Telge Bostäder")).await;
+    let service = Service::open(
+        Arc::clone(&store),
+        settings.taxonomy.clone(),
+        settings.region,
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(
+        listener,
+        AppState::new(Arc::new(service), settings),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        store,
+        analyst,
+        admin,
+        partner,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/geo+json")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn observation_count(&self) -> u64 {
+        let h: Value = self.get("/health", None).await.json().await.unwrap();
+        h["observations"].as_u64().unwrap()
+    }
+}
+
+/// A perceived-insecurity report near Södertälje centrum.
+pub fn report(lon: f64, lat: f64) -> Value {
+    json!({
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {
+            "kind": "insecurity",
+            "category": "dark_area",
+            "observed_at": "2026-01-15T21:30:00+01:00",
+            "severity": 2,
+            "description": "Mörkt vid gångtunneln"
+        }
+    })
+}
+
+/// Asserts an RFC 9457 problem response and returns its body.
+pub async fn problem(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "unexpected status");
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().unwrap().starts_with("/problems/"));
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    body
+}

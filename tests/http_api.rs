@@ -1,0 +1,748 @@
+//! The HTTP API against a real server on 127.0.0.1:0 with a real store.
+
+mod common;
+
+use common::{TestApp, problem, report, spawn_app, spawn_app_with};
+use serde_json::{Value, json};
+use trygg::config::ServerArgs;
+
+#[tokio::test]
+async fn submitting_is_idempotent_by_id() {
+    let app = spawn_app().await;
+    let mut feature = report(17.6261, 59.1955);
+    feature["id"] = json!("0190f7a4-1c2b-7d3e-8f40-0123456789ab");
+
+    let first = app.post_json("/api/v1/observations", None, &feature).await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(first.headers()["content-type"], "application/geo+json");
+    assert_eq!(
+        first.headers()["location"],
+        "/api/v1/observations/0190f7a4-1c2b-7d3e-8f40-0123456789ab"
+    );
+    let stored: Value = first.json().await.unwrap();
+    assert_eq!(stored["geometry"]["coordinates"], json!([17.6261, 59.1955]));
+    assert_eq!(stored["properties"]["observed_at"], "2026-01-15T20:30:00Z");
+    assert!(stored.get("crs").is_none());
+
+    let again = app.post_json("/api/v1/observations", None, &feature).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), stored);
+    assert_eq!(app.observation_count().await, 1);
+
+    feature["properties"]["severity"] = json!(3);
+    let changed = app.post_json("/api/v1/observations", None, &feature).await;
+    problem(changed, 409).await;
+    assert_eq!(app.observation_count().await, 1);
+}
+
+#[tokio::test]
+async fn bad_input_gets_problem_details() {
+    let app = spawn_app().await;
+    let app = &app;
+    let post =
+        |body: Value| async move { app.post_json("/api/v1/observations", None, &body).await };
+
+    let swapped = problem(post(report(59.1955, 17.6261)).await, 422).await;
+    assert_eq!(swapped["errors"][0]["field"], "geometry");
+    assert!(
+        swapped["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("swapped")
+    );
+    problem(post(report(200.0, 59.0)).await, 422).await;
+
+    let mut unknown = report(17.6261, 59.1955);
+    unknown["properties"]["category"] = json!("unicorns");
+    let body = problem(post(unknown).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "category");
+
+    let mut long = report(17.6261, 59.1955);
+    long["properties"]["description"] = json!("å".repeat(2001));
+    let body = problem(post(long).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "description");
+
+    let mut sneaky = report(17.6261, 59.1955);
+    sneaky["properties"]["role"] = json!("admin");
+    problem(post(sneaky).await, 422).await;
+
+    let mut line = report(17.6261, 59.1955);
+    line["geometry"] = json!({"type": "LineString", "coordinates": [[17.6, 59.1], [17.7, 59.2]]});
+    problem(post(line).await, 422).await;
+
+    let not_json = app
+        .client
+        .post(app.url("/api/v1/observations"))
+        .header("content-type", "application/json")
+        .body("{\"type\": \"Feature\",")
+        .send()
+        .await
+        .unwrap();
+    problem(not_json, 400).await;
+
+    let wrong_type = app
+        .client
+        .post(app.url("/api/v1/observations"))
+        .header("content-type", "text/plain")
+        .body(report(17.6261, 59.1955).to_string())
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_type, 415).await;
+
+    let mut huge = report(17.6261, 59.1955);
+    huge["properties"]["description"] = json!("x".repeat(100_000));
+    problem(post(huge).await, 413).await;
+
+    problem(app.get("/api/v1/hexagons?res=13", None).await, 400).await;
+    problem(app.get("/api/v1/hexagons?resolution=9", None).await, 400).await;
+    problem(app.get("/api/v1/hexagons?from=yesterday", None).await, 400).await;
+    problem(app.get("/api/v1/hexagons?bbox=1,2,3", None).await, 400).await;
+    problem(app.get("/api/v1/hexagons?kind=crime", None).await, 400).await;
+    problem(
+        app.get("/api/v1/observations?limit=0", Some(&app.analyst))
+            .await,
+        400,
+    )
+    .await;
+    problem(
+        app.get(
+            "/api/v1/observations/nearby?lon=x&lat=59",
+            Some(&app.analyst),
+        )
+        .await,
+        400,
+    )
+    .await;
+    problem(app.get("/api/v1/no/such/route", None).await, 404).await;
+    problem(app.get("/api/v1/hexagons", Some("not-a-token")).await, 401).await;
+    assert_eq!(app.observation_count().await, 0);
+}
+
+async fn import_csv(app: &TestApp, csv: &str, query: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/observations/import{query}")))
+        .bearer_auth(&app.analyst)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn csv_rows(n: usize) -> String {
+    let mut s = String::from("lon,lat,kind,category,observed_at,severity\n");
+    for i in 0..n {
+        let lon = 17.60 + (i % 50) as f64 * 0.001;
+        let lat = 59.18 + (i / 50) as f64 * 0.001;
+        s.push_str(&format!(
+            "{lon},{lat},insecurity,dark_area,2026-0{}-10T22:00:00+01:00,2\n",
+            1 + i % 9
+        ));
+    }
+    s
+}
+
+#[tokio::test]
+async fn hexagon_counts_add_up_for_analysts_and_hide_small_cells_from_everyone_else() {
+    let app = spawn_app().await;
+    let resp = import_csv(&app, &csv_rows(400), "").await;
+    assert_eq!(resp.status(), 200);
+    // A dense cluster so that some cells pass k.
+    let mut cluster = String::from("lon,lat,kind,category,observed_at\n");
+    for i in 0..30 {
+        cluster.push_str(&format!(
+            "17.6265,59.1955,{},dark_area,2026-02-0{}T22:00:00Z\n",
+            "insecurity",
+            1 + i % 9
+        ));
+    }
+    assert_eq!(import_csv(&app, &cluster, "").await.status(), 200);
+    assert_eq!(app.observation_count().await, 430);
+
+    let exact: Value = app
+        .get("/api/v1/hexagons?res=9", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cells = exact["features"].as_array().unwrap();
+    let total: u64 = cells
+        .iter()
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 430);
+    assert!(
+        cells
+            .iter()
+            .any(|f| f["properties"]["count"].as_u64().unwrap() < 5)
+    );
+    assert!(exact.get("k_anonymity").is_none());
+    let first = &cells[0];
+    assert_eq!(first["geometry"]["type"], "Polygon");
+    assert!(
+        first["properties"]["cell"]
+            .as_str()
+            .unwrap()
+            .starts_with("89")
+    );
+
+    let public: Value = app
+        .get("/api/v1/hexagons?res=9", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["k_anonymity"], 5);
+    let shown = public["features"].as_array().unwrap();
+    assert!(!shown.is_empty());
+    for f in shown {
+        assert!(f["properties"]["count"].as_u64().unwrap() >= 5, "{f}");
+    }
+
+    // Filters narrow the numbers.
+    let jan: Value = app
+        .get(
+            "/api/v1/hexagons?res=9&from=2026-01-01&to=2026-02-01",
+            Some(&app.analyst),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jan_total: u64 = jan["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(jan_total, 400 / 9 + 1);
+    let area: Value = app
+        .get("/api/v1/hexagons?res=9&area=centrum", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let area_total: u64 = area["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+        .sum();
+    assert!(area_total >= 30 && area_total < 430, "{area_total}");
+}
+
+#[tokio::test]
+async fn imports_are_all_or_nothing_unless_partial() {
+    let app = spawn_app().await;
+    let mut csv = csv_rows(5);
+    csv.push_str("17.62,59.19,insecurity,unicorns,2026-01-01T00:00:00Z,2\n");
+    let body = problem(import_csv(&app, &csv, "").await, 422).await;
+    assert_eq!(body["rejected"], 1);
+    assert_eq!(body["rejections"][0]["line"], 7);
+    assert_eq!(body["rejections"][0]["errors"][0]["field"], "category");
+    assert_eq!(app.observation_count().await, 0);
+
+    let resp = import_csv(&app, &csv, "?partial=true").await;
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["rejected"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(app.observation_count().await, 5);
+
+    let ndjson = format!("{}\n{}\n", report_line(17.61), report_line(17.62));
+    let resp = app
+        .client
+        .post(app.url("/api/v1/observations/import"))
+        .bearer_auth(&app.analyst)
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.json::<Value>().await.unwrap()["accepted"], 2);
+
+    let fc = json!({"type": "FeatureCollection", "features": [report(17.63, 59.19), report(17.64, 59.19)]});
+    let resp = app
+        .post_json("/api/v1/observations/import", Some(&app.analyst), &fc)
+        .await;
+    assert_eq!(resp.json::<Value>().await.unwrap()["accepted"], 2);
+    assert_eq!(app.observation_count().await, 9);
+
+    problem(
+        app.post_json("/api/v1/observations/import", None, &fc)
+            .await,
+        401,
+    )
+    .await;
+    problem(
+        app.post_json("/api/v1/observations/import", Some(&app.partner), &fc)
+            .await,
+        403,
+    )
+    .await;
+    let bad = app
+        .client
+        .post(app.url("/api/v1/observations/import"))
+        .bearer_auth(&app.analyst)
+        .header("content-type", "text/csv")
+        .body("lon,lat,colour\n1,2,3\n")
+        .send()
+        .await
+        .unwrap();
+    problem(bad, 400).await;
+}
+
+fn report_line(lon: f64) -> String {
+    report(lon, 59.19).to_string()
+}
+
+#[tokio::test]
+async fn raw_reads_are_for_analysts_paginated_and_audited() {
+    let app = spawn_app().await;
+    assert_eq!(import_csv(&app, &csv_rows(25), "").await.status(), 200);
+    problem(app.get("/api/v1/observations", None).await, 401).await;
+    problem(app.get("/api/v1/observations", Some(&app.admin)).await, 403).await;
+
+    let mut seen = Vec::new();
+    let mut next = Some("/api/v1/observations?limit=10&kind=insecurity".to_owned());
+    while let Some(path) = next {
+        let page: Value = app
+            .get(&path, Some(&app.analyst))
+            .await
+            .json()
+            .await
+            .unwrap();
+        for f in page["features"].as_array().unwrap() {
+            seen.push(f["id"].as_str().unwrap().to_owned());
+        }
+        next = page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen.len(), 25);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 25, "no record twice across pages");
+
+    let audit = app.store.recent_audit(10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .filter(|e| e.action == "observations.list")
+            .count()
+            >= 3
+    );
+
+    let near: Value = app
+        .get(
+            "/api/v1/observations/nearby?lon=17.6&lat=59.18&radius_m=200",
+            Some(&app.analyst),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let d: Vec<f64> = near["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["distance_m"].as_f64().unwrap())
+        .collect();
+    assert!(
+        !d.is_empty() && d.windows(2).all(|w| w[0] <= w[1]) && d[0] < 1.0,
+        "{d:?}"
+    );
+
+    let one = &seen[0];
+    let got = app
+        .get(&format!("/api/v1/observations/{one}"), Some(&app.analyst))
+        .await;
+    assert_eq!(got.status(), 200);
+    problem(
+        app.get(&format!("/api/v1/observations/{one}"), Some(&app.partner))
+            .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn roles_decide_what_may_be_submitted() {
+    let app = spawn_app().await;
+    let mut place = report(17.6261, 59.1955);
+    place["properties"]["kind"] = json!("place_observation");
+    place["properties"]["category"] = json!("vandalism");
+    problem(
+        app.post_json("/api/v1/observations", None, &place).await,
+        401,
+    )
+    .await;
+
+    let resp = app
+        .post_json("/api/v1/observations", Some(&app.partner), &place)
+        .await;
+    assert_eq!(resp.status(), 201);
+    let stored: Value = resp.json().await.unwrap();
+    assert_eq!(stored["properties"]["organisation"], "Telge Bostäder");
+
+    place["properties"]["organisation"] = json!("Polisen");
+    problem(
+        app.post_json("/api/v1/observations", Some(&app.partner), &place)
+            .await,
+        403,
+    )
+    .await;
+    problem(
+        app.post_json(
+            "/api/v1/observations",
+            Some(&app.partner),
+            &report(17.6261, 59.1955),
+        )
+        .await,
+        403,
+    )
+    .await;
+
+    // The partner reads its own place observations only.
+    let mine: Value = app
+        .get("/api/v1/observations", Some(&app.partner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["features"].as_array().unwrap().len(), 1);
+    app.post_json("/api/v1/observations", None, &report(17.6262, 59.1955))
+        .await;
+    let mine: Value = app
+        .get("/api/v1/observations", Some(&app.partner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine["features"].as_array().unwrap().len(),
+        1,
+        "no insecurity reports for partners"
+    );
+}
+
+#[tokio::test]
+async fn walks_are_joined_with_a_code_and_scope_their_participants() {
+    let app = spawn_app().await;
+    let walk = |name: &str| {
+        json!({
+            "name": name, "area": "hovsjo", "date": "2026-11-20", "time_of_day": "night",
+            "route": {"type": "LineString", "coordinates": [[17.585, 59.179], [17.589, 59.181]]}
+        })
+    };
+    problem(
+        app.post_json("/api/v1/walks", Some(&app.analyst), &walk("x"))
+            .await,
+        403,
+    )
+    .await;
+    let a: Value = app
+        .post_json("/api/v1/walks", Some(&app.admin), &walk("Hovsjö kväll"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = app
+        .post_json("/api/v1/walks", Some(&app.admin), &walk("Hovsjö natt"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = a["join_code"].as_str().unwrap().to_lowercase();
+
+    problem(
+        app.post_json("/api/v1/walks/join", None, &json!({"code": "NOPE99"}))
+            .await,
+        404,
+    )
+    .await;
+    let joined: Value = app
+        .post_json("/api/v1/walks/join", None, &json!({"code": code}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let participant = joined["token"].as_str().unwrap().to_owned();
+    assert!(joined["walk"].get("join_code").is_none());
+
+    let mut finding = report(17.5866, 59.1801);
+    finding["properties"]["kind"] = json!("walk_finding");
+    finding["properties"]["category"] = json!("lighting");
+    let resp = app
+        .post_json("/api/v1/observations", Some(&participant), &finding)
+        .await;
+    assert_eq!(resp.status(), 201);
+    let stored: Value = resp.json().await.unwrap();
+    assert_eq!(stored["properties"]["walk"], a["id"]);
+    assert_eq!(stored["properties"]["status"], "open");
+    let finding_id = stored["id"].as_str().unwrap().to_owned();
+
+    // Another walk's finding, submitted by an analyst.
+    let mut other = finding.clone();
+    other["properties"]["walk"] = b["id"].clone();
+    let other: Value = app
+        .post_json("/api/v1/observations", Some(&app.analyst), &other)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other_id = other["id"].as_str().unwrap();
+
+    let own: Value = app
+        .get("/api/v1/observations", Some(&participant))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = own["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [finding_id.as_str()]);
+    problem(
+        app.get(
+            &format!("/api/v1/observations/{other_id}"),
+            Some(&participant),
+        )
+        .await,
+        404,
+    )
+    .await;
+    problem(
+        app.post_json(
+            "/api/v1/observations",
+            Some(&participant),
+            &report(17.6, 59.19),
+        )
+        .await,
+        403,
+    )
+    .await;
+
+    // Follow-up by an analyst.
+    let resp = app
+        .client
+        .patch(app.url(&format!("/api/v1/observations/{finding_id}/status")))
+        .bearer_auth(&app.analyst)
+        .json(&json!({"status": "assigned", "assignee": "Gatuavdelningen"}))
+        .send()
+        .await
+        .unwrap();
+    let updated: Value = resp.json().await.unwrap();
+    assert_eq!(updated["properties"]["status"], "assigned");
+    assert_eq!(updated["properties"]["assignee"], "Gatuavdelningen");
+
+    // Closing the walk stops submissions.
+    let id = a["id"].as_str().unwrap();
+    let closed = app
+        .post_json(
+            &format!("/api/v1/walks/{id}/close"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(closed.status(), 200);
+    problem(
+        app.post_json("/api/v1/observations", Some(&participant), &finding)
+            .await,
+        409,
+    )
+    .await;
+    problem(
+        app.post_json("/api/v1/walks/join", None, &json!({"code": code}))
+            .await,
+        409,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn anonymous_submissions_are_rate_limited() {
+    let args = ServerArgs {
+        anonymous_per_minute: 3,
+        ..ServerArgs::default()
+    };
+    let app = spawn_app_with(args).await;
+    for i in 0..3 {
+        let resp = app
+            .post_json(
+                "/api/v1/observations",
+                None,
+                &report(17.62 + f64::from(i) * 0.001, 59.19),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+    }
+    let limited = app
+        .post_json("/api/v1/observations", None, &report(17.63, 59.19))
+        .await;
+    assert!(limited.headers().contains_key("retry-after"));
+    problem(limited, 429).await;
+    // Authenticated partners are not limited by the anonymous quota.
+    let resp = app
+        .post_json(
+            "/api/v1/observations",
+            Some(&app.analyst),
+            &report(17.63, 59.19),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .get("/api/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/observations",
+        "/api/v1/observations/import",
+        "/api/v1/observations/nearby",
+        "/api/v1/observations/{id}",
+        "/api/v1/observations/{id}/status",
+        "/api/v1/hexagons",
+        "/api/v1/walks",
+        "/api/v1/walks/join",
+        "/api/v1/walks/{id}",
+        "/api/v1/walks/{id}/close",
+        "/api/v1/areas",
+        "/api/v1/areas/{id}",
+        "/api/v1/tokens",
+        "/api/v1/auth/login",
+        "/api/v1/taxonomy",
+        "/health",
+        "/metrics",
+    ] {
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    app.get("/health", None).await;
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("trygg_http_requests_total"), "{metrics}");
+}
+
+#[tokio::test]
+async fn admins_manage_areas_and_tokens_and_users_log_in() {
+    let app = spawn_app().await;
+    let area = json!({
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[17.62, 59.19], [17.63, 59.19], [17.63, 59.20], [17.62, 59.19]]]},
+        "properties": {"name": "Torget", "type": "custom"}
+    });
+    let put = |token: &str| {
+        app.client
+            .put(app.url("/api/v1/areas/torget"))
+            .bearer_auth(token)
+            .header("content-type", "application/geo+json")
+            .body(area.to_string())
+            .send()
+    };
+    problem(put(&app.analyst).await.unwrap(), 403).await;
+    assert_eq!(put(&app.admin).await.unwrap().status(), 200);
+    let areas: Value = app.get("/api/v1/areas", None).await.json().await.unwrap();
+    assert!(
+        areas["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "torget")
+    );
+    app.post_json("/api/v1/observations", None, &report(17.628, 59.193))
+        .await;
+    let inside: Value = app
+        .get("/api/v1/hexagons?area=torget", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inside["features"].as_array().unwrap().len(), 1);
+
+    let t: Value = app
+        .post_json(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"role": "partner", "organisation": "Securitas"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = t["token"].as_str().unwrap();
+    let mut place = report(17.6261, 59.1955);
+    place["properties"]["kind"] = json!("place_observation");
+    place["properties"]["category"] = json!("fire");
+    let stored: Value = app
+        .post_json("/api/v1/observations", Some(token), &place)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["properties"]["organisation"], "Securitas");
+    problem(
+        app.post_json(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"role": "partner"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+
+    let hash = trygg::auth::hash_password("a long enough password").unwrap();
+    app.store
+        .add_user(&trygg::store::UserRecord {
+            username: "anna".into(),
+            password_hash: hash,
+            role: trygg::model::Role::Analyst,
+            organisation: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let bad = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "anna", "password": "wrong"}),
+        )
+        .await;
+    problem(bad, 401).await;
+    let ok: Value = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "anna", "password": "a long enough password"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["role"], "analyst");
+    let resp = app
+        .get("/api/v1/observations", Some(ok["token"].as_str().unwrap()))
+        .await;
+    assert_eq!(resp.status(), 200);
+}
