@@ -1,0 +1,190 @@
+//! Durability: the real binary is killed with SIGKILL in the middle of
+//! concurrent submissions; after a restart every acknowledged observation is
+//! there, and none is there twice.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::report;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_trygg");
+
+/// Starts `trygg serve` on a free port and returns it with its address.
+async fn start_server(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("TRYGG_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start trygg");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("trygg exited before listening");
+    })
+    .await
+    .expect("trygg did not start in time");
+    (child, addr)
+}
+
+fn create_token(data_dir: &Path) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["token", "create", "--role", "analyst", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Every stored observation id, read page by page.
+async fn stored_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut next = Some("/api/v1/observations?limit=10000".to_owned());
+    while let Some(path) = next {
+        let page: Value = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.extend(
+            page["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].as_str().unwrap().to_owned()),
+        );
+        next = page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_sigkill() {
+    const CYCLES: usize = 3;
+    const CLIENTS: usize = 16;
+    const ACKS_BEFORE_KILL: usize = 300;
+
+    let dir = tempfile::tempdir().unwrap();
+    let token = create_token(dir.path());
+    let client = reqwest::Client::new();
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut attempted = 0usize;
+
+    for cycle in 0..CYCLES {
+        let (mut child, base) = start_server(dir.path()).await;
+        let acked_before = acked.lock().unwrap().len();
+        let mut tasks = Vec::new();
+        for c in 0..CLIENTS {
+            let (client, base, token, acked) = (
+                client.clone(),
+                base.clone(),
+                token.clone(),
+                Arc::clone(&acked),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut sent = 0usize;
+                loop {
+                    let id = Uuid::now_v7().to_string();
+                    let mut f = report(
+                        17.60 + (c as f64) * 0.002,
+                        59.18 + (sent % 100) as f64 * 0.0005,
+                    );
+                    f["id"] = json!(id);
+                    sent += 1;
+                    let resp = client
+                        .post(format!("{base}/api/v1/observations"))
+                        .bearer_auth(&token)
+                        .header("content-type", "application/geo+json")
+                        .body(f.to_string())
+                        .send()
+                        .await;
+                    match resp {
+                        Ok(r) if r.status() == 201 => {
+                            acked.lock().unwrap().insert(id);
+                        }
+                        Ok(r) => panic!("unexpected status {}", r.status()),
+                        // The server is gone: this submission was never acknowledged.
+                        Err(_) => return sent,
+                    }
+                }
+            }));
+        }
+        // Kill once enough writes were acknowledged in this cycle.
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while acked.lock().unwrap().len() < acked_before + ACKS_BEFORE_KILL {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("submissions stalled");
+        child.start_kill().unwrap(); // SIGKILL
+        child.wait().await.unwrap();
+        for t in tasks {
+            attempted += t.await.unwrap();
+        }
+
+        let (_child, base) = start_server(dir.path()).await;
+        let stored = stored_ids(&client, &base, &token).await;
+        let unique: HashSet<&String> = stored.iter().collect();
+        assert_eq!(
+            unique.len(),
+            stored.len(),
+            "cycle {cycle}: an observation is stored twice"
+        );
+        let acked = acked.lock().unwrap();
+        let lost: Vec<_> = acked.iter().filter(|id| !unique.contains(id)).collect();
+        assert!(
+            lost.is_empty(),
+            "cycle {cycle}: {} acknowledged writes lost, e.g. {:?}",
+            lost.len(),
+            lost.first()
+        );
+        assert!(stored.len() <= attempted, "more stored than ever sent");
+        let health: Value = client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            health["observations"].as_u64().unwrap() as usize,
+            stored.len()
+        );
+        eprintln!(
+            "cycle {cycle}: {} acknowledged, {} stored, {attempted} sent so far",
+            acked.len(),
+            stored.len()
+        );
+    }
+}
