@@ -150,7 +150,10 @@ mod tests {
     #[test]
     fn bad_values_name_their_setting() {
         let args = ServerArgs {
-            region: "1,2,3".into(),
+            model: ModelArgs {
+                region: "1,2,3".into(),
+                taxonomy: None,
+            },
             ..ServerArgs::default()
         };
         assert!(

@@ -160,9 +160,10 @@ pub fn generate(seed: u64, count: usize, end: Date, taxonomy: &Taxonomy) -> Demo
         } else {
             Kind::WalkFinding
         };
-        let obs = match kind {
-            Kind::WalkFinding => walk_finding(&mut rng, &walks[n % walks.len()], taxonomy, end_t),
-            _ => {
+        let obs = if kind == Kind::WalkFinding {
+            walk_finding(&mut rng, &walks[n % walks.len()], taxonomy, end_t)
+        } else {
+            {
                 let (lon, lat, typical) = place(&mut rng, total_weight);
                 let observed_at = moment(&mut rng, kind, start_t, end_t);
                 scattered(

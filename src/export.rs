@@ -74,8 +74,8 @@ mod tests {
         };
         crate::model::NewObservation {
             kind: Some("place_observation".into()),
-            lon: 17.6254321,
-            lat: 59.1951234,
+            lon: 17.625_432_1,
+            lat: 59.195_123_4,
             observed_at: Some("2026-03-01T21:30:00.5+01:00".into()),
             category: Some("vandalism".into()),
             description: Some("Krossad ruta, \"busskur\", vid torget".into()),
@@ -108,7 +108,7 @@ mod tests {
         let fc = json!({"type": "FeatureCollection", "features": [observation_feature(&o)]});
         let mut back = Vec::new();
         ingest::parse(Format::GeoJson, fc.to_string().as_bytes(), |_, r| {
-            back.push(r.unwrap())
+            back.push(r.unwrap());
         })
         .unwrap();
         assert_eq!(back[0].id, Some(o.id));

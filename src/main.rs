@@ -369,7 +369,7 @@ async fn import(
         .or_else(|| Format::from_path(file))
         .with_context(|| format!("cannot tell the format of {}; use --format", file.display()))?;
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = f.metadata().map_or(0, |m| m.len());
     let pb = progress_bar(len, "reading");
     let reader = BufReader::with_capacity(1 << 16, pb.wrap_read(f));
     let ctx = ValidationContext {
@@ -444,6 +444,12 @@ async fn import(
     Ok(())
 }
 
+/// Where an export goes, per format.
+enum ExportSink {
+    Csv(Box<csv::Writer<BufWriter<Box<dyn Write>>>>),
+    GeoJson(BufWriter<Box<dyn Write>>),
+}
+
 async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -> Result<()> {
     let store = open_store(data)?;
     let sink: Box<dyn Write> = match out {
@@ -453,20 +459,16 @@ async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -
         None => Box::new(std::io::stdout().lock()),
     };
     let sink = BufWriter::new(sink);
-    enum Out {
-        Csv(csv::Writer<BufWriter<Box<dyn Write>>>),
-        GeoJson(BufWriter<Box<dyn Write>>),
-    }
     let mut out = match format {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(sink);
             export::write_csv_header(&mut w)?;
-            Out::Csv(w)
+            ExportSink::Csv(Box::new(w))
         }
         ExportFormat::Geojson => {
             let mut w = sink;
             w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-            Out::GeoJson(w)
+            ExportSink::GeoJson(w)
         }
     };
     let mut after = 0;
@@ -477,8 +479,8 @@ async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -
         after = *last;
         for (_, o) in &page {
             match &mut out {
-                Out::Csv(w) => export::write_csv_row(w, o)?,
-                Out::GeoJson(w) => {
+                ExportSink::Csv(w) => export::write_csv_row(w, o)?,
+                ExportSink::GeoJson(w) => {
                     if written > 0 {
                         w.write_all(b",\n")?;
                     }
@@ -489,8 +491,8 @@ async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -
         }
     }
     match out {
-        Out::Csv(mut w) => w.flush()?,
-        Out::GeoJson(mut w) => {
+        ExportSink::Csv(mut w) => w.flush()?,
+        ExportSink::GeoJson(mut w) => {
             w.write_all(b"\n]}\n")?;
             w.flush()?;
         }

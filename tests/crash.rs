@@ -90,7 +90,7 @@ async fn stored_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<St
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_writes_survive_sigkill() {
     const CYCLES: usize = 3;
-    const CLIENTS: usize = 16;
+    const CLIENTS_U32: u32 = 16;
     const ACKS_BEFORE_KILL: usize = 300;
 
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +103,7 @@ async fn acknowledged_writes_survive_sigkill() {
         let (mut child, base) = start_server(dir.path()).await;
         let acked_before = acked.lock().unwrap().len();
         let mut tasks = Vec::new();
-        for c in 0..CLIENTS {
+        for c in 0..CLIENTS_U32 {
             let (client, base, token, acked) = (
                 client.clone(),
                 base.clone(),
@@ -115,8 +115,8 @@ async fn acknowledged_writes_survive_sigkill() {
                 loop {
                     let id = Uuid::now_v7().to_string();
                     let mut f = report(
-                        17.60 + (c as f64) * 0.002,
-                        59.18 + (sent % 100) as f64 * 0.0005,
+                        17.60 + f64::from(c) * 0.002,
+                        59.18 + f64::from(u32::try_from(sent % 100).unwrap()) * 0.0005,
                     );
                     f["id"] = json!(id);
                     sent += 1;
@@ -160,8 +160,15 @@ async fn acknowledged_writes_survive_sigkill() {
             stored.len(),
             "cycle {cycle}: an observation is stored twice"
         );
-        let acked = acked.lock().unwrap();
-        let lost: Vec<_> = acked.iter().filter(|id| !unique.contains(id)).collect();
+        let (acked_now, lost): (usize, Vec<String>) = {
+            let acked = acked.lock().unwrap();
+            let lost = acked
+                .iter()
+                .filter(|id| !unique.contains(id))
+                .cloned()
+                .collect();
+            (acked.len(), lost)
+        };
         assert!(
             lost.is_empty(),
             "cycle {cycle}: {} acknowledged writes lost, e.g. {:?}",
@@ -178,12 +185,12 @@ async fn acknowledged_writes_survive_sigkill() {
             .await
             .unwrap();
         assert_eq!(
-            health["observations"].as_u64().unwrap() as usize,
-            stored.len()
+            health["observations"].as_u64().unwrap(),
+            u64::try_from(stored.len()).unwrap()
         );
         eprintln!(
             "cycle {cycle}: {} acknowledged, {} stored, {attempted} sent so far",
-            acked.len(),
+            acked_now,
             stored.len()
         );
     }

@@ -36,7 +36,7 @@ fn observation(n: u128) -> Observation {
     Observation {
         id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n),
         kind: Kind::Insecurity,
-        lon: 17.626 + n as f64 * 1e-5,
+        lon: 17.626 + f64::from(u32::try_from(n).unwrap()) * 1e-5,
         lat: 59.196,
         accuracy_m: Some(12.5),
         observed_at: datetime!(2026-01-15 21:30:15.123456789 UTC),

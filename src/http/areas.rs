@@ -104,8 +104,7 @@ pub async fn put(
     let name = props
         .get("name")
         .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or("");
+        .map_or("", str::trim);
     if name.is_empty() || name.chars().count() > 200 {
         errors.push(ValidationError::new("name", "must be 1–200 characters"));
     }
@@ -116,7 +115,7 @@ pub async fn put(
                 errors.push(ValidationError::new(
                     "type",
                     "must be district, police_vulnerable or custom",
-                ))
+                ));
             })
             .ok(),
     };

@@ -189,6 +189,10 @@ struct Rejection {
         (status = 422, description = "Some records are invalid; nothing stored", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one linear flow: check, stream, parse, store, answer"
+)]
 pub async fn import(
     State(state): State<AppState>,
     principal: Principal,

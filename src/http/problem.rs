@@ -167,6 +167,7 @@ impl Problem {
     }
 
     /// Adds an extension member.
+    #[must_use]
     pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
         let v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
         self.extra

@@ -27,6 +27,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "system",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    #[expect(clippy::cast_precision_loss, reason = "exact below 2^52 observations")]
     metrics::gauge!("trygg_observations").set(state.service.observation_count() as f64);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

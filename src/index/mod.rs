@@ -328,8 +328,8 @@ impl ObservationIndex {
     }
 
     #[inline]
-    fn matches(&self, c: &filter::Compiled, i: u32) -> bool {
-        let i = i as usize;
+    fn matches(&self, c: &filter::Compiled, record: u32) -> bool {
+        let i = record as usize;
         let t = self.times[i];
         c.kinds & (1 << self.kinds[i]) != 0
             && t >= c.from
@@ -341,9 +341,9 @@ impl ObservationIndex {
             && c.walk.is_none_or(|w| self.walks[i] == w)
             && c.organisation.is_none_or(|o| self.organisations[i] == o)
             && c.envelope.is_none_or(|env| {
-                let [x, y] = self.points[i];
+                let [lon, lat] = self.points[i];
                 let (lo, hi) = (env.lower(), env.upper());
-                x >= lo[0] && x <= hi[0] && y >= lo[1] && y <= hi[1]
+                lon >= lo[0] && lon <= hi[0] && lat >= lo[1] && lat <= hi[1]
             })
     }
 }

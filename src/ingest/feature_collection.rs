@@ -139,7 +139,7 @@ mod tests {
     fn refuses_other_documents() {
         assert!(run(r#"{"type":"Feature","features":[]}"#).is_err());
         assert!(run(r#"{"features":[]}"#).is_err());
-        assert!(run(r#"[1,2]"#).is_err());
+        assert!(run("[1,2]").is_err());
         assert!(run(r#"{"type":"FeatureCollection","features":[}"#).is_err());
         assert_eq!(
             run(r#"{"type":"FeatureCollection","features":[]}"#).unwrap(),

@@ -117,7 +117,7 @@ mod tests {
         let text = "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[17.6,59.2]},\"properties\":{\"kind\":\"insecurity\"}}\n\nnot json\n";
         let mut seen = Vec::new();
         parse(Format::NdJson, text.as_bytes(), |p, r| {
-            seen.push((p, r.is_ok()))
+            seen.push((p, r.is_ok()));
         })
         .unwrap();
         assert_eq!(

@@ -154,9 +154,9 @@ impl Observation {
     pub fn same_content(&self, other: &Observation) -> bool {
         self.id == other.id
             && self.kind == other.kind
-            && self.lon == other.lon
-            && self.lat == other.lat
-            && self.accuracy_m == other.accuracy_m
+            && self.lon.to_bits() == other.lon.to_bits()
+            && self.lat.to_bits() == other.lat.to_bits()
+            && self.accuracy_m.map(f64::to_bits) == other.accuracy_m.map(f64::to_bits)
             && self.observed_at == other.observed_at
             && self.category == other.category
             && self.severity == other.severity
@@ -223,6 +223,7 @@ pub const DEFAULT_SEVERITY: u8 = 2;
 impl NewObservation {
     /// Checks every field and returns either the observation or every problem
     /// found (not just the first), so a client can fix a form in one go.
+    #[expect(clippy::too_many_lines, reason = "one check per field, in field order")]
     pub fn validate(self, ctx: ValidationContext<'_>) -> Result<Observation, Vec<ValidationError>> {
         let mut errors = Vec::new();
 
@@ -346,7 +347,7 @@ impl NewObservation {
         else {
             unreachable!("every missing field pushed an error");
         };
-        let finding = (kind == Kind::WalkFinding).then(|| FindingState {
+        let finding = (kind == Kind::WalkFinding).then_some(FindingState {
             status: FindingStatus::Open,
             changed_at: ctx.now,
             changed_by: None,

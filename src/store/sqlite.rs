@@ -211,6 +211,7 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
+        #[expect(clippy::cast_precision_loss, reason = "groups are small")]
         metrics::histogram!("trygg_store_group_commit_size").record(group.len() as f64);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let msg = e.to_string();
