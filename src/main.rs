@@ -189,7 +189,7 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(filter: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("refinery_core=warn,{filter}"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -370,6 +370,7 @@ async fn import(
         .with_context(|| format!("cannot tell the format of {}; use --format", file.display()))?;
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let len = f.metadata().map_or(0, |m| m.len());
+    let started = std::time::Instant::now();
     let pb = progress_bar(len, "reading");
     let reader = BufReader::with_capacity(1 << 16, pb.wrap_read(f));
     let ctx = ValidationContext {
@@ -377,29 +378,23 @@ async fn import(
         region: &region,
         now: OffsetDateTime::now_utc(),
     };
-    let mut accepted = Vec::new();
-    let mut rejected = 0usize;
-    ingest::parse(format, reader, |pos, rec| {
-        match rec.and_then(|n| n.validate(ctx)) {
-            Ok(o) => accepted.push(o),
-            Err(errors) => {
-                rejected += 1;
-                if rejected <= 20 {
-                    let at = pos
-                        .line
-                        .map_or(format!("record {}", pos.record), |l| format!("line {l}"));
-                    let why = errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    pb.suspend(|| eprintln!("{at}: {why}"));
-                }
-            }
-        }
-    })
-    .with_context(|| format!("reading {}", file.display()))?;
+    let checked = ingest::parse_and_validate(format, reader, ctx, &|_| Ok(()), 20)
+        .with_context(|| format!("reading {}", file.display()))?;
     pb.finish_and_clear();
+    for r in &checked.rejections {
+        let pos = r.position;
+        let at = pos
+            .line
+            .map_or(format!("record {}", pos.record), |l| format!("line {l}"));
+        let why = r
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        eprintln!("{at}: {why}");
+    }
+    let (accepted, rejected) = (checked.accepted, checked.rejected);
     if rejected > 20 {
         eprintln!("… and {} more invalid records", rejected - 20);
     }
@@ -410,7 +405,12 @@ async fn import(
     }
     let store = open_store(data)?;
     let n = accepted.len();
-    eprintln!("storing {n} observations…");
+    eprintln!(
+        "read and checked {} records in {:.1} s; storing {n} observations…",
+        n + rejected,
+        started.elapsed().as_secs_f64()
+    );
+    let storing = std::time::Instant::now();
     let policy = if partial {
         BatchPolicy::Partial
     } else {
@@ -434,6 +434,7 @@ async fn import(
             detail: format!("{} stored", out.created.len()),
         })
         .await?;
+    eprintln!("stored in {:.1} s", storing.elapsed().as_secs_f64());
     println!(
         "imported {} observations ({} already present, {} conflicting, {} invalid)",
         out.created.len(),

@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", api)
+        .route("/", get(system::landing))
         .route("/health", get(system::health))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::document))
@@ -196,6 +197,7 @@ async fn catch_up_loop(service: Arc<Service>, every: Duration) {
         match service.catch_up().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(observations = n, "indexed observations written elsewhere"),
+            Err(crate::store::StoreError::Closed) => return,
             Err(e) => tracing::warn!(error = %problem::error_chain(&e), "catch-up failed"),
         }
     }

@@ -20,7 +20,7 @@ use super::problem::Problem;
 use super::{AppState, client_ip};
 use crate::export::observation_feature;
 use crate::index::Filter;
-use crate::ingest::{self, Format, Position, feature};
+use crate::ingest::{self, Format, feature};
 use crate::model::{
     FindingStatus, Kind, NewObservation, Observation, Principal, Role, ValidationError,
 };
@@ -168,13 +168,6 @@ pub struct ImportParams {
     partial: Option<String>,
 }
 
-#[derive(Debug, serde::Serialize)]
-struct Rejection {
-    #[serde(flatten)]
-    position: Position,
-    errors: Vec<ValidationError>,
-}
-
 /// `POST /api/v1/observations/import` — GeoJSON FeatureCollection, CSV or NDJSON.
 #[utoipa::path(post, path = "/api/v1/observations/import", tag = "observations", params(ImportParams),
     request_body(content = String, description = "A GeoJSON FeatureCollection (application/geo+json), CSV with a header row (text/csv) or one Feature per line (application/x-ndjson)"),
@@ -237,43 +230,24 @@ pub async fn import(
     let service = state.service.clone();
     let principal_for_parse = principal.clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        let ctx = service.validation_context();
-        let mut accepted = Vec::new();
-        let mut rejections = Vec::new();
-        let mut rejected = 0usize;
-        let outcome = ingest::parse(
+        let allow = |new: &NewObservation| {
+            let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
+            if kind.is_some_and(|k| !principal_for_parse.may_submit(k)) {
+                return Err(ValidationError::new("kind", "not allowed for your role"));
+            }
+            Ok(())
+        };
+        ingest::parse_and_validate(
             format,
             BufReader::with_capacity(1 << 16, reader),
-            |pos, rec| {
-                let result = rec.and_then(|new| {
-                    let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
-                    if kind.is_some_and(|k| !principal_for_parse.may_submit(k)) {
-                        return Err(vec![ValidationError::new(
-                            "kind",
-                            "not allowed for your role",
-                        )]);
-                    }
-                    new.validate(ctx)
-                });
-                match result {
-                    Ok(o) => accepted.push(o),
-                    Err(errors) => {
-                        rejected += 1;
-                        if rejections.len() < MAX_LISTED_REJECTIONS {
-                            rejections.push(Rejection {
-                                position: pos,
-                                errors,
-                            });
-                        }
-                    }
-                }
-            },
-        );
-        outcome.map(|()| (accepted, rejections, rejected))
+            service.validation_context(),
+            &allow,
+            MAX_LISTED_REJECTIONS,
+        )
     })
     .await
     .map_err(|_| Problem::internal())?;
-    let (accepted, rejections, rejected) = parsed.map_err(|e| match e {
+    let checked = parsed.map_err(|e| match e {
         ingest::ParseError::Io(io) if io.kind() == std::io::ErrorKind::FileTooLarge => {
             Problem::too_large(limit)
         }
@@ -282,6 +256,7 @@ pub async fn import(
         }
         ingest::ParseError::Malformed(m) => Problem::bad_request(m),
     })?;
+    let (accepted, rejections, rejected) = (checked.accepted, checked.rejections, checked.rejected);
     let received = accepted.len() + rejected;
 
     if rejected > 0 && !partial {

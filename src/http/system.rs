@@ -8,6 +8,22 @@ use serde_json::json;
 use super::AppState;
 use super::problem::Problem;
 
+/// `GET /` — where to go from here.
+pub async fn landing() -> Response {
+    axum::Json(json!({
+        "title": "Trygg",
+        "description": "Safety mapping for Swedish municipalities: observations in, hexagon analyses out.",
+        "links": [
+            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.1", "href": "/api/openapi.json", "title": "OpenAPI document"},
+            {"rel": "data", "type": "application/geo+json", "href": "/api/v1/hexagons", "title": "Hexagon counts"},
+            {"rel": "data", "type": "application/geo+json", "href": "/api/v1/areas", "title": "Areas"},
+            {"rel": "describedby", "type": "application/json", "href": "/api/v1/taxonomy", "title": "Categories"},
+            {"rel": "status", "type": "application/json", "href": "/health", "title": "Health"},
+        ]
+    }))
+    .into_response()
+}
+
 /// `GET /health`.
 #[utoipa::path(get, path = "/health", tag = "system",
     responses((status = 200, description = "Status, store kind, observation count and version", body = super::openapi::Health)))]

@@ -8,6 +8,7 @@
 //! has to be maintained on write.
 
 use h3o::{CellIndex, Resolution};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::{Filter, ObservationIndex};
@@ -33,6 +34,20 @@ impl CellCount {
     }
 }
 
+/// Records per parallel task in a full scan.
+const PARALLEL_CHUNK: usize = 1 << 17;
+
+fn merge(a: FxHashMap<u64, [u32; 4]>, b: FxHashMap<u64, [u32; 4]>) -> FxHashMap<u64, [u32; 4]> {
+    let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    for (cell, n) in b {
+        let c = a.entry(cell).or_default();
+        for (x, y) in c.iter_mut().zip(n) {
+            *x += y;
+        }
+    }
+    a
+}
+
 /// The ancestor at `res` of a cell index at a finer resolution.
 #[inline]
 pub(super) fn ancestor(cell: u64, res: u8) -> u64 {
@@ -53,13 +68,30 @@ impl ObservationIndex {
             return Vec::new();
         };
         let r = u8::from(res);
-        let mut counts: FxHashMap<u64, [u32; 4]> = FxHashMap::default();
-        self.for_each_match(&compiled, |i| {
+        let count_into = |counts: &mut FxHashMap<u64, [u32; 4]>, i: u32| {
             let i = i as usize;
             let c = counts.entry(ancestor(self.cells[i], r)).or_default();
             c[0] += 1;
             c[1 + usize::from(self.kinds[i])] += 1;
-        });
+        };
+        let counts = if compiled.area.is_none() && compiled.envelope.is_none() {
+            // A scan of every record: split it over the cores.
+            let n = u32::try_from(self.cells.len()).expect("fewer than 2^32 records");
+            (0..n)
+                .into_par_iter()
+                .with_min_len(PARALLEL_CHUNK)
+                .fold(FxHashMap::default, |mut counts, i| {
+                    if self.matches(&compiled, i) {
+                        count_into(&mut counts, i);
+                    }
+                    counts
+                })
+                .reduce(FxHashMap::default, merge)
+        } else {
+            let mut counts = FxHashMap::default();
+            self.for_each_match(&compiled, |i| count_into(&mut counts, i));
+            counts
+        };
         let mut out: Vec<CellCount> = counts
             .into_iter()
             .filter_map(|(cell, [total, a, b, c])| {

@@ -11,7 +11,10 @@ pub mod geometry;
 
 use std::io::BufRead;
 
-use crate::model::{NewObservation, ValidationError};
+use rayon::prelude::*;
+
+use crate::model::observation::ValidationContext;
+use crate::model::{NewObservation, Observation, ValidationError};
 
 /// A bulk import format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +86,72 @@ pub fn parse(
         Format::Csv => csv::parse(input, sink),
         Format::NdJson => parse_ndjson(input, sink),
     }
+}
+
+/// A record that failed, with where it was.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejection {
+    #[serde(flatten)]
+    pub position: Position,
+    pub errors: Vec<ValidationError>,
+}
+
+/// The outcome of parsing and validating a whole input.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub accepted: Vec<Observation>,
+    /// The first rejections, up to the limit asked for.
+    pub rejections: Vec<Rejection>,
+    /// How many records were rejected in all.
+    pub rejected: usize,
+}
+
+/// Records validated per parallel step.
+const CHUNK: usize = 32_768;
+
+/// Parses `input` and validates every record, in parallel chunks. `allow`
+/// may refuse a record before validation (e.g. a kind the caller may not
+/// submit). At most `max_listed` rejections are kept with their reasons.
+pub fn parse_and_validate(
+    format: Format,
+    input: impl BufRead,
+    ctx: ValidationContext<'_>,
+    allow: &(dyn Fn(&NewObservation) -> Result<(), ValidationError> + Sync),
+    max_listed: usize,
+) -> Result<Checked, ParseError> {
+    let mut checked = Checked::default();
+    let mut pending: Vec<(Position, RecordResult)> = Vec::with_capacity(CHUNK);
+    let flush = |pending: &mut Vec<(Position, RecordResult)>, checked: &mut Checked| {
+        let results: Vec<(Position, Result<Observation, Vec<ValidationError>>)> = pending
+            .par_drain(..)
+            .map(|(pos, rec)| {
+                let r = rec.and_then(|new| {
+                    allow(&new).map_err(|e| vec![e])?;
+                    new.validate(ctx)
+                });
+                (pos, r)
+            })
+            .collect();
+        for (position, r) in results {
+            match r {
+                Ok(o) => checked.accepted.push(o),
+                Err(errors) => {
+                    checked.rejected += 1;
+                    if checked.rejections.len() < max_listed {
+                        checked.rejections.push(Rejection { position, errors });
+                    }
+                }
+            }
+        }
+    };
+    parse(format, input, |pos, rec| {
+        pending.push((pos, rec));
+        if pending.len() == CHUNK {
+            flush(&mut pending, &mut checked);
+        }
+    })?;
+    flush(&mut pending, &mut checked);
+    Ok(checked)
 }
 
 fn parse_ndjson(

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 
 use async_trait::async_trait;
+use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::{Date, OffsetDateTime};
 use tokio::sync::oneshot;
@@ -319,18 +320,47 @@ fn get_observation(conn: &Connection, id: Uuid) -> Result<Option<Observation>, S
         .map(|(_, o)| o))
 }
 
+const INSERT_OBSERVATION: &str = "INSERT INTO observations (id, kind, lon, lat, accuracy_m, cell, \
+     observed_at, received_at, category, severity, description, organisation, walk_id, status, \
+     status_at, status_by, assignee) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+     ON CONFLICT (id) DO NOTHING";
+
 /// Inserts unless the id exists; reports what happened.
 fn insert_observation(
     conn: &Connection,
     obs: &Observation,
     cell: u64,
 ) -> Result<Inserted, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO observations (id, kind, lon, lat, accuracy_m, cell, observed_at, received_at, \
-         category, severity, description, organisation, walk_id, status, status_at, status_by, assignee) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
-         ON CONFLICT (id) DO NOTHING",
-    )?;
+    let mut stmt = conn.prepare_cached(INSERT_OBSERVATION)?;
+    match insert_observation_quietly(&mut stmt, conn, obs, cell)? {
+        Some(seq) => Ok(Inserted::Created {
+            seq,
+            observation: obs.clone(),
+        }),
+        None => existing_outcome(conn, obs),
+    }
+}
+
+/// Whether an observation whose insert was skipped is a duplicate or a conflict.
+fn existing_outcome(conn: &Connection, obs: &Observation) -> Result<Inserted, StoreError> {
+    let existing = get_observation(conn, obs.id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("observation {} vanished", obs.id)))?;
+    Ok(if existing.same_content(obs) {
+        Inserted::Duplicate(existing)
+    } else {
+        Inserted::Conflict(existing)
+    })
+}
+
+/// Inserts unless the id exists: the new sequence number, or `None` when the
+/// id is taken.
+fn insert_observation_quietly(
+    stmt: &mut rusqlite::Statement<'_>,
+    conn: &Connection,
+    obs: &Observation,
+    cell: u64,
+) -> Result<Option<i64>, StoreError> {
     let f = obs.finding.as_ref();
     let changed = stmt.execute(params![
         obs.id.as_bytes(),
@@ -351,19 +381,7 @@ fn insert_observation(
         f.and_then(|f| f.changed_by.as_deref()),
         f.and_then(|f| f.assignee.as_deref()),
     ])?;
-    if changed == 1 {
-        return Ok(Inserted::Created {
-            seq: conn.last_insert_rowid(),
-            observation: obs.clone(),
-        });
-    }
-    let existing = get_observation(conn, obs.id)?
-        .ok_or_else(|| StoreError::Corrupt(format!("observation {} vanished", obs.id)))?;
-    Ok(if existing.same_content(obs) {
-        Inserted::Duplicate(existing)
-    } else {
-        Inserted::Conflict(existing)
-    })
+    Ok((changed == 1).then(|| conn.last_insert_rowid()))
 }
 
 fn walk_row(row: &Row<'_>) -> rusqlite::Result<Walk> {
@@ -449,21 +467,38 @@ impl Store for SqliteStore {
     ) -> Result<BatchOutcome, StoreError> {
         // Index entries (with their H3 cells) are computed before taking the writer.
         let entries: Vec<IndexEntry> = observations
-            .iter()
+            .par_iter()
             .map(|o| IndexEntry::from_observation(0, o))
             .collect();
+        // Inserting in id order appends to the id index instead of splitting
+        // pages all over it.
+        let mut order: Vec<(Uuid, usize)> = observations.iter().map(|o| o.id).zip(0..).collect();
+        order.par_sort_unstable();
         self.write_or_roll_back(move |c| {
             let mut out = BatchOutcome::default();
-            for (pos, (obs, mut entry)) in observations.iter().zip(entries).enumerate() {
-                match insert_observation(c, obs, entry.cell)? {
-                    Inserted::Created { seq, .. } => {
-                        entry.seq = seq;
-                        out.created.push(entry);
-                    }
-                    Inserted::Duplicate(_) => out.duplicates.push(pos),
-                    Inserted::Conflict(_) => out.conflicts.push(pos),
+            let mut created = Vec::with_capacity(order.len());
+            let mut stmt = c.prepare(INSERT_OBSERVATION)?;
+            for (_, pos) in order {
+                let (obs, entry) = (&observations[pos], &entries[pos]);
+                match insert_observation_quietly(&mut stmt, c, obs, entry.cell)? {
+                    Some(seq) => created.push((pos, seq)),
+                    None => match existing_outcome(c, obs)? {
+                        Inserted::Duplicate(_) => out.duplicates.push(pos),
+                        _ => out.conflicts.push(pos),
+                    },
                 }
             }
+            // Report in input order.
+            created.sort_unstable_by_key(|&(pos, _)| pos);
+            out.duplicates.sort_unstable();
+            out.conflicts.sort_unstable();
+            out.created = created
+                .into_iter()
+                .map(|(pos, seq)| IndexEntry {
+                    seq,
+                    ..entries[pos].clone()
+                })
+                .collect();
             if policy == BatchPolicy::AllOrNothing && !out.conflicts.is_empty() {
                 out.created.clear();
                 return Ok((out, false));

@@ -1,0 +1,68 @@
+//! The in-memory index over one million demo observations: hexagon queries
+//! for the whole municipality, and building the index.
+//!
+//! Run: `cargo bench --bench index`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use h3o::Resolution;
+use time::macros::{date, datetime};
+use trygg::index::{Filter, HourSet, IndexEntry, ObservationIndex};
+use trygg::model::{Kind, Taxonomy};
+
+fn entries() -> Vec<IndexEntry> {
+    let data = trygg::demo::generate(1, 1_000_000, date!(2026 - 11 - 01), &Taxonomy::builtin());
+    data.observations
+        .iter()
+        .enumerate()
+        .map(|(i, o)| IndexEntry::from_observation(i64::try_from(i).unwrap() + 1, o))
+        .collect()
+}
+
+fn hexagons(c: &mut Criterion) {
+    let entries = entries();
+    let mut index = ObservationIndex::from_entries(entries.clone());
+    index.set_areas(&trygg::demo::areas());
+    let last_year = Filter {
+        from: Some(datetime!(2025-11-01 0:00 UTC).unix_timestamp()),
+        to: Some(datetime!(2026-11-01 0:00 UTC).unix_timestamp()),
+        ..Filter::default()
+    };
+    let mut g = c.benchmark_group("hexagons_1m");
+    g.bench_function("res9_time_filter", |b| {
+        b.iter(|| black_box(index.hexagon_counts(Resolution::Nine, black_box(&last_year))));
+    });
+    g.bench_function("res9_all", |b| {
+        b.iter(|| black_box(index.hexagon_counts(Resolution::Nine, &Filter::default())));
+    });
+    let evening_reports = Filter {
+        kinds: vec![Kind::Insecurity],
+        hours: Some(HourSet::parse("18-6").unwrap()),
+        ..last_year.clone()
+    };
+    g.bench_function("res9_kind_hours_time", |b| {
+        b.iter(|| black_box(index.hexagon_counts(Resolution::Nine, &evening_reports)));
+    });
+    let hovsjo = Filter {
+        area: Some("hovsjo".into()),
+        ..last_year.clone()
+    };
+    g.bench_function("res11_area_time", |b| {
+        b.iter(|| black_box(index.hexagon_counts(Resolution::Eleven, &hovsjo)));
+    });
+    g.bench_function("nearby_50m", |b| {
+        b.iter(|| black_box(index.nearby(17.6267, 59.1917, 50.0, &Filter::default(), 20)));
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("index_build_1m");
+    g.sample_size(10);
+    g.bench_function("from_entries", |b| {
+        b.iter(|| black_box(ObservationIndex::from_entries(entries.clone())));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hexagons);
+criterion_main!(benches);
