@@ -38,6 +38,8 @@ mod embedded {
 pub const DB_FILE: &str = "trygg.sqlite";
 /// Most writes committed in one group.
 const MAX_GROUP: usize = 512;
+/// Page cache of the writer connection, in KiB (negative: SQLite's unit).
+const WRITER_CACHE_KIB: i64 = -65_536;
 /// Idle read connections kept open.
 const READ_POOL: usize = 8;
 /// How long a writer waits for another process's lock before failing.
@@ -105,6 +107,8 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let mut conn = open_connection(&path)?;
         embedded::migrations::runner().run(&mut conn)?;
+        // The writer's page cache holds a large batch without spilling to the WAL mid-transaction.
+        conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let thread = std::thread::Builder::new()
