@@ -80,6 +80,11 @@ pub struct ServerArgs {
     /// How often to pick up writes made by other processes, in milliseconds.
     #[arg(long, env = "TRYGG_CATCH_UP_MS", default_value_t = 1000)]
     pub catch_up_ms: u64,
+
+    /// Public base URL for absolute links (TileJSON), e.g. `https://trygg.example.se`;
+    /// taken from the request's Host header when unset.
+    #[arg(long, env = "TRYGG_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerArgs {
@@ -92,6 +97,7 @@ impl Default for ServerArgs {
             max_body_bytes: 64 * 1024,
             max_import_bytes: 1024 * 1024 * 1024,
             catch_up_ms: 1000,
+            public_url: None,
         }
     }
 }
@@ -119,6 +125,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
     pub catch_up_interval: std::time::Duration,
+    pub public_url: Option<String>,
 }
 
 impl ServerArgs {
@@ -139,6 +146,10 @@ impl ServerArgs {
             max_body_bytes: self.max_body_bytes,
             max_import_bytes: self.max_import_bytes,
             catch_up_interval: std::time::Duration::from_millis(self.catch_up_ms.max(50)),
+            public_url: self
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
 }

@@ -27,3 +27,4 @@ pub mod ingest;
 pub mod model;
 pub mod service;
 pub mod store;
+pub mod tiles;

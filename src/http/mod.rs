@@ -26,6 +26,7 @@ mod openapi;
 pub mod problem;
 pub(crate) mod session;
 mod system;
+mod tiles;
 mod walks;
 
 use std::future::Future;
@@ -127,8 +128,16 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(session::login))
         .route("/taxonomy", get(system::taxonomy));
 
+    // Tiles compress well (gzip when the client accepts it); JSON answers
+    // elsewhere are small.
+    let tiles = Router::new()
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles/{file}", get(tiles::tilejson))
+        .layer(tower_http::compression::CompressionLayer::new());
+
     Router::new()
         .nest("/api/v1", api)
+        .merge(tiles)
         .route("/", get(system::landing))
         .route("/health", get(system::health))
         .route("/metrics", get(system::metrics))

@@ -7,20 +7,32 @@ use rustc_hash::FxHashMap;
 
 pub(super) struct Interner<T> {
     ids: FxHashMap<T, u32>,
+    values: Vec<T>,
 }
 
 impl<T> Default for Interner<T> {
     fn default() -> Self {
         Interner {
             ids: FxHashMap::default(),
+            values: Vec::new(),
         }
     }
 }
 
-impl<T: Hash + Eq> Interner<T> {
+impl<T: Hash + Eq + Clone> Interner<T> {
     pub(super) fn intern(&mut self, value: T) -> u32 {
-        let next = u32::try_from(self.ids.len()).expect("fewer than 2^32 distinct values");
-        *self.ids.entry(value).or_insert(next)
+        if let Some(&id) = self.ids.get(&value) {
+            return id;
+        }
+        let id = u32::try_from(self.values.len()).expect("fewer than 2^32 distinct values");
+        self.values.push(value.clone());
+        self.ids.insert(value, id);
+        id
+    }
+
+    /// The value interned as `id`.
+    pub(super) fn name(&self, id: u32) -> Option<&T> {
+        self.values.get(id as usize)
     }
 
     pub(super) fn get<Q>(&self, value: &Q) -> Option<u32>
@@ -32,6 +44,6 @@ impl<T: Hash + Eq> Interner<T> {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.ids.len()
+        self.values.len()
     }
 }

@@ -70,6 +70,17 @@ impl IndexEntry {
     }
 }
 
+/// An observation as a map point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointRecord<'a> {
+    /// The index's record number, stable for the life of the process.
+    pub record: u32,
+    pub lon: f64,
+    pub lat: f64,
+    pub kind: Kind,
+    pub category: &'a str,
+}
+
 /// The H3 cell at [`BASE_RESOLUTION`] containing a WGS 84 point.
 pub fn base_cell(lon: f64, lat: f64) -> Option<CellIndex> {
     LatLng::new(lat, lon)
@@ -79,6 +90,7 @@ pub fn base_cell(lon: f64, lat: f64) -> Option<CellIndex> {
 
 struct AreaMembers {
     id: String,
+    name: String,
     geometry: MultiPolygon<f64>,
     bbox: Option<Rect<f64>>,
     /// Indices of member observations, ascending.
@@ -114,6 +126,8 @@ pub struct ObservationIndex {
     tree: RTree<TreePoint>,
     areas: Vec<AreaMembers>,
     max_seq: i64,
+    /// Bumped by every change, for cache validation (`ETag`s).
+    version: u64,
 }
 
 /// Interned id 0 means "none" for walks and organisations.
@@ -164,6 +178,7 @@ impl ObservationIndex {
             return false;
         }
         let i = self.push_columns(entry);
+        self.version += 1;
         self.tree
             .insert(GeomWithData::new([entry.lon, entry.lat], i));
         for area in &mut self.areas {
@@ -188,6 +203,7 @@ impl ObservationIndex {
             }
         }
         self.rebuild_tree();
+        self.version += 1;
         let new = first_new..self.ids.len();
         let added = new.len();
         for area in &mut self.areas {
@@ -236,14 +252,53 @@ impl ObservationIndex {
         self.tree = RTree::bulk_load(pts);
     }
 
+    /// A number that changes whenever the index does.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Each area's id, name and outline.
+    pub fn areas(&self) -> impl Iterator<Item = (&str, &str, &MultiPolygon<f64>)> {
+        self.areas
+            .iter()
+            .map(|a| (a.id.as_str(), a.name.as_str(), &a.geometry))
+    }
+
+    /// Matching observations as points: record number, position, kind and
+    /// category; at most `limit`.
+    pub fn points(&self, filter: &Filter, limit: usize) -> Vec<PointRecord<'_>> {
+        let Some(compiled) = filter.compile(self) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        self.for_each_match(&compiled, |i| {
+            if out.len() < limit {
+                let r = i as usize;
+                out.push(PointRecord {
+                    record: i,
+                    lon: self.points[r][0],
+                    lat: self.points[r][1],
+                    kind: Kind::from_index(self.kinds[r]).unwrap_or(Kind::Insecurity),
+                    category: self
+                        .category_names
+                        .name(u32::from(self.categories[r]))
+                        .map_or("", String::as_str),
+                });
+            }
+        });
+        out
+    }
+
     /// Replaces the set of areas and computes their members.
     pub fn set_areas(&mut self, areas: &[Area]) {
+        self.version += 1;
         self.areas = areas
             .iter()
             .map(|a| {
                 let bbox = a.geometry.bounding_rect();
                 let mut area = AreaMembers {
                     id: a.id.clone(),
+                    name: a.name.clone(),
                     geometry: a.geometry.clone(),
                     bbox,
                     members: Vec::new(),

@@ -1,0 +1,396 @@
+//! Vector tiles and their TileJSON: `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+//! and `GET /tiles/{layer}.json`.
+//!
+//! Layers:
+//! - `hexagons` — H3 cells with `cell`, `count` and a count per kind, at the
+//!   resolution the zoom calls for ([`resolution_for_zoom`]) or `?res=`;
+//!   the same filters and the same numbers as `/api/v1/hexagons`, and the
+//!   same suppression of small counts for everyone but analysts.
+//! - `areas` — area outlines with `id` and `name`.
+//! - `observations` — points with `kind` and `category`, for analysts only
+//!   (each tile read is audited).
+//!
+//! A tile with nothing in it is answered `204 No Content`, which MapLibre
+//! treats as an empty tile. Tiles carry an `ETag` tied to the index's data
+//! version; `If-None-Match` gets `304`. Anonymous tiles may be cached publicly
+//! for a minute; others only privately, revalidating each time.
+
+use std::hash::{Hash, Hasher};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::extract::Query;
+use super::filters::FilterParams;
+use super::hexagons::parse_resolution;
+use super::problem::Problem;
+use crate::index::{CellCount, Filter};
+use crate::model::{Kind, Principal};
+use crate::store::AuditEntry;
+use crate::tiles::{LayerFeature, Shape, TileId, Value, encode_layer, resolution_for_zoom};
+
+/// Media type of Mapbox Vector Tiles.
+pub const MVT: &str = "application/vnd.mapbox-vector-tile";
+/// Deepest zoom the TileJSON advertises; MapLibre overzooms beyond it.
+const MAX_ZOOM: u8 = 16;
+/// Most points in one `observations` tile.
+const MAX_POINTS: usize = 20_000;
+
+/// Which layers exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    Hexagons,
+    Areas,
+    Observations,
+}
+
+impl Layer {
+    fn parse(s: &str) -> Result<Self, Problem> {
+        match s {
+            "hexagons" => Ok(Layer::Hexagons),
+            "areas" => Ok(Layer::Areas),
+            "observations" => Ok(Layer::Observations),
+            _ => Err(Problem::not_found(format!(
+                "no tile layer {s:?}; layers: hexagons, areas, observations"
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Layer::Hexagons => "hexagons",
+            Layer::Areas => "areas",
+            Layer::Observations => "observations",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileParams {
+    res: Option<String>,
+    kind: Option<String>,
+    category: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    hours: Option<String>,
+    area: Option<String>,
+}
+
+impl TileParams {
+    fn filter(&self, state: &AppState) -> Result<Filter, Problem> {
+        FilterParams {
+            kind: self.kind.as_deref(),
+            category: self.category.as_deref(),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            hours: self.hours.as_deref(),
+            area: self.area.as_deref(),
+            bbox: None,
+        }
+        .to_filter(&state.service.taxonomy)
+    }
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
+pub async fn tile(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    Query(params): Query<TileParams>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let layer = Layer::parse(&layer)?;
+    let y = y
+        .strip_suffix(".mvt")
+        .ok_or_else(|| Problem::not_found("tile paths end in .mvt"))?;
+    let tile = TileId::parse(&z, &x, y).map_err(|e| Problem::invalid_query(e.to_string()))?;
+    if layer == Layer::Observations {
+        super::auth::require(&principal, principal.reads_raw(), "the observations layer")?;
+    }
+    let filter = params.filter(&state)?;
+    let res = match params.res.as_deref() {
+        Some(r) => parse_resolution(Some(r))?,
+        None => resolution_for_zoom(tile.z),
+    };
+    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+
+    let version = state.service.index().version();
+    let etag = etag(version, &principal, tile, layer, &params);
+    let public = principal.role == crate::model::Role::Anonymous;
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok(with_cache_headers(
+            StatusCode::NOT_MODIFIED.into_response(),
+            &etag,
+            public,
+        ));
+    }
+
+    let service = state.service.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let index = service.index();
+        let features = match layer {
+            Layer::Hexagons => hexagon_features(&index, tile, res, filter, k),
+            Layer::Areas => area_features(&index),
+            Layer::Observations => point_features(&index, tile, filter),
+        };
+        encode_layer(tile, layer.name(), &features)
+    })
+    .await
+    .map_err(|_| Problem::internal())?
+    .map_err(|e| {
+        tracing::error!(error = %e, "tile encoding failed");
+        Problem::internal()
+    })?;
+
+    if layer == Layer::Observations {
+        let entry = AuditEntry {
+            at: time::OffsetDateTime::now_utc(),
+            actor: principal.actor.clone(),
+            action: "tiles.observations".into(),
+            detail: format!("tile {tile}"),
+        };
+        if let Err(e) = state.service.store().append_audit(&entry).await {
+            tracing::error!(error = %super::problem::error_chain(&e), "audit write failed");
+        }
+    }
+    let resp = match bytes {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(b) => ([(header::CONTENT_TYPE, MVT)], b).into_response(),
+    };
+    Ok(with_cache_headers(resp, &etag, public))
+}
+
+fn with_cache_headers(mut resp: Response, etag: &str, public: bool) -> Response {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if public {
+            "public, max-age=60"
+        } else {
+            "private, no-cache"
+        }),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Authorization, Accept-Encoding"),
+    );
+    resp
+}
+
+/// A validator that changes with the data, the tile, the filters and what
+/// the caller is allowed to see.
+fn etag(version: u64, principal: &Principal, tile: TileId, layer: Layer, p: &TileParams) -> String {
+    let mut h = rustc_hash::FxHasher::default();
+    (tile.z, tile.x, tile.y, layer.name()).hash(&mut h);
+    (
+        &p.res,
+        &p.kind,
+        &p.category,
+        &p.from,
+        &p.to,
+        &p.hours,
+        &p.area,
+    )
+        .hash(&mut h);
+    principal.reads_raw().hash(&mut h);
+    format!("\"{version:x}-{:x}\"", h.finish())
+}
+
+/// Cells whose hexagon touches the tile, with their whole counts.
+fn hexagon_features(
+    index: &crate::index::ObservationIndex,
+    tile: TileId,
+    res: h3o::Resolution,
+    mut filter: Filter,
+    k: Option<u32>,
+) -> Vec<LayerFeature> {
+    // Every observation of a cell that touches the tile lies within one cell
+    // diameter of it: widen the box by that much so cell counts are whole.
+    let [w, s, e, n] = tile.bounds();
+    let margin_m = res.edge_length_m() * 2.2;
+    let dlat = margin_m / 111_320.0;
+    let dlon = dlat / s.abs().max(n.abs()).to_radians().cos().max(0.01);
+    let wide = crate::model::Region {
+        west: (w - dlon).max(-180.0),
+        south: (s - dlat).max(-90.0),
+        east: (e + dlon).min(180.0),
+        north: (n + dlat).min(90.0),
+    };
+    filter.bbox = Some(match filter.bbox {
+        None => wide,
+        Some(b) => crate::model::Region {
+            west: b.west.max(wide.west),
+            south: b.south.max(wide.south),
+            east: b.east.min(wide.east),
+            north: b.north.min(wide.north),
+        },
+    });
+    index
+        .hexagon_counts(res, &filter)
+        .into_iter()
+        .filter(|c| k.is_none_or(|k| c.total >= k))
+        .map(|c| hexagon_feature(&c, k))
+        .collect()
+}
+
+fn hexagon_feature(c: &CellCount, k: Option<u32>) -> LayerFeature {
+    let ring: Vec<(f64, f64)> = c
+        .cell
+        .boundary()
+        .iter()
+        .map(|ll| (ll.lng(), ll.lat()))
+        .collect();
+    let mut properties = vec![
+        ("cell", Value::Str(c.cell.to_string())),
+        ("count", Value::Uint(u64::from(c.total))),
+    ];
+    let hidden = k.is_some_and(|k| c.by_kind.iter().any(|&n| n > 0 && n < k));
+    if !hidden {
+        for kind in Kind::ALL {
+            properties.push((kind.as_str(), Value::Uint(u64::from(c.of_kind(kind)))));
+        }
+    }
+    LayerFeature {
+        id: u64::from(c.cell),
+        geometry: Shape::Polygons(vec![vec![ring]]),
+        properties,
+    }
+}
+
+fn area_features(index: &crate::index::ObservationIndex) -> Vec<LayerFeature> {
+    index
+        .areas()
+        .enumerate()
+        .map(|(i, (id, name, geometry))| LayerFeature {
+            id: i as u64 + 1,
+            geometry: Shape::Polygons(
+                geometry
+                    .0
+                    .iter()
+                    .map(|p| {
+                        std::iter::once(p.exterior())
+                            .chain(p.interiors())
+                            .map(|ring| {
+                                let mut pts: Vec<(f64, f64)> =
+                                    ring.coords().map(|c| (c.x, c.y)).collect();
+                                if pts.len() > 1 && pts.first() == pts.last() {
+                                    pts.pop();
+                                }
+                                pts
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            ),
+            properties: vec![
+                ("id", Value::Str(id.to_owned())),
+                ("name", Value::Str(name.to_owned())),
+            ],
+        })
+        .collect()
+}
+
+fn point_features(
+    index: &crate::index::ObservationIndex,
+    tile: TileId,
+    mut filter: Filter,
+) -> Vec<LayerFeature> {
+    let [w, s, e, n] = tile.bounds();
+    filter.bbox = Some(crate::model::Region {
+        west: w,
+        south: s,
+        east: e,
+        north: n,
+    });
+    index
+        .points(&filter, MAX_POINTS)
+        .into_iter()
+        .map(|p| LayerFeature {
+            id: u64::from(p.record) + 1,
+            geometry: Shape::Point(p.lon, p.lat),
+            properties: vec![
+                ("kind", Value::Str(p.kind.as_str().to_owned())),
+                ("category", Value::Str(p.category.to_owned())),
+            ],
+        })
+        .collect()
+}
+
+/// `GET /tiles/{layer}.json` — TileJSON 3.0.0 for a layer; the query string
+/// (filters) is carried into the tile URLs.
+pub async fn tilejson(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(file): Path<String>,
+    Query(params): Query<TileParams>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, Problem> {
+    let name = file
+        .strip_suffix(".json")
+        .ok_or_else(|| Problem::not_found("TileJSON paths end in .json"))?;
+    let layer = Layer::parse(name)?;
+    if layer == Layer::Observations {
+        super::auth::require(&principal, principal.reads_raw(), "the observations layer")?;
+    }
+    params.filter(&state)?; // refuse bad filters here rather than in every tile
+    let base = if let Some(u) = &state.settings.public_url {
+        u.clone()
+    } else {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .ok_or_else(|| Problem::bad_request("no Host header; set --public-url"))?;
+        format!("http://{host}")
+    };
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let fields = match layer {
+        Layer::Hexagons => json!({
+            "cell": "String: H3 cell index",
+            "count": "Number: observations in the cell",
+            "insecurity": "Number: perceived-insecurity reports (absent when withheld)",
+            "walk_finding": "Number: safety-walk findings (absent when withheld)",
+            "place_observation": "Number: place observations (absent when withheld)",
+        }),
+        Layer::Areas => json!({"id": "String", "name": "String"}),
+        Layer::Observations => json!({"kind": "String", "category": "String"}),
+    };
+    let r = &state.service.region;
+    Ok(axum::Json(json!({
+        "tilejson": "3.0.0",
+        "name": format!("Trygg {}", layer.name()),
+        "description": match layer {
+            Layer::Hexagons => "Observations per H3 cell; the resolution follows the zoom",
+            Layer::Areas => "Area outlines",
+            Layer::Observations => "Individual observations (analysts only)",
+        },
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{query}", layer.name())],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": [r.west, r.south, r.east, r.north],
+        "center": [f64::midpoint(r.west, r.east), f64::midpoint(r.south, r.north), 10],
+        "attribution": "Trygg",
+        "vector_layers": [{
+            "id": layer.name(),
+            "description": format!("Trygg {}", layer.name()),
+            "minzoom": 0,
+            "maxzoom": MAX_ZOOM,
+            "fields": fields,
+        }],
+    }))
+    .into_response())
+}

@@ -1,0 +1,29 @@
+//! Map tiles: Web Mercator tile math, polygon clipping and Mapbox Vector
+//! Tile 2.1 encoding. Bytes out; this module never sees HTTP.
+
+mod clip;
+mod encode;
+mod math;
+
+pub use clip::clip_ring;
+pub use encode::{BUFFER, EXTENT, LayerFeature, Shape, Value, encode_layer};
+pub use math::{TileError, TileId};
+
+use h3o::Resolution;
+
+/// The H3 resolution drawn at a zoom level: coarse cells when zoomed out,
+/// finer ones zoomed in, so a cell stays a few to a few dozen pixels wide.
+///
+/// | zoom | ≤ 9 | 10 | 11 | 12 | 13 | ≥ 14 |
+/// |---|---|---|---|---|---|---|
+/// | resolution | 6 | 7 | 8 | 9 | 10 | 11 |
+pub fn resolution_for_zoom(z: u8) -> Resolution {
+    match z {
+        0..=9 => Resolution::Six,
+        10 => Resolution::Seven,
+        11 => Resolution::Eight,
+        12 => Resolution::Nine,
+        13 => Resolution::Ten,
+        _ => Resolution::Eleven,
+    }
+}

@@ -1,0 +1,347 @@
+//! Vector tiles decoded and compared with the GeoJSON API.
+
+mod common;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use common::{TestApp, problem, spawn_app};
+use mvt_reader::Reader;
+use mvt_reader::feature::Value as MvtValue;
+use serde_json::Value;
+use trygg::tiles::TileId;
+
+/// 600 observations spread over central Södertälje plus a dense cluster,
+/// in two years and at all hours.
+async fn seeded() -> TestApp {
+    let app = spawn_app().await;
+    let mut csv = String::from("lon,lat,kind,category,observed_at\n");
+    for i in 0..600u32 {
+        let lon = 17.60 + f64::from(i % 40) * 0.0012;
+        let lat = 59.18 + f64::from(i / 40) * 0.0011;
+        let (kind, cat) = match i % 3 {
+            0 => ("insecurity", "dark_area"),
+            1 => ("place_observation", "vandalism"),
+            _ => ("insecurity", "litter"),
+        };
+        writeln!(
+            csv,
+            "{lon},{lat},{kind},{cat},202{}-0{}-1{}T{:02}:00:00Z",
+            5 + i % 2,
+            1 + i % 9,
+            i % 10,
+            i % 24
+        )
+        .unwrap();
+    }
+    for i in 0..40u32 {
+        writeln!(
+            csv,
+            "17.6267,59.1917,insecurity,fear_of_robbery,2026-0{}-10T21:00:00Z",
+            1 + i % 9
+        )
+        .unwrap();
+    }
+    // Place observations need an organisation column.
+    let csv = csv.replace(
+        "lon,lat,kind,category,observed_at\n",
+        "lon,lat,kind,category,observed_at,organisation\n",
+    );
+    let csv: String = csv
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!("{l},Polisen\n")
+            }
+        })
+        .collect();
+    let resp = app
+        .client
+        .post(app.url("/api/v1/observations/import"))
+        .bearer_auth(&app.analyst)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    app
+}
+
+fn decode(bytes: Vec<u8>) -> Vec<(String, HashMap<String, MvtValue>)> {
+    let reader = Reader::new(bytes).unwrap();
+    let names = reader.get_layer_names().unwrap();
+    assert_eq!(names.len(), 1);
+    reader
+        .get_features(0)
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let props = f.properties.unwrap_or_default();
+            let key = match props.get("cell").or_else(|| props.get("id")) {
+                Some(MvtValue::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            (key, props)
+        })
+        .collect()
+}
+
+fn uint(v: Option<&MvtValue>) -> u64 {
+    match v {
+        Some(MvtValue::UInt(n)) => *n,
+        other => panic!("not a uint: {other:?}"),
+    }
+}
+
+async fn tile(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
+    app.get(path, token).await
+}
+
+#[tokio::test]
+async fn hexagon_tiles_match_the_geojson_api() {
+    let app = seeded().await;
+    for (z, query) in [
+        (12u8, ""),
+        (13, "?kind=insecurity&from=2026-01-01"),
+        (11, "?hours=18-6&category=dark_area,litter"),
+    ] {
+        let t = TileId::containing(17.6267, 59.1917, z);
+        let resp = tile(
+            &app,
+            &format!("/tiles/hexagons/{t}.mvt{query}"),
+            Some(&app.analyst),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/vnd.mapbox-vector-tile"
+        );
+        let features = decode(resp.bytes().await.unwrap().to_vec());
+        assert!(!features.is_empty());
+
+        let res = trygg::tiles::resolution_for_zoom(z);
+        let sep = if query.is_empty() { "?" } else { "&" };
+        let geo: Value = app
+            .get(
+                &format!("/api/v1/hexagons{query}{sep}res={}", u8::from(res)),
+                Some(&app.analyst),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let by_cell: HashMap<&str, &Value> = geo["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["properties"]["cell"].as_str().unwrap(), &f["properties"]))
+            .collect();
+        for (cell, props) in &features {
+            let g = by_cell
+                .get(cell.as_str())
+                .unwrap_or_else(|| panic!("{cell} not in the GeoJSON answer"));
+            assert_eq!(
+                uint(props.get("count")),
+                g["count"].as_u64().unwrap(),
+                "{cell} z{z}{query}"
+            );
+            assert_eq!(
+                uint(props.get("insecurity")),
+                g["insecurity"].as_u64().unwrap()
+            );
+        }
+        // Every GeoJSON cell whose centre lies in the tile is in the tile.
+        let [w, s, e, n] = t.bounds();
+        for cell in by_cell.keys() {
+            let c: h3o::CellIndex = cell.parse().unwrap();
+            let ll = h3o::LatLng::from(c);
+            if ll.lng() > w && ll.lng() < e && ll.lat() > s && ll.lat() < n {
+                assert!(
+                    features.iter().any(|(k, _)| k == cell),
+                    "{cell} missing from tile {t}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn anonymous_tiles_never_show_small_counts() {
+    let app = seeded().await;
+    let filters = [
+        "",
+        "?kind=insecurity",
+        "?kind=place_observation",
+        "?hours=22-6",
+        "?from=2026-01-01",
+        "?category=litter",
+        "?res=12",
+        "?res=10&kind=insecurity&hours=6-18",
+    ];
+    let mut seen = 0;
+    for z in 9..=16u8 {
+        let t = TileId::containing(17.6267, 59.1917, z);
+        for q in filters {
+            let resp = tile(&app, &format!("/tiles/hexagons/{t}.mvt{q}"), None).await;
+            if resp.status() == 204 {
+                continue;
+            }
+            assert_eq!(resp.status(), 200);
+            for (cell, props) in decode(resp.bytes().await.unwrap().to_vec()) {
+                seen += 1;
+                assert!(uint(props.get("count")) >= 5, "{cell} at z{z}{q}");
+                for kind in ["insecurity", "walk_finding", "place_observation"] {
+                    if let Some(v) = props.get(kind) {
+                        let n = uint(Some(v));
+                        assert!(n == 0 || n >= 5, "{kind}={n} in {cell} at z{z}{q}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen > 0, "the sweep saw no cells at all");
+}
+
+#[tokio::test]
+async fn tiles_are_cached_compressed_and_validated() {
+    let app = seeded().await;
+    let t = TileId::containing(17.6267, 59.1917, 12);
+    let path = format!("/tiles/hexagons/{t}.mvt");
+    let first = tile(&app, &path, None).await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=60");
+    let again = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    let gz = app
+        .client
+        .get(app.url(&path))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+
+    // New data, new validator.
+    app.post_json(
+        "/api/v1/observations",
+        None,
+        &common::report(17.6267, 59.1917),
+    )
+    .await;
+    let after = tile(&app, &path, None).await;
+    assert_ne!(after.headers()["etag"].to_str().unwrap(), etag);
+
+    // Far from any data: an empty tile.
+    let empty = TileId::containing(10.0, 50.0, 12);
+    assert_eq!(
+        tile(&app, &format!("/tiles/hexagons/{empty}.mvt"), None)
+            .await
+            .status(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn tilejson_describes_every_layer() {
+    let app = seeded().await;
+    let tj: Value = app
+        .get("/tiles/hexagons.json?kind=insecurity", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tj["tilejson"], "3.0.0");
+    let url = tj["tiles"][0].as_str().unwrap();
+    assert_eq!(
+        url,
+        format!(
+            "http://{}/tiles/hexagons/{{z}}/{{x}}/{{y}}.mvt?kind=insecurity",
+            app.addr
+        )
+    );
+    assert_eq!(tj["vector_layers"][0]["id"], "hexagons");
+    assert!(tj["vector_layers"][0]["fields"]["count"].is_string());
+    for key in ["minzoom", "maxzoom", "bounds", "center", "attribution"] {
+        assert!(!tj[key].is_null(), "{key}");
+    }
+    let areas: Value = app
+        .get("/tiles/areas.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(areas["vector_layers"][0]["id"], "areas");
+    problem(app.get("/tiles/observations.json", None).await, 401).await;
+    problem(app.get("/tiles/hexagons.json?kind=crime", None).await, 400).await;
+    problem(app.get("/tiles/nothing.json", None).await, 404).await;
+}
+
+#[tokio::test]
+async fn areas_and_points_layers() {
+    let app = seeded().await;
+    let t = TileId::containing(17.6267, 59.1917, 12);
+    let areas = tile(&app, &format!("/tiles/areas/{t}.mvt"), None).await;
+    let names: Vec<String> = decode(areas.bytes().await.unwrap().to_vec())
+        .into_iter()
+        .filter_map(|(_, p)| match p.get("name") {
+            Some(MvtValue::String(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(names.iter().any(|n| n == "Södertälje centrum"), "{names:?}");
+
+    problem(
+        tile(&app, &format!("/tiles/observations/{t}.mvt"), None).await,
+        401,
+    )
+    .await;
+    problem(
+        tile(
+            &app,
+            &format!("/tiles/observations/{t}.mvt"),
+            Some(&app.partner),
+        )
+        .await,
+        403,
+    )
+    .await;
+    let t16 = TileId::containing(17.6267, 59.1917, 16);
+    let points = tile(
+        &app,
+        &format!("/tiles/observations/{t16}.mvt"),
+        Some(&app.analyst),
+    )
+    .await;
+    assert_eq!(points.status(), 200);
+    let reader = Reader::new(points.bytes().await.unwrap().to_vec()).unwrap();
+    let [w, s, e, n] = t16.bounds();
+    let listed: Value = app
+        .get(
+            &format!("/api/v1/observations?limit=10000&bbox={w},{s},{e},{n}"),
+            Some(&app.analyst),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let in_tile = reader.get_features(0).unwrap().len();
+    assert!(in_tile >= 40, "the cluster's points");
+    assert_eq!(in_tile, listed["features"].as_array().unwrap().len());
+
+    problem(tile(&app, "/tiles/hexagons/23/0/0.mvt", None).await, 400).await;
+    problem(tile(&app, "/tiles/hexagons/2/4/0.mvt", None).await, 400).await;
+    problem(tile(&app, "/tiles/hexagons/2/1/1.png", None).await, 404).await;
+    problem(tile(&app, "/tiles/roads/2/1/1.mvt", None).await, 404).await;
+}
