@@ -81,6 +81,27 @@ pub struct ServerArgs {
     #[arg(long, env = "TRYGG_CATCH_UP_MS", default_value_t = 1000)]
     pub catch_up_ms: u64,
 
+    /// Directory of the web front end (`index.html`, `app.js`, `node_modules`).
+    #[arg(long, env = "TRYGG_WEB_DIR", default_value_os_t = default_web_dir())]
+    pub web_dir: PathBuf,
+
+    /// Base-map raster tiles for the web map (an XYZ URL template), or
+    /// `none` for a plain background.
+    #[arg(
+        long,
+        env = "TRYGG_BASEMAP",
+        default_value = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )]
+    pub basemap: String,
+
+    /// Attribution shown for the base map.
+    #[arg(
+        long,
+        env = "TRYGG_BASEMAP_ATTRIBUTION",
+        default_value = "© OpenStreetMap contributors"
+    )]
+    pub basemap_attribution: String,
+
     /// Public base URL for absolute links (TileJSON), e.g. `https://trygg.example.se`;
     /// taken from the request's Host header when unset.
     #[arg(long, env = "TRYGG_PUBLIC_URL")]
@@ -98,6 +119,9 @@ impl Default for ServerArgs {
             max_import_bytes: 1024 * 1024 * 1024,
             catch_up_ms: 1000,
             public_url: None,
+            web_dir: default_web_dir(),
+            basemap: "none".into(),
+            basemap_attribution: String::new(),
         }
     }
 }
@@ -126,6 +150,20 @@ pub struct Settings {
     pub max_import_bytes: usize,
     pub catch_up_interval: std::time::Duration,
     pub public_url: Option<String>,
+    pub web_dir: PathBuf,
+    /// Base-map tile URL template; `None` for a plain background.
+    pub basemap: Option<String>,
+    pub basemap_attribution: String,
+}
+
+/// `./web` when run from a checkout, else the source tree's `web/`.
+fn default_web_dir() -> PathBuf {
+    let local = PathBuf::from("web");
+    if local.join("index.html").exists() {
+        local
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web")
+    }
 }
 
 impl ServerArgs {
@@ -150,6 +188,9 @@ impl ServerArgs {
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            web_dir: self.web_dir.clone(),
+            basemap: Some(self.basemap.clone()).filter(|b| !b.is_empty() && b != "none"),
+            basemap_attribution: self.basemap_attribution.clone(),
         })
     }
 }

@@ -262,6 +262,7 @@ async fn run_server(
     demo: Option<(usize, u64)>,
 ) -> Result<()> {
     let settings = server.finalize().context("invalid configuration")?;
+    ensure_web_assets(&settings.web_dir);
     let store: Arc<dyn Store> = Arc::new(open_store(data)?);
     if let Some((count, seed)) = demo {
         seed_demo(store.as_ref(), &settings.taxonomy, count, seed).await?;
@@ -294,6 +295,34 @@ async fn run_server(
     .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Installs the front end's npm packages (MapLibre GL JS) on first run, so
+/// that the run command alone serves a working map.
+fn ensure_web_assets(web_dir: &Path) {
+    if web_dir
+        .join("node_modules/maplibre-gl/dist/maplibre-gl.mjs")
+        .exists()
+    {
+        return;
+    }
+    if !web_dir.join("package.json").exists() {
+        tracing::warn!(dir = %web_dir.display(), "no web front end found; serving the API only");
+        return;
+    }
+    tracing::info!(dir = %web_dir.display(), "installing the web front end's packages (npm ci)");
+    let status = std::process::Command::new("npm")
+        .args(["ci", "--omit=dev", "--no-audit", "--no-fund"])
+        .current_dir(web_dir)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => tracing::warn!(%s, "npm ci failed; the map page will not work until it succeeds"),
+        Err(e) => {
+            tracing::warn!(error = %e, "npm not found; install Node.js and run `npm ci` in web/ for the map page")
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

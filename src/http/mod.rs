@@ -138,7 +138,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(tiles)
-        .route("/", get(system::landing))
+        .merge(web_routes(&state.settings.web_dir))
+        .route("/api", get(system::landing))
         .route("/health", get(system::health))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::document))
@@ -147,6 +148,20 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(BodyLimit(body_limit)))
         .layer(middleware::from_fn(observe))
         .with_state(state)
+}
+
+/// The web front end: pages from `web/`, MapLibre from `web/node_modules`.
+fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
+    use tower_http::services::{ServeDir, ServeFile};
+    Router::new()
+        .route_service("/", ServeFile::new(web_dir.join("index.html")))
+        .route("/ui-config.json", get(system::ui_config))
+        .nest_service("/static", ServeDir::new(web_dir))
+        .nest_service(
+            "/vendor/maplibre-gl",
+            ServeDir::new(web_dir.join("node_modules/maplibre-gl/dist")),
+        )
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// Request metrics and baseline security headers.

@@ -8,7 +8,22 @@ use serde_json::json;
 use super::AppState;
 use super::problem::Problem;
 
-/// `GET /` — where to go from here.
+/// `GET /ui-config.json` — what the web front end needs to know.
+pub async fn ui_config(State(state): State<AppState>) -> Response {
+    let r = state.service.region;
+    axum::Json(json!({
+        "basemap": state.settings.basemap.as_ref().map(|tiles| json!({
+            "tiles": tiles,
+            "attribution": state.settings.basemap_attribution,
+        })),
+        "center": [17.6267, 59.1955],
+        "bounds": [r.west, r.south, r.east, r.north],
+        "k_anonymity": state.settings.k_anonymity,
+    }))
+    .into_response()
+}
+
+/// `GET /api` — where to go from here.
 pub async fn landing() -> Response {
     axum::Json(json!({
         "title": "Trygg",

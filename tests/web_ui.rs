@@ -1,0 +1,111 @@
+//! The web front end in a real browser: headless Chromium driven by
+//! playwright-core (`web/tests/*.mjs`) against a real server with demo data.
+//! Screenshots land in `target/screenshots/`.
+//!
+//! Needs Node.js and Debian's `chromium`. Without them the test says so
+//! loudly and passes on a developer machine; under CI (`CI=true`) a missing
+//! browser is a failure (`.ci/run` installs it).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use trygg::config::ServerArgs;
+use trygg::model::Taxonomy;
+use trygg::store::BatchPolicy;
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
+}
+
+/// Whether the browser tooling is here; installs the npm packages if needed.
+fn tooling_ready() -> bool {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let missing = match (Path::new(&chromium).exists(), node) {
+        (true, true) => None,
+        (false, _) => Some(format!(
+            "no Chromium at {chromium} (apt-get install chromium)"
+        )),
+        (_, false) => Some("no Node.js".to_owned()),
+    };
+    if let Some(why) = missing {
+        assert!(
+            std::env::var("CI").is_err(),
+            "browser tests cannot run under CI: {why}"
+        );
+        eprintln!("\n*** SKIPPED browser tests: {why} ***\n");
+        return false;
+    }
+    if !web_dir().join("node_modules/playwright-core").exists() {
+        let ok = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(web_dir())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "npm ci in web/ failed");
+    }
+    true
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn app_with_demo_data() -> common::TestApp {
+    let args = ServerArgs {
+        web_dir: web_dir(),
+        ..ServerArgs::default()
+    };
+    let app = common::spawn_app_with(args).await;
+    let end = time::OffsetDateTime::now_utc().date() + time::Duration::days(1);
+    let demo = trygg::demo::generate(1, 20_000, end, &Taxonomy::builtin());
+    app.store
+        .insert_batch(demo.observations, BatchPolicy::AllOrNothing)
+        .await
+        .unwrap();
+    app
+}
+
+fn run_script(script: &str, base: &str) {
+    let out = Command::new("node")
+        .arg(web_dir().join("tests").join(script))
+        .arg(base)
+        .arg(screenshots())
+        .current_dir(web_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    eprintln!("{script}: {stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planner_map_draws_hexagons_and_filters_them() {
+    if !tooling_ready() {
+        return;
+    }
+    let app = Arc::new(app_with_demo_data().await);
+    // The demo observations went straight into the store: let the server
+    // index them before the browser looks.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.observation_count().await < 20_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not pick up the demo data"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || run_script("planner.mjs", &base))
+        .await
+        .unwrap();
+}

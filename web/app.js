@@ -1,0 +1,174 @@
+// Planner map: hexagon counts from Trygg's vector tiles over a base map,
+// with filters, a legend and a panel for the clicked cell.
+import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { strings } from '/static/i18n.js';
+
+const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
+// Count classes and colours (light yellow to dark red; readable on grey).
+const CLASSES = [5, 10, 25, 50, 100, 250, 500];
+const COLOURS = ['#ffe08a', '#fdbb5c', '#fb8c3c', '#f05a2a', '#d7301f', '#a50f15', '#67000d'];
+
+let lang = localStorage.getItem('trygg.lang') || 'sv';
+let taxonomy = null;
+const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+
+function applyStrings() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('lang').textContent = t('lang');
+  fillCategories();
+  drawLegend();
+}
+
+function fillCategories() {
+  const select = document.getElementById('category');
+  const current = select.value;
+  select.length = 1;
+  if (!taxonomy) return;
+  const seen = new Set();
+  for (const kind of KINDS) {
+    for (const c of taxonomy[kind]) {
+      if (seen.has(c.code)) continue;
+      seen.add(c.code);
+      select.add(new Option(lang === 'sv' ? c.sv : c.en, c.code));
+    }
+  }
+  select.value = current;
+}
+
+function drawLegend() {
+  const ol = document.getElementById('legend-items');
+  ol.replaceChildren(...CLASSES.map((from, i) => {
+    const li = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = COLOURS[i];
+    const to = CLASSES[i + 1];
+    li.append(swatch, document.createTextNode(to ? `${from}–${to - 1}` : `${from}+`));
+    return li;
+  }));
+}
+
+function query() {
+  const p = new URLSearchParams();
+  const kinds = [...document.querySelectorAll('input[name=kind]:checked')].map((i) => i.value);
+  if (kinds.length > 0 && kinds.length < KINDS.length) p.set('kind', kinds.join(','));
+  for (const id of ['category', 'from', 'to', 'hours', 'area']) {
+    const v = document.getElementById(id).value;
+    if (v) p.set(id, v);
+  }
+  return p;
+}
+
+function isoDate(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+async function main() {
+  const [config, tax, areas] = await Promise.all([
+    fetch('/ui-config.json').then((r) => r.json()),
+    fetch('/api/v1/taxonomy').then((r) => r.json()),
+    fetch('/api/v1/areas').then((r) => r.json()),
+  ]);
+  taxonomy = tax;
+  const areaSelect = document.getElementById('area');
+  for (const f of areas.features) areaSelect.add(new Option(f.properties.name, f.properties.id));
+  applyStrings();
+
+  const sources = {
+    hex: { type: 'vector', url: '/tiles/hexagons.json' },
+    areas: { type: 'vector', url: '/tiles/areas.json' },
+  };
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#e9ecef' } }];
+  if (config.basemap?.tiles) {
+    sources.base = { type: 'raster', tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution };
+    layers.push({ id: 'base', type: 'raster', source: 'base', paint: { 'raster-saturation': -0.7, 'raster-opacity': 0.85 } });
+  }
+  const colour = ['step', ['get', 'count'], COLOURS[0]];
+  CLASSES.slice(1).forEach((c, i) => colour.push(c, COLOURS[i + 1]));
+  layers.push(
+    { id: 'hex-fill', type: 'fill', source: 'hex', 'source-layer': 'hexagons', paint: { 'fill-color': colour, 'fill-opacity': 0.72 } },
+    { id: 'hex-line', type: 'line', source: 'hex', 'source-layer': 'hexagons', paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } },
+    { id: 'hex-selected', type: 'line', source: 'hex', 'source-layer': 'hexagons', filter: ['==', ['get', 'cell'], ''], paint: { 'line-color': '#111', 'line-width': 2.5 } },
+    { id: 'areas-line', type: 'line', source: 'areas', 'source-layer': 'areas', paint: { 'line-color': '#1d3557', 'line-width': 1.6, 'line-dasharray': [3, 2] } },
+  );
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: { version: 8, sources, layers },
+    center: config.center,
+    zoom: 11.5,
+    minZoom: 8,
+    maxZoom: 17,
+    attributionControl: { compact: true },
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  window.trygg = { map };
+
+  // Area names as HTML labels (no glyph server needed).
+  for (const f of areas.features) {
+    const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+    const lon = ring.reduce((s, p) => s + p[0], 0) / ring.length;
+    const lat = ring.reduce((s, p) => s + p[1], 0) / ring.length;
+    const el = document.createElement('div');
+    el.className = 'area-label';
+    el.textContent = f.properties.name;
+    new maplibregl.Marker({ element: el }).setLngLat([lon, lat]).addTo(map);
+  }
+
+  const refresh = () => {
+    const none = document.querySelectorAll('input[name=kind]:checked').length === 0;
+    for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', none ? 'none' : 'visible');
+    const q = query().toString();
+    map.getSource('hex').setUrl(`/tiles/hexagons.json${q ? `?${q}` : ''}`);
+    closeCell();
+  };
+  for (const el of document.querySelectorAll('#filters input, #filters select')) el.addEventListener('change', refresh);
+  for (const b of document.querySelectorAll('.quick button')) {
+    b.addEventListener('click', () => {
+      const months = Number(b.dataset.months);
+      const to = new Date();
+      const from = new Date(to);
+      from.setMonth(from.getMonth() - months);
+      document.getElementById('from').value = months ? isoDate(from) : '';
+      document.getElementById('to').value = months ? isoDate(new Date(to.getTime() + 86400000)) : '';
+      refresh();
+    });
+  }
+  document.getElementById('lang').addEventListener('click', () => {
+    lang = lang === 'sv' ? 'en' : 'sv';
+    localStorage.setItem('trygg.lang', lang);
+    applyStrings();
+  });
+
+  const panel = document.getElementById('cell');
+  function closeCell() {
+    panel.hidden = true;
+    map.setFilter('hex-selected', ['==', ['get', 'cell'], '']);
+  }
+  document.getElementById('cell-close').addEventListener('click', closeCell);
+  map.on('click', 'hex-fill', (e) => {
+    const p = e.features[0].properties;
+    map.setFilter('hex-selected', ['==', ['get', 'cell'], p.cell]);
+    document.getElementById('cell-count').textContent = p.count;
+    document.getElementById('cell-id').textContent = `H3 ${p.cell}`;
+    const dl = document.getElementById('cell-kinds');
+    if (p.insecurity === undefined) {
+      const dd = document.createElement('dd');
+      dd.textContent = t('withheld');
+      dl.replaceChildren(dd);
+    } else {
+      dl.replaceChildren(...KINDS.flatMap((k) => {
+        const dt = document.createElement('dt');
+        dt.textContent = t(`kind.${k}`);
+        const dd = document.createElement('dd');
+        dd.textContent = p[k];
+        return [dt, dd];
+      }));
+    }
+    panel.hidden = false;
+  });
+  map.on('mouseenter', 'hex-fill', () => { map.getCanvas().style.cursor = 'pointer'; });
+  map.on('mouseleave', 'hex-fill', () => { map.getCanvas().style.cursor = ''; });
+}
+
+main();

@@ -1,0 +1,95 @@
+// End-to-end test of the planner map in headless Chromium.
+// Usage: node tests/planner.mjs BASE_URL OUTPUT_DIR
+// Exits non-zero, with the reason on stderr, when a check fails.
+import { chromium } from 'playwright-core';
+
+const [base, out] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
+});
+
+function fail(msg) {
+  console.error(`FAIL: ${msg}`);
+  process.exitCode = 1;
+}
+
+async function rendered(page) {
+  await page.waitForFunction(() => {
+    const m = window.trygg?.map;
+    return m && m.loaded() && m.areTilesLoaded() && !m.isMoving();
+  }, null, { timeout: 30000 });
+  // One more frame so that the last tiles are drawn.
+  await page.evaluate(() => new Promise((r) => {
+    const m = window.trygg.map;
+    m.once('idle', r);
+    m.triggerRepaint();
+  }));
+  return page.evaluate(() => {
+    const fs = window.trygg.map.queryRenderedFeatures({ layers: ['hex-fill'] });
+    const cells = new Map(fs.map((f) => [f.properties.cell, f.properties.count]));
+    return { cells: cells.size, total: [...cells.values()].reduce((a, b) => a + b, 0) };
+  });
+}
+
+async function open(viewport) {
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => window.trygg?.map, null, { timeout: 30000 });
+  return { page, errors };
+}
+
+try {
+  const { page, errors } = await open({ width: 1280, height: 800 });
+  // The map's 'idle' event may have fired already; poll until hexagons are drawn.
+  await page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['hex-fill'] }).length > 0, null, { timeout: 30000 });
+  const all = await rendered(page);
+  if (all.cells === 0) fail('no hexagons rendered');
+  await page.screenshot({ path: `${out}/planner-desktop.png` });
+
+  await page.selectOption('#hours', '22-6');
+  await page.uncheck('input[value=place_observation]');
+  await page.waitForFunction((before) => {
+    const fs = window.trygg.map.queryRenderedFeatures({ layers: ['hex-fill'] });
+    const total = fs.reduce((a, f) => a + f.properties.count, 0);
+    return fs.length > 0 && total !== before;
+  }, all.total, { timeout: 30000 });
+  const night = await rendered(page);
+  if (night.total >= all.total) fail(`filtering to night reports did not lower the counts (${all.total} -> ${night.total})`);
+
+  // Click the cell under the centre of the map and read the panel.
+  const box = await page.locator('#map').boundingBox();
+  const feature = await page.evaluate(() => {
+    const m = window.trygg.map;
+    const fs = m.queryRenderedFeatures({ layers: ['hex-fill'] });
+    const f = fs[Math.floor(fs.length / 2)];
+    const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+    const lon = ring.slice(0, -1).reduce((s, p) => s + p[0], 0) / (ring.length - 1);
+    const lat = ring.slice(0, -1).reduce((s, p) => s + p[1], 0) / (ring.length - 1);
+    const pt = m.project([lon, lat]);
+    return { x: pt.x, y: pt.y, count: f.properties.count };
+  });
+  await page.mouse.click(box.x + feature.x, box.y + feature.y);
+  await page.waitForSelector('#cell:not([hidden])', { timeout: 5000 });
+  const shown = await page.textContent('#cell-count');
+  if (Number(shown) !== feature.count) fail(`cell panel shows ${shown}, the tile says ${feature.count}`);
+  await page.screenshot({ path: `${out}/planner-cell.png` });
+
+  await page.click('#lang');
+  const title = await page.textContent('.sub');
+  if (title !== 'Insecurity map') fail(`language switch: title is ${title}`);
+  if (errors.length) fail(`console errors: ${errors.join(' | ')}`);
+
+  const phone = await open({ width: 360, height: 740 });
+  await phone.page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['hex-fill'] }).length > 0, null, { timeout: 30000 });
+  await phone.page.screenshot({ path: `${out}/planner-phone.png` });
+  if (phone.errors.length) fail(`console errors on the phone: ${phone.errors.join(' | ')}`);
+  console.log(JSON.stringify({ all, night }));
+} catch (e) {
+  fail(e.stack || String(e));
+} finally {
+  await browser.close();
+}
