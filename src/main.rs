@@ -320,7 +320,7 @@ fn ensure_web_assets(web_dir: &Path) {
         Ok(s) if s.success() => {}
         Ok(s) => tracing::warn!(%s, "npm ci failed; the map page will not work until it succeeds"),
         Err(e) => {
-            tracing::warn!(error = %e, "npm not found; install Node.js and run `npm ci` in web/ for the map page")
+            tracing::warn!(error = %e, "npm not found; install Node.js and run `npm ci` in web/ for the map page");
         }
     }
 }
