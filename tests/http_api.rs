@@ -755,3 +755,60 @@ async fn admins_manage_areas_and_tokens_and_users_log_in() {
         .await;
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn a_cell_breaks_down_by_kind_category_and_month() {
+    let app = spawn_app().await;
+    let mut csv = String::from("lon,lat,kind,category,observed_at\n");
+    for i in 0..12 {
+        let cat = if i < 9 { "dark_area" } else { "litter" };
+        writeln!(
+            csv,
+            "17.6267,59.1917,insecurity,{cat},2026-0{}-10T21:00:00Z",
+            1 + i % 2
+        )
+        .unwrap();
+    }
+    assert_eq!(import_csv(&app, &csv, "").await.status(), 200);
+    let hex: Value = app
+        .get("/api/v1/hexagons?res=10", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cell = hex["features"][0]["properties"]["cell"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let exact: Value = app
+        .get(&format!("/api/v1/cells/{cell}"), Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(exact["count"], 12);
+    assert_eq!(exact["by_category"][0]["code"], "dark_area");
+    assert_eq!(exact["by_category"][0]["label"]["sv"], "Mörkt område");
+    assert_eq!(exact["by_category"][1]["count"], 3);
+    assert_eq!(exact["by_month"].as_array().unwrap().len(), 2);
+
+    let public: Value = app
+        .get(&format!("/api/v1/cells/{cell}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["count"], 12);
+    assert_eq!(public["by_category"][0]["count"], 9);
+    assert!(public["by_category"][1]["count"].is_null(), "3 < k");
+    let narrow: Value = app
+        .get(&format!("/api/v1/cells/{cell}?category=litter"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(narrow["withheld"], true);
+    assert!(narrow["count"].is_null());
+    problem(app.get("/api/v1/cells/not-a-cell", None).await, 404).await;
+}

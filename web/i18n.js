@@ -29,6 +29,9 @@ export const strings = {
     cellTitle: 'Hexagon',
     observations: 'observationer',
     withheld: 'Fördelningen döljs (för få för att visas)',
+    categories: 'Kategorier',
+    perMonth: 'Per månad',
+    fewer: 'färre än',
     lang: 'English',
   },
   en: {
@@ -59,6 +62,9 @@ export const strings = {
     cellTitle: 'Hexagon',
     observations: 'observations',
     withheld: 'Breakdown withheld (too few to show)',
+    categories: 'Categories',
+    perMonth: 'Per month',
+    fewer: 'fewer than',
     lang: 'Svenska',
   },
 };

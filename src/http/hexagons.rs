@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use h3o::Resolution;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -200,4 +200,101 @@ mod tests {
             assert!(parse_resolution(Some(bad)).is_err(), "{bad}");
         }
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CellParams {
+    /// Comma-separated kinds.
+    kind: Option<String>,
+    /// Comma-separated category codes.
+    category: Option<String>,
+    /// Start of the period (inclusive).
+    from: Option<String>,
+    /// End of the period (exclusive).
+    to: Option<String>,
+    /// Hours of the day, Swedish local time.
+    hours: Option<String>,
+    /// Area id.
+    area: Option<String>,
+}
+
+/// `GET /api/v1/cells/{cell}` — one cell's counts by kind, category and
+/// month. For callers other than analysts a cell under k is withheld
+/// entirely (answered the same as an empty cell), the per-kind breakdown as
+/// in `/api/v1/hexagons`, and category and month values under k are null.
+#[utoipa::path(get, path = "/api/v1/cells/{cell}", tag = "analysis", params(("cell" = String, Path, description = "H3 cell index, resolution 5–12"), CellParams),
+    responses(
+        (status = 200, description = "The cell's breakdown", body = Object),
+        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not an H3 cell of a served resolution", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn cell(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path(cell): axum::extract::Path<String>,
+    Query(p): Query<CellParams>,
+) -> Result<Response, Problem> {
+    let cell: h3o::CellIndex = cell
+        .parse()
+        .ok()
+        .filter(|c: &h3o::CellIndex| (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&c.resolution()))
+        .ok_or_else(|| {
+            Problem::not_found(format!("{cell:?} is not an H3 cell of resolution 5–12"))
+        })?;
+    let filter = FilterParams {
+        kind: p.kind.as_deref(),
+        category: p.category.as_deref(),
+        from: p.from.as_deref(),
+        to: p.to.as_deref(),
+        hours: p.hours.as_deref(),
+        area: p.area.as_deref(),
+        bbox: None,
+    }
+    .to_filter(&state.service.taxonomy)?;
+    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let s = state.service.index().cell_summary(cell, &filter);
+    let shown = |n: u32| {
+        if k.is_some_and(|k| n < k) {
+            Value::Null
+        } else {
+            json!(n)
+        }
+    };
+    if k.is_some_and(|k| s.total < k) {
+        return Ok(axum::Json(json!({
+            "cell": cell.to_string(), "resolution": u8::from(cell.resolution()),
+            "count": Value::Null, "withheld": true,
+        }))
+        .into_response());
+    }
+    let hide_kinds = k.is_some_and(|k| s.by_kind.iter().any(|&n| n > 0 && n < k));
+    let mut by_kind = json!({});
+    for kind in Kind::ALL {
+        by_kind[kind.as_str()] = if hide_kinds {
+            Value::Null
+        } else {
+            json!(s.by_kind[kind.index()])
+        };
+    }
+    let taxonomy = &state.service.taxonomy;
+    let label = |code: &str| {
+        Kind::ALL
+            .into_iter()
+            .flat_map(|kind| taxonomy.categories(kind))
+            .find(|c| c.code == code)
+            .map(|c| json!({"sv": c.sv, "en": c.en}))
+            .unwrap_or(Value::Null)
+    };
+    Ok(axum::Json(json!({
+        "cell": cell.to_string(),
+        "resolution": u8::from(cell.resolution()),
+        "count": s.total,
+        "withheld": false,
+        "by_kind": by_kind,
+        "by_category": s.by_category.iter().map(|(c, n)| json!({"code": c, "label": label(c), "count": shown(*n)})).collect::<Vec<_>>(),
+        "by_month": s.by_month.iter().map(|((y, m), n)| json!({"month": format!("{y}-{m:02}"), "count": shown(*n)})).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }

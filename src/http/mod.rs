@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/observations/{id}", get(observations::get_one))
         .route("/observations/{id}/status", patch(observations::set_status))
         .route("/hexagons", get(hexagons::hexagons))
+        .route("/cells/{cell}", get(hexagons::cell))
         .route("/walks", post(walks::create).get(walks::list))
         .route("/walks/join", post(walks::join))
         .route("/walks/{id}", get(walks::get_one))

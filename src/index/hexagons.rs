@@ -106,3 +106,89 @@ impl ObservationIndex {
         out
     }
 }
+
+/// What one cell holds: counts by kind, by category and by month.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CellSummary {
+    pub total: u32,
+    pub by_kind: [u32; 3],
+    /// Category code and count, most frequent first.
+    pub by_category: Vec<(String, u32)>,
+    /// `(year, month)` in Swedish local time and count, in time order.
+    pub by_month: Vec<((i32, u8), u32)>,
+}
+
+impl ObservationIndex {
+    /// The observations matching `filter` inside one cell (any served resolution).
+    pub fn cell_summary(&self, cell: CellIndex, filter: &Filter) -> CellSummary {
+        use geo::BoundingRect;
+        let res = cell.resolution();
+        let mut summary = CellSummary::default();
+        if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(&res) {
+            return summary;
+        }
+        let boundary = geo::LineString::from(
+            cell.boundary()
+                .iter()
+                .map(|ll| (ll.lng(), ll.lat()))
+                .collect::<Vec<_>>(),
+        );
+        let Some(rect) = boundary.bounding_rect() else {
+            return summary;
+        };
+        let mut filter = filter.clone();
+        let cell_box = crate::model::Region {
+            west: rect.min().x,
+            south: rect.min().y,
+            east: rect.max().x,
+            north: rect.max().y,
+        };
+        filter.bbox = Some(match filter.bbox {
+            None => cell_box,
+            Some(b) => crate::model::Region {
+                west: b.west.max(cell_box.west),
+                south: b.south.max(cell_box.south),
+                east: b.east.min(cell_box.east),
+                north: b.north.min(cell_box.north),
+            },
+        });
+        let Some(compiled) = filter.compile(self) else {
+            return summary;
+        };
+        let (r, target) = (u8::from(res), u64::from(cell));
+        let mut categories: FxHashMap<u16, u32> = FxHashMap::default();
+        let mut months: std::collections::BTreeMap<(i32, u8), u32> =
+            std::collections::BTreeMap::new();
+        self.for_each_match(&compiled, |i| {
+            let i = i as usize;
+            if ancestor(self.cells[i], r) != target {
+                return;
+            }
+            summary.total += 1;
+            summary.by_kind[usize::from(self.kinds[i])] += 1;
+            *categories.entry(self.categories[i]).or_default() += 1;
+            if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(self.times[i]) {
+                let local = t.to_offset(crate::model::swedish_time::offset_at(t));
+                *months
+                    .entry((local.year(), u8::from(local.month())))
+                    .or_default() += 1;
+            }
+        });
+        let mut by_category: Vec<(String, u32)> = categories
+            .into_iter()
+            .map(|(c, n)| {
+                (
+                    self.category_names
+                        .name(u32::from(c))
+                        .cloned()
+                        .unwrap_or_default(),
+                    n,
+                )
+            })
+            .collect();
+        by_category.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        summary.by_category = by_category;
+        summary.by_month = months.into_iter().collect();
+        summary
+    }
+}

@@ -14,7 +14,7 @@ mod interner;
 mod spatial;
 
 pub use filter::{Filter, HourSet};
-pub use hexagons::{CellCount, MAX_RESOLUTION, MIN_RESOLUTION};
+pub use hexagons::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION};
 pub use spatial::Nearby;
 
 use geo::{BoundingRect, Contains, MultiPolygon, Point, Rect};

@@ -311,3 +311,33 @@ fn cell_parse_roundtrip() {
     let c: CellIndex = "89088645e97ffff".parse().unwrap();
     assert_eq!(c.resolution(), Resolution::Nine);
 }
+
+#[test]
+fn cell_summary_agrees_with_hexagon_counts() {
+    let t = datetime!(2026-01-10 20:00 UTC);
+    let idx = ObservationIndex::from_entries([
+        entry(1, Kind::Insecurity, 17.626, 59.196, t, "dark_area"),
+        entry(
+            2,
+            Kind::Insecurity,
+            17.6261,
+            59.1961,
+            t + time::Duration::days(40),
+            "dark_area",
+        ),
+        entry(3, Kind::PlaceObservation, 17.6259, 59.1959, t, "vandalism"),
+        entry(4, Kind::Insecurity, 17.587, 59.1785, t, "litter"),
+    ]);
+    let counts = idx.hexagon_counts(Resolution::Nine, &Filter::default());
+    for c in &counts {
+        let s = idx.cell_summary(c.cell, &Filter::default());
+        assert_eq!(s.total, c.total);
+        assert_eq!(s.by_kind, c.by_kind);
+        assert_eq!(s.by_category.iter().map(|(_, n)| n).sum::<u32>(), c.total);
+        assert_eq!(s.by_month.iter().map(|(_, n)| n).sum::<u32>(), c.total);
+    }
+    let centre: CellIndex = "89088645e97ffff".parse().unwrap();
+    let s = idx.cell_summary(centre, &Filter::default());
+    assert_eq!(s.by_category[0], ("dark_area".to_owned(), 2));
+    assert_eq!(s.by_month, [((2026, 1), 2), ((2026, 2), 1)]);
+}

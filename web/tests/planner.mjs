@@ -74,6 +74,7 @@ try {
   });
   await page.mouse.click(box.x + feature.x, box.y + feature.y);
   await page.waitForSelector('#cell:not([hidden])', { timeout: 5000 });
+  await page.waitForSelector('#cell-categories li', { timeout: 5000 });
   const shown = await page.textContent('#cell-count');
   if (Number(shown) !== feature.count) fail(`cell panel shows ${shown}, the tile says ${feature.count}`);
   await page.screenshot({ path: `${out}/planner-cell.png` });
