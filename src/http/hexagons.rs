@@ -284,8 +284,7 @@ pub async fn cell(
             .into_iter()
             .flat_map(|kind| taxonomy.categories(kind))
             .find(|c| c.code == code)
-            .map(|c| json!({"sv": c.sv, "en": c.en}))
-            .unwrap_or(Value::Null)
+            .map_or(Value::Null, |c| json!({"sv": c.sv, "en": c.en}))
     };
     Ok(axum::Json(json!({
         "cell": cell.to_string(),
