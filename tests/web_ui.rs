@@ -109,3 +109,36 @@ async fn planner_map_draws_hexagons_and_filters_them() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_reports_a_place_anonymously() {
+    if !tooling_ready() {
+        return;
+    }
+    let args = ServerArgs {
+        web_dir: web_dir(),
+        ..ServerArgs::default()
+    };
+    let app = common::spawn_app_with(args).await;
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || run_script("report.mjs", &base))
+        .await
+        .unwrap();
+    // One report per viewport, each with the comment and the chosen category.
+    let page: serde_json::Value = app
+        .get("/api/v1/observations", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let features = page["features"].as_array().unwrap();
+    assert_eq!(features.len(), 2);
+    for f in features {
+        assert_eq!(f["properties"]["category"], "dark_area");
+        assert_eq!(f["properties"]["kind"], "insecurity");
+        assert_eq!(
+            f["properties"]["description"],
+            "Mörk gångväg utan belysning"
+        );
+    }
+}

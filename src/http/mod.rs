@@ -156,6 +156,7 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
     use tower_http::services::{ServeDir, ServeFile};
     Router::new()
         .route_service("/", ServeFile::new(web_dir.join("index.html")))
+        .route_service("/report", ServeFile::new(web_dir.join("report.html")))
         .route("/ui-config.json", get(system::ui_config))
         .nest_service("/static", ServeDir::new(web_dir))
         .nest_service(

@@ -1,0 +1,158 @@
+// Resident report: where, when and why a place feels unsafe. No account;
+// the report carries a client-generated id so a retry never duplicates it.
+import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { strings } from '/static/i18n.js';
+
+let lang = localStorage.getItem('trygg.lang') || 'sv';
+const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+let taxonomy = null;
+let point = null;
+let reportId = crypto.randomUUID();
+
+function applyStrings() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('lang').textContent = t('lang');
+  fillCategories();
+}
+
+function fillCategories() {
+  const box = document.getElementById('categories');
+  const chosen = box.querySelector('input:checked')?.value;
+  if (!taxonomy) return;
+  box.replaceChildren(...taxonomy.insecurity.map((c) => {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'radio';
+    input.name = 'category';
+    input.value = c.code;
+    input.checked = c.code === chosen;
+    label.append(input, document.createTextNode(lang === 'sv' ? c.sv : c.en));
+    return label;
+  }));
+}
+
+function localNow() {
+  const d = new Date();
+  d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+  return d.toISOString().slice(0, 16);
+}
+
+async function main() {
+  const [config, tax] = await Promise.all([
+    fetch('/ui-config.json').then((r) => r.json()),
+    fetch('/api/v1/taxonomy').then((r) => r.json()),
+  ]);
+  taxonomy = tax;
+  applyStrings();
+  document.getElementById('when').value = localNow();
+
+  // District outlines help orientation, also without a base map.
+  const sources = { areas: { type: 'vector', url: '/tiles/areas.json' } };
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#e9ecef' } }];
+  if (config.basemap?.tiles) {
+    sources.base = { type: 'raster', tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution };
+    layers.push({ id: 'base', type: 'raster', source: 'base' });
+  }
+  layers.push({ id: 'areas', type: 'line', source: 'areas', 'source-layer': 'areas', paint: { 'line-color': '#1d3557', 'line-width': 1.5, 'line-dasharray': [3, 2] } });
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: { version: 8, sources, layers },
+    center: config.center,
+    zoom: 13,
+    attributionControl: { compact: true },
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  const marker = new maplibregl.Marker({ color: '#d7301f' });
+  window.trygg = { map };
+
+  const status = document.getElementById('where-status');
+  const place = (lngLat) => {
+    point = [Number(lngLat.lng.toFixed(6)), Number(lngLat.lat.toFixed(6))];
+    marker.setLngLat(point).addTo(map);
+    status.textContent = t('placeChosen');
+  };
+  map.on('click', (e) => place(e.lngLat));
+  document.getElementById('locate').addEventListener('click', () => {
+    if (!navigator.geolocation) {
+      status.textContent = t('noPosition');
+      return;
+    }
+    status.textContent = t('locating');
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        place({ lng: pos.coords.longitude, lat: pos.coords.latitude });
+        map.flyTo({ center: point, zoom: 16 });
+      },
+      () => { status.textContent = t('noPosition'); },
+      { enableHighAccuracy: true, timeout: 15000 },
+    );
+  });
+
+  const form = document.getElementById('report');
+  const error = document.getElementById('error');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const category = form.querySelector('input[name=category]:checked')?.value;
+    const problem = !point ? t('needPlace') : !category ? t('needWhy') : null;
+    if (problem) {
+      error.textContent = problem;
+      error.hidden = false;
+      return;
+    }
+    const send = document.getElementById('send');
+    send.disabled = true;
+    send.textContent = t('sending');
+    const comment = document.getElementById('comment').value.trim();
+    const body = {
+      type: 'Feature',
+      id: reportId,
+      geometry: { type: 'Point', coordinates: point },
+      properties: {
+        kind: 'insecurity',
+        category,
+        observed_at: new Date(document.getElementById('when').value).toISOString(),
+        ...(comment ? { description: comment } : {}),
+      },
+    };
+    try {
+      const r = await fetch('/api/v1/observations', {
+        method: 'POST',
+        headers: { 'content-type': 'application/geo+json' },
+        body: JSON.stringify(body),
+      });
+      if (r.ok) {
+        form.hidden = true;
+        document.getElementById('thanks').hidden = false;
+      } else {
+        const p = await r.json().catch(() => ({}));
+        error.textContent = p.detail || `HTTP ${r.status}`;
+        error.hidden = false;
+      }
+    } catch {
+      error.textContent = t('noPosition');
+      error.hidden = false;
+    } finally {
+      send.disabled = false;
+      send.textContent = t('send');
+    }
+  });
+  document.getElementById('again').addEventListener('click', () => {
+    reportId = crypto.randomUUID();
+    form.reset();
+    document.getElementById('when').value = localNow();
+    marker.remove();
+    point = null;
+    status.textContent = '';
+    form.hidden = false;
+    document.getElementById('thanks').hidden = true;
+  });
+  document.getElementById('lang').addEventListener('click', () => {
+    lang = lang === 'sv' ? 'en' : 'sv';
+    localStorage.setItem('trygg.lang', lang);
+    applyStrings();
+  });
+}
+
+main();
