@@ -74,11 +74,12 @@ async fn app_with_demo_data() -> common::TestApp {
     app
 }
 
-fn run_script(script: &str, base: &str) {
+fn run_script(script: &str, base: &str, extra: &[&str]) {
     let out = Command::new("node")
         .arg(web_dir().join("tests").join(script))
         .arg(base)
         .arg(screenshots())
+        .args(extra)
         .current_dir(web_dir())
         .output()
         .unwrap();
@@ -105,7 +106,7 @@ async fn planner_map_draws_hexagons_and_filters_them() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let base = format!("http://{}", app.addr);
-    tokio::task::spawn_blocking(move || run_script("planner.mjs", &base))
+    tokio::task::spawn_blocking(move || run_script("planner.mjs", &base, &[]))
         .await
         .unwrap();
 }
@@ -121,7 +122,7 @@ async fn a_resident_reports_a_place_anonymously() {
     };
     let app = common::spawn_app_with(args).await;
     let base = format!("http://{}", app.addr);
-    tokio::task::spawn_blocking(move || run_script("report.mjs", &base))
+    tokio::task::spawn_blocking(move || run_script("report.mjs", &base, &[]))
         .await
         .unwrap();
     // One report per viewport, each with the comment and the chosen category.
@@ -141,4 +142,55 @@ async fn a_resident_reports_a_place_anonymously() {
             "Mörk gångväg utan belysning"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walk_findings_saved_offline_arrive_exactly_once() {
+    if !tooling_ready() {
+        return;
+    }
+    let args = ServerArgs {
+        web_dir: web_dir(),
+        ..ServerArgs::default()
+    };
+    let app = common::spawn_app_with(args).await;
+    let walk: serde_json::Value = app
+        .post_json(
+            "/api/v1/walks",
+            Some(&app.admin),
+            &serde_json::json!({
+                "name": "Trygghetsvandring Hovsjö", "area": "hovsjo", "date": "2026-11-26", "time_of_day": "night",
+                "route": {"type": "LineString", "coordinates": [[17.5850, 59.1795], [17.5880, 59.1805], [17.5900, 59.1800]]}
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = walk["join_code"].as_str().unwrap().to_owned();
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || run_script("walk.mjs", &base, &[&code]))
+        .await
+        .unwrap();
+    let page: serde_json::Value = app
+        .get(
+            &format!("/api/v1/observations?walk={}", walk["id"].as_str().unwrap()),
+            Some(&app.analyst),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut categories: Vec<&str> = page["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["category"].as_str().unwrap())
+        .collect();
+    categories.sort_unstable();
+    assert_eq!(
+        categories,
+        ["lighting", "vegetation"],
+        "each finding exactly once"
+    );
 }

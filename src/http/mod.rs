@@ -157,6 +157,7 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
     Router::new()
         .route_service("/", ServeFile::new(web_dir.join("index.html")))
         .route_service("/report", ServeFile::new(web_dir.join("report.html")))
+        .route_service("/walk", ServeFile::new(web_dir.join("walk.html")))
         .route("/ui-config.json", get(system::ui_config))
         .nest_service("/static", ServeDir::new(web_dir))
         .nest_service(

@@ -1,0 +1,254 @@
+// Safety-walk app: join with the walk's code, mark findings on the map.
+// Every finding gets an id here and waits in an IndexedDB outbox until the
+// server acknowledges it, so a dropped connection never loses or doubles one.
+import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { strings } from '/static/i18n.js';
+import { outbox } from '/static/queue.js';
+
+const ICONS = {
+  bulb: '💡', tree: '🌳', eye: '👁️', path: '🚶', spray: '🎨', trash: '🗑️', wrench: '🔧',
+  car: '🚗', empty: '🕳️', tunnel: '🚇', exit: '🚪', heart: '💚',
+};
+let lang = localStorage.getItem('trygg.lang') || 'sv';
+const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+let session = JSON.parse(localStorage.getItem('trygg.walk') || 'null');
+let taxonomy = null;
+let map = null;
+let point = null;
+let marker = null;
+let flushing = false;
+
+function applyStrings() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('lang').textContent = t('lang');
+  fillCategories();
+  showOutbox();
+  loadFindings();
+}
+
+function label(code) {
+  const c = taxonomy?.walk_finding.find((x) => x.code === code);
+  return c ? (lang === 'sv' ? c.sv : c.en) : code;
+}
+
+function fillCategories() {
+  if (!taxonomy) return;
+  const box = document.getElementById('categories');
+  const chosen = box.querySelector('input:checked')?.value;
+  box.replaceChildren(...taxonomy.walk_finding.map((c) => {
+    const l = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'radio';
+    input.name = 'category';
+    input.value = c.code;
+    input.checked = c.code === chosen;
+    const icon = document.createElement('span');
+    icon.className = 'icon';
+    icon.setAttribute('aria-hidden', 'true');
+    icon.textContent = ICONS[c.icon] || '📍';
+    l.append(input, icon, document.createTextNode(lang === 'sv' ? c.sv : c.en));
+    return l;
+  }));
+}
+
+const auth = () => ({ authorization: `Bearer ${session.token}` });
+
+async function showOutbox() {
+  const n = (await outbox.all()).length;
+  document.getElementById('outbox').textContent = n ? `${n} ${t('waiting')}` : t('allSent');
+}
+
+/** Sends every queued finding; keeps what could not be sent. */
+async function flush() {
+  if (flushing || !session) return;
+  flushing = true;
+  try {
+    for (const item of await outbox.all()) {
+      let r;
+      try {
+        r = await fetch('/api/v1/observations', {
+          method: 'POST',
+          headers: { 'content-type': 'application/geo+json', ...auth() },
+          body: JSON.stringify(item.feature),
+        });
+      } catch {
+        break; // offline: try again later
+      }
+      if (r.ok || r.status === 409 || r.status === 422) {
+        // Stored (201), stored before (200), or refused for good: done either way.
+        await outbox.remove(item.id);
+        if (!r.ok) {
+          const p = await r.json().catch(() => ({}));
+          showError(p.detail || `HTTP ${r.status}`);
+        }
+      } else {
+        break; // 401, 429, 5xx: keep it and retry later
+      }
+    }
+  } finally {
+    flushing = false;
+    await showOutbox();
+    await loadFindings();
+  }
+}
+
+function showError(msg) {
+  const e = document.getElementById('error');
+  e.textContent = msg;
+  e.hidden = !msg;
+}
+
+async function loadFindings() {
+  if (!session || !navigator.onLine) return;
+  const r = await fetch('/api/v1/observations?limit=1000', { headers: auth() }).catch(() => null);
+  if (!r?.ok) return;
+  const fc = await r.json();
+  const list = document.getElementById('findings');
+  list.replaceChildren(...fc.features.slice().reverse().map((f) => {
+    const li = document.createElement('li');
+    const when = new Date(f.properties.observed_at).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+    li.textContent = `${label(f.properties.category)} · ${when} `;
+    const s = document.createElement('span');
+    s.className = 'state';
+    s.textContent = f.properties.status || '';
+    li.append(s);
+    return li;
+  }));
+  map?.getSource('findings')?.setData(fc);
+}
+
+async function checkNearby() {
+  const box = document.getElementById('nearby');
+  box.hidden = true;
+  if (!point || !navigator.onLine) return;
+  const q = new URLSearchParams({ lon: point[0], lat: point[1], radius_m: 30, kind: 'walk_finding' });
+  const r = await fetch(`/api/v1/observations/nearby?${q}`, { headers: auth() }).catch(() => null);
+  if (!r?.ok) return;
+  const fc = await r.json();
+  if (!fc.features.length) return;
+  const items = fc.features.slice(0, 3).map((f) => `${label(f.properties.category)} (${Math.round(f.properties.distance_m)} ${t('metresAway')})`);
+  box.textContent = `${t('nearbyFound')} ${items.join(', ')}`;
+  box.hidden = false;
+}
+
+function place(lngLat) {
+  point = [Number(lngLat.lng.toFixed(6)), Number(lngLat.lat.toFixed(6))];
+  marker.setLngLat(point).addTo(map);
+  document.getElementById('where-status').textContent = '✓';
+  checkNearby();
+}
+
+async function startWalk(config) {
+  document.getElementById('join').hidden = true;
+  document.getElementById('app').hidden = false;
+  document.getElementById('walk-name').textContent = session.walk.name;
+  const sources = {
+    findings: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    route: { type: 'geojson', data: session.walk.route ? { type: 'Feature', geometry: session.walk.route, properties: {} } : { type: 'FeatureCollection', features: [] } },
+  };
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#1b2636' } }];
+  if (config.basemap?.tiles) {
+    sources.base = { type: 'raster', tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution };
+    layers.push({ id: 'base', type: 'raster', source: 'base', paint: { 'raster-brightness-max': 0.85 } });
+  }
+  layers.push(
+    { id: 'route', type: 'line', source: 'route', paint: { 'line-color': '#fdbb5c', 'line-width': 4, 'line-dasharray': [2, 1] } },
+    { id: 'findings', type: 'circle', source: 'findings', paint: { 'circle-radius': 7, 'circle-color': '#f05a2a', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
+  );
+  const route = session.walk.route?.coordinates;
+  map = new maplibregl.Map({
+    container: 'map',
+    style: { version: 8, sources, layers },
+    center: route?.[0] || config.center,
+    zoom: 16,
+    attributionControl: { compact: true },
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  marker = new maplibregl.Marker({ color: '#fdbb5c' });
+  window.trygg = { map };
+  map.on('click', (e) => place(e.lngLat));
+  map.on('load', () => loadFindings());
+  await showOutbox();
+  flush();
+}
+
+async function main() {
+  const [config, tax] = await Promise.all([
+    fetch('/ui-config.json').then((r) => r.json()),
+    fetch('/api/v1/taxonomy').then((r) => r.json()),
+  ]);
+  taxonomy = tax;
+  applyStrings();
+  document.getElementById('lang').addEventListener('click', () => {
+    lang = lang === 'sv' ? 'en' : 'sv';
+    localStorage.setItem('trygg.lang', lang);
+    applyStrings();
+  });
+  document.getElementById('join-btn').addEventListener('click', async () => {
+    const err = document.getElementById('join-error');
+    err.hidden = true;
+    const code = document.getElementById('code').value;
+    const r = await fetch('/api/v1/walks/join', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    }).catch(() => null);
+    if (!r?.ok) {
+      err.textContent = t('badCode');
+      err.hidden = false;
+      return;
+    }
+    session = await r.json();
+    localStorage.setItem('trygg.walk', JSON.stringify(session));
+    startWalk(config);
+  });
+  document.getElementById('locate').addEventListener('click', () => {
+    navigator.geolocation?.getCurrentPosition(
+      (pos) => {
+        place({ lng: pos.coords.longitude, lat: pos.coords.latitude });
+        map.flyTo({ center: point, zoom: 17 });
+      },
+      () => { document.getElementById('where-status').textContent = t('noPosition'); },
+      { enableHighAccuracy: true, timeout: 15000 },
+    );
+  });
+  document.getElementById('save').addEventListener('click', async () => {
+    showError('');
+    const category = document.querySelector('input[name=category]:checked')?.value;
+    if (!point) return showError(t('needPlace'));
+    if (!category) return showError(t('needCategory'));
+    const comment = document.getElementById('comment').value.trim();
+    const id = crypto.randomUUID();
+    const feature = {
+      type: 'Feature',
+      id,
+      geometry: { type: 'Point', coordinates: point },
+      properties: {
+        kind: 'walk_finding',
+        category,
+        severity: Number(document.querySelector('input[name=severity]:checked').value),
+        observed_at: new Date().toISOString(),
+        ...(comment ? { description: comment } : {}),
+      },
+    };
+    await outbox.add({ id, feature });
+    document.getElementById('comment').value = '';
+    for (const i of document.querySelectorAll('input[name=category]')) i.checked = false;
+    marker.remove();
+    point = null;
+    document.getElementById('where-status').textContent = t('saved');
+    document.getElementById('nearby').hidden = true;
+    await showOutbox();
+    flush();
+  });
+  document.getElementById('leave').addEventListener('click', () => {
+    localStorage.removeItem('trygg.walk');
+    location.reload();
+  });
+  window.addEventListener('online', flush);
+  setInterval(flush, 15000);
+  if (session && new Date(session.expires_at) > new Date()) startWalk(config);
+}
+
+main();
