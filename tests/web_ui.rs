@@ -194,3 +194,40 @@ async fn walk_findings_saved_offline_arrive_exactly_once() {
         "each finding exactly once"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn area_pages_and_admin_work() {
+    if !tooling_ready() {
+        return;
+    }
+    let app = Arc::new(app_with_demo_data().await);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.observation_count().await < 20_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not pick up the demo data"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let password = "a long admin password";
+    app.store
+        .add_user(&trygg::store::UserRecord {
+            username: "admin".into(),
+            password_hash: trygg::auth::hash_password(password).unwrap(),
+            role: trygg::model::Role::Admin,
+            organisation: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || run_script("pages.mjs", &base, &["admin", password]))
+        .await
+        .unwrap();
+    let walks = app.store.list_walks().await.unwrap();
+    assert!(
+        walks
+            .iter()
+            .any(|w| w.name == "Trygghetsvandring Ronna" && w.area_id.as_deref() == Some("ronna"))
+    );
+}

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -136,4 +136,60 @@ pub async fn put(
     state.service.store().put_area(&area).await?;
     state.service.reload_areas().await?;
     Ok(geojson(StatusCode::OK, &area_feature(&area)))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryParams {
+    /// Comma-separated kinds.
+    kind: Option<String>,
+    /// Comma-separated category codes.
+    category: Option<String>,
+    /// Start of the period (inclusive).
+    from: Option<String>,
+    /// End of the period (exclusive).
+    to: Option<String>,
+    /// Hours of the day, Swedish local time.
+    hours: Option<String>,
+}
+
+/// `GET /api/v1/areas/{id}/summary` — an area's figures for a period: counts
+/// by kind, category and month, with the same suppression as cells.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/summary", tag = "areas",
+    params(("id" = String, Path, description = "Area id"), SummaryParams),
+    responses(
+        (status = 200, description = "The area's breakdown", body = Object),
+        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such area", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn summary(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    super::extract::Query(p): super::extract::Query<SummaryParams>,
+) -> Result<Response, Problem> {
+    let area = state
+        .service
+        .store()
+        .list_areas()
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?;
+    let filter = super::filters::FilterParams {
+        kind: p.kind.as_deref(),
+        category: p.category.as_deref(),
+        from: p.from.as_deref(),
+        to: p.to.as_deref(),
+        hours: p.hours.as_deref(),
+        area: Some(&id),
+        bbox: None,
+    }
+    .to_filter(&state.service.taxonomy)?;
+    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let s = state.service.index().summary(&filter);
+    let mut body = super::hexagons::breakdown(&s, k, &state.service.taxonomy);
+    body["area"] = area_feature(&area)["properties"].clone();
+    Ok(axum::Json(body).into_response())
 }

@@ -17,7 +17,7 @@ use super::extract::Query;
 use super::filters::FilterParams;
 use super::observations::geojson;
 use super::problem::Problem;
-use crate::index::{CellCount, MAX_RESOLUTION, MIN_RESOLUTION};
+use crate::index::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION};
 use crate::model::{Kind, Principal};
 
 /// Resolution used when the caller does not choose (cells of about 0.1 km²).
@@ -255,6 +255,23 @@ pub async fn cell(
     .to_filter(&state.service.taxonomy)?;
     let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
     let s = state.service.index().cell_summary(cell, &filter);
+    let mut body = breakdown(&s, k, &state.service.taxonomy);
+    body["cell"] = json!(cell.to_string());
+    body["resolution"] = json!(u8::from(cell.resolution()));
+    Ok(axum::Json(body).into_response())
+}
+
+/// A summary as JSON: `count`, `by_kind`, `by_category` (with labels) and
+/// `by_month`. With `k`, a total under k is withheld entirely, the per-kind
+/// breakdown as in `/api/v1/hexagons`, and other values under k are null.
+pub(super) fn breakdown(
+    s: &CellSummary,
+    k: Option<u32>,
+    taxonomy: &crate::model::Taxonomy,
+) -> Value {
+    if k.is_some_and(|k| s.total < k) {
+        return json!({"count": Value::Null, "withheld": true});
+    }
     let shown = |n: u32| {
         if k.is_some_and(|k| n < k) {
             Value::Null
@@ -262,13 +279,6 @@ pub async fn cell(
             json!(n)
         }
     };
-    if k.is_some_and(|k| s.total < k) {
-        return Ok(axum::Json(json!({
-            "cell": cell.to_string(), "resolution": u8::from(cell.resolution()),
-            "count": Value::Null, "withheld": true,
-        }))
-        .into_response());
-    }
     let hide_kinds = k.is_some_and(|k| s.by_kind.iter().any(|&n| n > 0 && n < k));
     let mut by_kind = json!({});
     for kind in Kind::ALL {
@@ -278,7 +288,6 @@ pub async fn cell(
             json!(s.by_kind[kind.index()])
         };
     }
-    let taxonomy = &state.service.taxonomy;
     let label = |code: &str| {
         Kind::ALL
             .into_iter()
@@ -286,14 +295,11 @@ pub async fn cell(
             .find(|c| c.code == code)
             .map_or(Value::Null, |c| json!({"sv": c.sv, "en": c.en}))
     };
-    Ok(axum::Json(json!({
-        "cell": cell.to_string(),
-        "resolution": u8::from(cell.resolution()),
+    json!({
         "count": s.total,
         "withheld": false,
         "by_kind": by_kind,
         "by_category": s.by_category.iter().map(|(c, n)| json!({"code": c, "label": label(c), "count": shown(*n)})).collect::<Vec<_>>(),
         "by_month": s.by_month.iter().map(|((y, m), n)| json!({"month": format!("{y}-{m:02}"), "count": shown(*n)})).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    })
 }

@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/walks/{id}/close", post(walks::close))
         .route("/areas", get(areas::list))
         .route("/areas/{id}", put(areas::put))
+        .route("/areas/{id}/summary", get(areas::summary))
         .route("/tokens", post(session::create_token))
         .route("/auth/login", post(session::login))
         .route("/taxonomy", get(system::taxonomy));
@@ -158,6 +159,9 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
         .route_service("/", ServeFile::new(web_dir.join("index.html")))
         .route_service("/report", ServeFile::new(web_dir.join("report.html")))
         .route_service("/walk", ServeFile::new(web_dir.join("walk.html")))
+        .route_service("/areas", ServeFile::new(web_dir.join("areas.html")))
+        .route_service("/areas/{id}", ServeFile::new(web_dir.join("areas.html")))
+        .route_service("/admin", ServeFile::new(web_dir.join("admin.html")))
         .route("/ui-config.json", get(system::ui_config))
         .nest_service("/static", ServeDir::new(web_dir))
         .nest_service(

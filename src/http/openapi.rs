@@ -20,7 +20,7 @@ use super::{areas, hexagons, observations, session, system, walks};
         observations::get_one, observations::set_status,
         hexagons::hexagons, hexagons::cell,
         walks::create, walks::list, walks::get_one, walks::close, walks::join,
-        areas::list, areas::put,
+        areas::list, areas::put, areas::summary,
         session::login, session::create_token,
         system::health, system::metrics, system::taxonomy,
     ),

@@ -123,7 +123,7 @@ impl ObservationIndex {
     pub fn cell_summary(&self, cell: CellIndex, filter: &Filter) -> CellSummary {
         use geo::BoundingRect;
         let res = cell.resolution();
-        let mut summary = CellSummary::default();
+        let summary = CellSummary::default();
         if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(&res) {
             return summary;
         }
@@ -152,16 +152,26 @@ impl ObservationIndex {
                 north: b.north.min(cell_box.north),
             },
         });
+        let (r, target) = (u8::from(res), u64::from(cell));
+        self.summarise(&filter, |i| ancestor(self.cells[i], r) == target)
+    }
+
+    /// The observations matching `filter`: counts by kind, category and month.
+    pub fn summary(&self, filter: &Filter) -> CellSummary {
+        self.summarise(filter, |_| true)
+    }
+
+    fn summarise(&self, filter: &Filter, keep: impl Fn(usize) -> bool) -> CellSummary {
+        let mut summary = CellSummary::default();
         let Some(compiled) = filter.compile(self) else {
             return summary;
         };
-        let (r, target) = (u8::from(res), u64::from(cell));
         let mut categories: FxHashMap<u16, u32> = FxHashMap::default();
         let mut months: std::collections::BTreeMap<(i32, u8), u32> =
             std::collections::BTreeMap::new();
         self.for_each_match(&compiled, |i| {
             let i = i as usize;
-            if ancestor(self.cells[i], r) != target {
+            if !keep(i) {
                 return;
             }
             summary.total += 1;

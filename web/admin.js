@@ -1,0 +1,148 @@
+// Admin: walks and their join codes, area uploads, API tokens.
+import { strings } from '/static/i18n.js';
+
+let lang = localStorage.getItem('trygg.lang') || 'sv';
+const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+let token = sessionStorage.getItem('trygg.admin');
+
+function applyStrings() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('lang').textContent = t('lang');
+}
+
+async function api(path, options = {}) {
+  const r = await fetch(path, {
+    ...options,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(options.headers || {}) },
+  });
+  const body = await r.json().catch(() => null);
+  if (!r.ok) {
+    const e = document.getElementById('error');
+    e.textContent = body?.detail || `HTTP ${r.status}`;
+    e.hidden = false;
+    throw new Error(e.textContent);
+  }
+  document.getElementById('error').hidden = true;
+  return body;
+}
+
+async function loadWalks() {
+  const walks = await api('/api/v1/walks');
+  document.getElementById('walk-rows').replaceChildren(...walks.map((w) => {
+    const tr = document.createElement('tr');
+    const cells = [w.name, w.date, w.area || '', null, null].map(() => document.createElement('td'));
+    cells[0].textContent = w.name;
+    cells[1].textContent = w.date;
+    cells[2].textContent = w.area || '';
+    const code = document.createElement('code');
+    code.textContent = w.join_code;
+    cells[3].append(code);
+    if (w.open) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'secondary';
+      b.textContent = t('close');
+      b.addEventListener('click', async () => {
+        await api(`/api/v1/walks/${w.id}/close`, { method: 'POST' });
+        loadWalks();
+      });
+      cells[4].append(b);
+    } else {
+      cells[4].textContent = t('closed');
+    }
+    tr.append(...cells);
+    return tr;
+  }));
+}
+
+async function loadAreas() {
+  const areas = await fetch('/api/v1/areas').then((r) => r.json());
+  const select = document.getElementById('walk-area');
+  select.length = 1;
+  for (const f of areas.features) select.add(new Option(f.properties.name, f.properties.id));
+}
+
+async function enter() {
+  document.getElementById('login-box').hidden = true;
+  document.getElementById('admin').hidden = false;
+  await Promise.all([loadWalks(), loadAreas()]);
+  document.body.dataset.ready = 'true';
+}
+
+function slug(s) {
+  return s.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 64);
+}
+
+function main() {
+  applyStrings();
+  document.getElementById('lang').addEventListener('click', () => {
+    lang = lang === 'sv' ? 'en' : 'sv';
+    localStorage.setItem('trygg.lang', lang);
+    applyStrings();
+  });
+  document.getElementById('login').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = await fetch('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: document.getElementById('username').value, password: document.getElementById('password').value }),
+    });
+    const body = await r.json().catch(() => null);
+    if (!r.ok || body.role !== 'admin') {
+      const err = document.getElementById('login-error');
+      err.textContent = t('loginFailed');
+      err.hidden = false;
+      return;
+    }
+    token = body.token;
+    sessionStorage.setItem('trygg.admin', token);
+    enter();
+  });
+  document.getElementById('new-walk').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    await api('/api/v1/walks', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: document.getElementById('walk-name').value,
+        area: document.getElementById('walk-area').value || null,
+        date: document.getElementById('walk-date').value,
+        time_of_day: document.getElementById('walk-tod').value,
+      }),
+    });
+    e.target.reset();
+    loadWalks();
+  });
+  document.getElementById('areas-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const file = document.getElementById('areas-file').files[0];
+    if (!file) return;
+    const doc = JSON.parse(await file.text());
+    const features = doc.type === 'FeatureCollection' ? doc.features : [doc];
+    let n = 0;
+    for (const f of features) {
+      const id = f.properties?.id || slug(f.properties?.name || '');
+      await api(`/api/v1/areas/${encodeURIComponent(id)}`, { method: 'PUT', headers: { 'content-type': 'application/geo+json' }, body: JSON.stringify(f) });
+      n += 1;
+    }
+    document.getElementById('areas-status').textContent = `${n} ${t('uploaded')}`;
+    loadAreas();
+  });
+  document.getElementById('token-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const org = document.getElementById('token-org').value.trim();
+    const body = await api('/api/v1/tokens', {
+      method: 'POST',
+      body: JSON.stringify({ role: document.getElementById('token-role').value, ...(org ? { organisation: org } : {}) }),
+    });
+    document.getElementById('token-secret').textContent = body.token;
+    document.getElementById('token-out').hidden = false;
+  });
+  document.getElementById('logout').addEventListener('click', () => {
+    sessionStorage.removeItem('trygg.admin');
+    location.reload();
+  });
+  if (token) enter().catch(() => sessionStorage.removeItem('trygg.admin'));
+}
+
+main();

@@ -1,0 +1,150 @@
+// Area pages: /areas lists every area with its count for the period;
+// /areas/{id} shows the area's hexagons and figures.
+import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { strings } from '/static/i18n.js';
+
+const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
+let lang = localStorage.getItem('trygg.lang') || 'sv';
+const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+const id = decodeURIComponent(location.pathname.split('/')[2] || '');
+let areas = null;
+let config = null;
+let map = null;
+
+function applyStrings() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('lang').textContent = t('lang');
+}
+
+function period() {
+  const p = new URLSearchParams();
+  for (const k of ['from', 'to']) {
+    const v = document.getElementById(k).value;
+    if (v) p.set(k, v);
+  }
+  return p;
+}
+
+async function summary(areaId) {
+  const r = await fetch(`/api/v1/areas/${encodeURIComponent(areaId)}/summary?${period()}`);
+  return r.ok ? r.json() : null;
+}
+
+async function showList() {
+  const list = document.getElementById('list');
+  const cards = await Promise.all(areas.features.map(async (f) => {
+    const s = await summary(f.properties.id);
+    const a = document.createElement('a');
+    a.className = 'card';
+    a.href = `/areas/${encodeURIComponent(f.properties.id)}`;
+    const h = document.createElement('h2');
+    h.textContent = f.properties.name;
+    const big = document.createElement('p');
+    big.className = 'big';
+    big.textContent = s?.count ?? `< ${config.k_anonymity}`;
+    const note = document.createElement('p');
+    note.className = 'note';
+    note.textContent = t('observations');
+    a.append(h, big, note);
+    return a;
+  }));
+  list.replaceChildren(...cards);
+}
+
+function bounds(geometry) {
+  const pts = geometry.type === 'Polygon' ? geometry.coordinates.flat() : geometry.coordinates.flat(2);
+  const xs = pts.map((p) => p[0]);
+  const ys = pts.map((p) => p[1]);
+  return [[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]];
+}
+
+async function showDetail() {
+  const feature = areas.features.find((f) => f.properties.id === id);
+  document.getElementById('list').hidden = true;
+  document.getElementById('detail').hidden = false;
+  if (!feature) {
+    document.getElementById('area-name').textContent = `? ${id}`;
+    return;
+  }
+  document.getElementById('area-name').textContent = feature.properties.name;
+  const q = period();
+  q.set('area', id);
+  q.set('res', '10');
+  if (!map) {
+    const sources = {
+      hex: { type: 'vector', url: `/tiles/hexagons.json?${q}` },
+      outline: { type: 'geojson', data: feature },
+    };
+    const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#e9ecef' } }];
+    if (config.basemap?.tiles) {
+      sources.base = { type: 'raster', tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution };
+      layers.push({ id: 'base', type: 'raster', source: 'base', paint: { 'raster-saturation': -0.7 } });
+    }
+    layers.push(
+      { id: 'hex-fill', type: 'fill', source: 'hex', 'source-layer': 'hexagons', paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 5, '#ffe08a', 25, '#fb8c3c', 100, '#d7301f', 400, '#67000d'], 'fill-opacity': 0.75 } },
+      { id: 'outline', type: 'line', source: 'outline', paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
+    );
+    map = new maplibregl.Map({ container: 'map', style: { version: 8, sources, layers }, bounds: bounds(feature.geometry), fitBoundsOptions: { padding: 30 }, attributionControl: { compact: true } });
+    map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    window.trygg = { map };
+  } else {
+    map.getSource('hex').setUrl(`/tiles/hexagons.json?${q}`);
+  }
+  const s = await summary(id);
+  document.getElementById('total').textContent = s?.count ?? `< ${config.k_anonymity}`;
+  const kinds = document.getElementById('kinds');
+  kinds.replaceChildren(...(s?.by_kind ? KINDS.flatMap((k) => {
+    const dt = document.createElement('dt');
+    dt.textContent = t(`kind.${k}`);
+    const dd = document.createElement('dd');
+    dd.textContent = s.by_kind[k] ?? `< ${config.k_anonymity}`;
+    return [dt, dd];
+  }) : []));
+  const cats = s?.by_category?.slice(0, 8) || [];
+  const max = Math.max(1, ...cats.map((c) => c.count || 0));
+  document.getElementById('categories').replaceChildren(...cats.map((c) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.textContent = c.label ? c.label[lang] : c.code;
+    const n = document.createElement('span');
+    n.className = 'n';
+    n.textContent = c.count ?? `< ${config.k_anonymity}`;
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.hidden = c.count == null;
+    bar.style.width = `${Math.round(((c.count ?? 0) / max) * 100)}%`;
+    li.append(name, n, bar);
+    return li;
+  }));
+  const months = s?.by_month || [];
+  const mmax = Math.max(1, ...months.map((m) => m.count || 0));
+  const chart = document.getElementById('months');
+  chart.setAttribute('aria-label', months.map((m) => `${m.month}: ${m.count ?? '–'}`).join(', '));
+  chart.replaceChildren(...months.map((m) => {
+    const b = document.createElement('span');
+    b.style.height = `${Math.max(2, Math.round(((m.count ?? 0) / mmax) * 48))}px`;
+    b.title = `${m.month}: ${m.count ?? '–'}`;
+    return b;
+  }));
+}
+
+async function main() {
+  [config, areas] = await Promise.all([
+    fetch('/ui-config.json').then((r) => r.json()),
+    fetch('/api/v1/areas').then((r) => r.json()),
+  ]);
+  applyStrings();
+  const render = () => (id ? showDetail() : showList());
+  for (const k of ['from', 'to']) document.getElementById(k).addEventListener('change', render);
+  document.getElementById('lang').addEventListener('click', () => {
+    lang = lang === 'sv' ? 'en' : 'sv';
+    localStorage.setItem('trygg.lang', lang);
+    applyStrings();
+    render();
+  });
+  await render();
+  document.body.dataset.ready = 'true';
+}
+
+main();

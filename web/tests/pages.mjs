@@ -1,0 +1,62 @@
+// Area pages and the admin page in headless Chromium.
+// Usage: node tests/pages.mjs BASE_URL OUTPUT_DIR ADMIN_USER ADMIN_PASSWORD
+import { chromium } from 'playwright-core';
+
+const [base, out, user, password] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
+});
+function fail(msg) {
+  console.error(`FAIL: ${msg}`);
+  process.exitCode = 1;
+}
+async function open(path, viewport) {
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}${path}`);
+  return { page, errors };
+}
+try {
+  for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
+    const list = await open('/areas', viewport);
+    await list.page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
+    const cards = await list.page.$$eval('.card', (cs) => cs.map((c) => c.querySelector('h2').textContent));
+    if (!cards.includes('Hovsjö')) fail(`area list lacks Hovsjö: ${cards}`);
+    await list.page.screenshot({ path: `${out}/areas-${name}.png`, fullPage: true });
+
+    const one = await open('/areas/hovsjo', viewport);
+    await one.page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
+    await one.page.waitForFunction(() => window.trygg?.map?.loaded() && window.trygg.map.areTilesLoaded(), null, { timeout: 30000 });
+    const total = Number(await one.page.textContent('#total'));
+    if (!(total > 0)) fail(`Hovsjö total is ${total}`);
+    await one.page.screenshot({ path: `${out}/area-hovsjo-${name}.png`, fullPage: true });
+    for (const p of [list, one]) if (p.errors.length) fail(`console errors: ${p.errors.join(' | ')}`);
+  }
+
+  const admin = await open('/admin', { width: 1280, height: 900 });
+  await admin.page.fill('#username', user);
+  await admin.page.fill('#password', password);
+  await admin.page.click('#login button[type=submit]');
+  await admin.page.waitForSelector('body[data-ready=true]', { timeout: 10000 });
+  await admin.page.fill('#walk-name', 'Trygghetsvandring Ronna');
+  await admin.page.selectOption('#walk-area', 'ronna');
+  await admin.page.fill('#walk-date', '2026-12-03');
+  await admin.page.click('#new-walk button[type=submit]');
+  await admin.page.waitForFunction(() => [...document.querySelectorAll('#walk-rows td')].some((td) => td.textContent === 'Trygghetsvandring Ronna'), null, { timeout: 10000 });
+  const code = await admin.page.textContent('#walk-rows code');
+  if (!/^[A-Z0-9]{6}$/.test(code)) fail(`join code looks wrong: ${code}`);
+  await admin.page.selectOption('#token-role', 'partner');
+  await admin.page.fill('#token-org', 'Securitas');
+  await admin.page.click('#token-form button[type=submit]');
+  await admin.page.waitForSelector('#token-out:not([hidden])', { timeout: 10000 });
+  await admin.page.screenshot({ path: `${out}/admin-desktop.png`, fullPage: true });
+  if (admin.errors.length) fail(`console errors: ${admin.errors.join(' | ')}`);
+  console.log(JSON.stringify({ code }));
+} catch (e) {
+  fail(e.stack || String(e));
+} finally {
+  await browser.close();
+}
