@@ -64,7 +64,7 @@ pub fn parse_resolution(s: Option<&str>) -> Result<Resolution, Problem> {
 }
 
 /// A cell as a GeoJSON Feature; `k` suppresses small per-kind counts.
-fn cell_feature(c: &CellCount, k: Option<u32>) -> Value {
+pub(super) fn hexagon_feature_json(c: &CellCount, k: Option<u32>) -> Value {
     let mut ring: Vec<[f64; 2]> = c
         .cell
         .boundary()
@@ -139,7 +139,7 @@ pub async fn hexagons(
         let features: Vec<Value> = cells
             .iter()
             .filter(|c| k.is_none_or(|k| c.total >= k))
-            .map(|c| cell_feature(c, k))
+            .map(|c| hexagon_feature_json(c, k))
             .collect();
         let mut body = json!({
             "type": "FeatureCollection",
@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn cell_polygons_are_closed_and_counter_clockwise() {
         let cell: h3o::CellIndex = "89088645e97ffff".parse().unwrap();
-        let f = cell_feature(
+        let f = hexagon_feature_json(
             &CellCount {
                 cell,
                 total: 9,
@@ -181,7 +181,7 @@ mod tests {
             f["properties"]["walk_finding"].is_null(),
             "2 < k must not be derivable"
         );
-        let exact = cell_feature(
+        let exact = hexagon_feature_json(
             &CellCount {
                 cell,
                 total: 9,

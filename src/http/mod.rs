@@ -22,6 +22,7 @@ mod extract;
 mod filters;
 mod hexagons;
 mod observations;
+mod ogc;
 mod openapi;
 pub mod problem;
 pub(crate) mod session;
@@ -140,6 +141,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(tiles)
+        .route("/ogc", get(ogc::landing))
+        .route("/ogc/api", get(ogc::api_document))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/collections", get(ogc::collections))
+        .route("/ogc/collections/{id}", get(ogc::one_collection))
+        .route("/ogc/collections/{id}/items", get(ogc::items))
+        .route("/ogc/collections/{id}/items/{fid}", get(ogc::item))
         .merge(web_routes(&state.settings.web_dir))
         .route("/api", get(system::landing))
         .route("/health", get(system::health))
@@ -149,6 +157,11 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
         .layer(middleware::from_fn(observe))
+        // A bug must not take the connection down with it: answer 500.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse;
+            problem::Problem::internal().into_response()
+        }))
         .with_state(state)
 }
 

@@ -338,7 +338,7 @@ impl ObservationIndex {
             return (Vec::new(), false);
         };
         // Keep the `limit + 1` smallest ids above the cursor in a max-heap.
-        let mut heap = std::collections::BinaryHeap::with_capacity(limit + 2);
+        let mut heap = std::collections::BinaryHeap::with_capacity(limit.min(1 << 16) + 1);
         self.for_each_match(&compiled, |i| {
             let id = self.ids[i as usize];
             if after.is_some_and(|a| id <= a) {
@@ -355,6 +355,16 @@ impl ObservationIndex {
         let more = ids.len() > limit;
         ids.truncate(limit);
         (ids, more)
+    }
+
+    /// How many observations match.
+    pub fn count(&self, filter: &Filter) -> usize {
+        let Some(compiled) = filter.compile(self) else {
+            return 0;
+        };
+        let mut n = 0;
+        self.for_each_match(&compiled, |_| n += 1);
+        n
     }
 
     /// Calls `f` with the record number of every observation matching the
