@@ -17,6 +17,7 @@
 //! - [`auth`] — tokens and passwords: generation and hashing.
 //! - [`config`] — the typed configuration.
 
+pub mod analysis;
 pub mod auth;
 pub mod config;
 pub mod demo;

@@ -812,3 +812,77 @@ async fn a_cell_breaks_down_by_kind_category_and_month() {
     assert!(narrow["count"].is_null());
     problem(app.get("/api/v1/cells/not-a-cell", None).await, 404).await;
 }
+
+#[tokio::test]
+async fn hot_spots_rise_where_reports_cluster() {
+    let app = spawn_app().await;
+    let mut csv = String::from("lon,lat,kind,category,observed_at\n");
+    // A dense cluster at Hovsjö centrum and a thin spread around it.
+    for i in 0..60 {
+        writeln!(
+            csv,
+            "{},59.1800,insecurity,dark_area,2026-01-10T21:00:00Z",
+            17.5868 + f64::from(i % 3) * 0.0002
+        )
+        .unwrap();
+    }
+    for i in 0..20u32 {
+        writeln!(
+            csv,
+            "{},{},insecurity,litter,2026-01-10T21:00:00Z",
+            17.578 + f64::from(i % 5) * 0.004,
+            59.175 + f64::from(i / 5) * 0.003
+        )
+        .unwrap();
+    }
+    assert_eq!(import_csv(&app, &csv, "").await.status(), 200);
+    let exact: Value = app
+        .get("/api/v1/hotspots?area=hovsjo&res=9", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let features = exact["features"].as_array().unwrap();
+    assert!(
+        features.len() > 8,
+        "every cell of Hovsjö, empty ones included: {}",
+        features.len()
+    );
+    assert!(features.iter().any(|f| f["properties"]["count"] == 0));
+    // Over the whole served region (thousands of mostly empty cells) the
+    // cluster stands out.
+    let whole: Value = app
+        .get("/api/v1/hotspots?res=8", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hottest = whole["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|f| f["properties"]["count"].as_u64().unwrap())
+        .unwrap();
+    assert_eq!(hottest["properties"]["bin"], 3);
+    assert!(hottest["properties"]["count"].as_u64().unwrap() >= 50);
+    let total: u64 = features
+        .iter()
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+        .sum();
+    assert!((60..=80).contains(&total), "{total}");
+
+    let public: Value = app
+        .get("/api/v1/hotspots?area=hovsjo&res=9&fdr=true", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for f in public["features"].as_array().unwrap() {
+        assert!(f["properties"].get("z").is_none());
+        let c = &f["properties"]["count"];
+        assert!(c.is_null() || c.as_u64().unwrap() >= 5);
+    }
+    problem(app.get("/api/v1/hotspots?k=9", None).await, 400).await;
+    problem(app.get("/api/v1/hotspots?res=12", None).await, 400).await;
+    problem(app.get("/api/v1/hotspots?area=atlantis", None).await, 404).await;
+}

@@ -21,6 +21,7 @@ mod auth;
 mod extract;
 mod filters;
 mod hexagons;
+mod hotspots;
 mod observations;
 mod ogc;
 mod openapi;
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/observations/{id}/status", patch(observations::set_status))
         .route("/hexagons", get(hexagons::hexagons))
         .route("/cells/{cell}", get(hexagons::cell))
+        .route("/hotspots", get(hotspots::hotspots))
         .route("/walks", post(walks::create).get(walks::list))
         .route("/walks/join", post(walks::join))
         .route("/walks/{id}", get(walks::get_one))
