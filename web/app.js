@@ -36,7 +36,21 @@ function fillCategories() {
   select.value = current;
 }
 
+const HOT = [[3, '#b2182b', 'hot3'], [2, '#ef8a62', 'hot2'], [1, '#fddbc7', 'hot1'], [-1, '#67a9cf', 'cold1']];
+
+function drawHotLegend() {
+  document.getElementById('legend-hot').replaceChildren(...HOT.map(([, colour, key]) => {
+    const li = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = colour;
+    li.append(swatch, document.createTextNode(t(key)));
+    return li;
+  }));
+}
+
 function drawLegend() {
+  drawHotLegend();
   const ol = document.getElementById('legend-items');
   ol.replaceChildren(...CLASSES.map((from, i) => {
     const li = document.createElement('li');
@@ -78,6 +92,7 @@ async function main() {
   const sources = {
     hex: { type: 'vector', url: '/tiles/hexagons.json' },
     areas: { type: 'vector', url: '/tiles/areas.json' },
+    hot: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#e9ecef' } }];
   if (config.basemap?.tiles) {
@@ -90,6 +105,14 @@ async function main() {
     { id: 'hex-fill', type: 'fill', source: 'hex', 'source-layer': 'hexagons', paint: { 'fill-color': colour, 'fill-opacity': 0.72 } },
     { id: 'hex-line', type: 'line', source: 'hex', 'source-layer': 'hexagons', paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } },
     { id: 'hex-selected', type: 'line', source: 'hex', 'source-layer': 'hexagons', filter: ['==', ['get', 'cell'], ''], paint: { 'line-color': '#111', 'line-width': 2.5 } },
+    {
+      id: 'hot-fill', type: 'fill', source: 'hot', layout: { visibility: 'none' },
+      filter: ['!=', ['get', 'bin'], 0],
+      paint: {
+        'fill-color': ['match', ['get', 'bin'], 3, HOT[0][1], 2, HOT[1][1], 1, HOT[2][1], HOT[3][1]],
+        'fill-opacity': 0.75,
+      },
+    },
     { id: 'areas-line', type: 'line', source: 'areas', 'source-layer': 'areas', paint: { 'line-color': '#1d3557', 'line-width': 1.6, 'line-dasharray': [3, 2] } },
   );
   const map = new maplibregl.Map({
@@ -115,14 +138,38 @@ async function main() {
     new maplibregl.Marker({ element: el }).setLngLat([lon, lat]).addTo(map);
   }
 
+  // Hot-spot view: Gi* bins for the cells at the zoom's resolution.
+  const hotView = () => document.querySelector('input[name=view]:checked').value === 'hotspots';
+  async function loadHot() {
+    if (!hotView()) return;
+    const q = query();
+    const z = map.getZoom();
+    q.set('res', z < 11 ? '7' : z < 12.5 ? '8' : '9');
+    q.set('fdr', 'true');
+    const r = await fetch(`/api/v1/hotspots?${q}`);
+    if (r.ok) map.getSource('hot').setData(await r.json());
+  }
+  const setView = () => {
+    const hot = hotView();
+    for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', hot ? 'none' : 'visible');
+    map.setLayoutProperty('hot-fill', 'visibility', hot ? 'visible' : 'none');
+    document.getElementById('legend-items').hidden = hot;
+    document.getElementById('legend-hot').hidden = !hot;
+    document.getElementById('legend-h').textContent = t(hot ? 'hotLegend' : 'legend');
+    loadHot();
+  };
+  for (const r of document.querySelectorAll('input[name=view]')) r.addEventListener('change', setView);
+  map.on('moveend', loadHot);
+
   const refresh = () => {
     const none = document.querySelectorAll('input[name=kind]:checked').length === 0;
     for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', none ? 'none' : 'visible');
     const q = query().toString();
     map.getSource('hex').setUrl(`/tiles/hexagons.json${q ? `?${q}` : ''}`);
     closeCell();
+    loadHot();
   };
-  for (const el of document.querySelectorAll('#filters input, #filters select')) el.addEventListener('change', refresh);
+  for (const el of document.querySelectorAll('#filters input:not([name=view]), #filters select')) el.addEventListener('change', refresh);
   for (const b of document.querySelectorAll('.quick button')) {
     b.addEventListener('click', () => {
       const months = Number(b.dataset.months);

@@ -79,6 +79,15 @@ try {
   if (Number(shown) !== feature.count) fail(`cell panel shows ${shown}, the tile says ${feature.count}`);
   await page.screenshot({ path: `${out}/planner-cell.png` });
 
+  // The hot-spot view draws significant clusters.
+  await page.check('input[name=view][value=hotspots]');
+  await page.waitForFunction(() => {
+    const m = window.trygg.map;
+    return m.querySourceFeatures('hot').some((f) => f.properties.bin === 3);
+  }, null, { timeout: 30000 });
+  await page.screenshot({ path: `${out}/planner-hotspots.png` });
+  await page.check('input[name=view][value=count]');
+
   await page.click('#lang');
   const title = await page.textContent('.sub');
   if (title !== 'Insecurity map') fail(`language switch: title is ${title}`);
