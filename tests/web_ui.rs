@@ -71,6 +71,16 @@ async fn app_with_demo_data() -> common::TestApp {
         .insert_batch(demo.observations, BatchPolicy::AllOrNothing)
         .await
         .unwrap();
+    // The demo observations went straight into the store: let the server
+    // index them (catch-up) before the browser looks.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.observation_count().await < 20_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not pick up the demo data"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     app
 }
 
@@ -95,16 +105,6 @@ async fn planner_map_draws_hexagons_and_filters_them() {
         return;
     }
     let app = Arc::new(app_with_demo_data().await);
-    // The demo observations went straight into the store: let the server
-    // index them before the browser looks.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while app.observation_count().await < 20_000 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not pick up the demo data"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let base = format!("http://{}", app.addr);
     tokio::task::spawn_blocking(move || run_script("planner.mjs", &base, &[]))
         .await
@@ -201,14 +201,6 @@ async fn area_pages_and_admin_work() {
         return;
     }
     let app = Arc::new(app_with_demo_data().await);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while app.observation_count().await < 20_000 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not pick up the demo data"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let password = "a long admin password";
     app.store
         .add_user(&trygg::store::UserRecord {
