@@ -400,15 +400,20 @@ async fn import(
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let len = f.metadata().map_or(0, |m| m.len());
     let started = std::time::Instant::now();
-    let pb = progress_bar(len, "reading");
+    let pb = progress_bar(len, "importing");
     let reader = BufReader::with_capacity(1 << 16, pb.wrap_read(f));
-    let ctx = ValidationContext {
-        taxonomy: &taxonomy,
-        region: &region,
-        now: OffsetDateTime::now_utc(),
-    };
-    let checked = ingest::parse_and_validate(format, reader, ctx, &|_| Ok(()), 20)
-        .with_context(|| format!("reading {}", file.display()))?;
+    let store = open_store(data)?;
+    // Parsing and storing overlap; the writer commits once, at the end.
+    let (checked, out) = trygg::service::store_while_parsing(&store, partial, move |on_accepted| {
+        let ctx = ValidationContext {
+            taxonomy: &taxonomy,
+            region: &region,
+            now: OffsetDateTime::now_utc(),
+        };
+        ingest::parse_and_validate_chunked(format, reader, ctx, &|_| Ok(()), 20, on_accepted)
+    })
+    .await
+    .with_context(|| format!("importing {}", file.display()))?;
     pb.finish_and_clear();
     for r in &checked.rejections {
         let pos = r.position;
@@ -423,7 +428,7 @@ async fn import(
             .join("; ");
         eprintln!("{at}: {why}");
     }
-    let (accepted, rejected) = (checked.accepted, checked.rejected);
+    let rejected = checked.rejected;
     if rejected > 20 {
         eprintln!("… and {} more invalid records", rejected - 20);
     }
@@ -432,29 +437,17 @@ async fn import(
             "{rejected} invalid records; nothing imported (use --partial to import the valid ones)"
         );
     }
-    let store = open_store(data)?;
-    let n = accepted.len();
-    eprintln!(
-        "read and checked {} records in {:.1} s; storing {n} observations…",
-        n + rejected,
-        started.elapsed().as_secs_f64()
-    );
-    let storing = std::time::Instant::now();
-    let policy = if partial {
-        BatchPolicy::Partial
-    } else {
-        BatchPolicy::AllOrNothing
-    };
-    let out = store
-        .insert_batch(accepted, policy)
-        .await
-        .context("storing observations")?;
     if !out.conflicts.is_empty() && !partial {
         bail!(
             "{} records reuse ids stored with other content; nothing imported",
             out.conflicts.len()
         );
     }
+    eprintln!(
+        "read, checked and stored {} records in {:.1} s",
+        checked.accepted_ids.len() + rejected,
+        started.elapsed().as_secs_f64()
+    );
     store
         .append_audit(&AuditEntry {
             at: OffsetDateTime::now_utc(),
@@ -463,7 +456,6 @@ async fn import(
             detail: format!("{} stored", out.created.len()),
         })
         .await?;
-    eprintln!("stored in {:.1} s", storing.elapsed().as_secs_f64());
     println!(
         "imported {} observations ({} already present, {} conflicting, {} invalid)",
         out.created.len(),

@@ -99,6 +99,12 @@ impl Service {
         policy: BatchPolicy,
     ) -> Result<BatchOutcome, StoreError> {
         let outcome = self.store.insert_batch(observations, policy).await?;
+        self.index_created(&outcome);
+        Ok(outcome)
+    }
+
+    /// Indexes the observations a batch created.
+    fn index_created(&self, outcome: &BatchOutcome) {
         if !outcome.created.is_empty() {
             let mut idx = self.index.write().expect("index lock poisoned");
             idx.insert_many(&outcome.created);
@@ -108,7 +114,6 @@ impl Service {
             // One transaction's sequence numbers are contiguous.
             self.advance_cursor(first, last);
         }
-        Ok(outcome)
     }
 
     /// Moves the catch-up cursor past our own writes `first..=last` when
@@ -160,5 +165,81 @@ impl Service {
 
     pub fn observation_count(&self) -> usize {
         self.index().len()
+    }
+}
+
+/// Why a streamed import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Parse(#[from] crate::ingest::ParseError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Parses and validates an input while the store writes what is already
+/// validated, all in one transaction: the parse runs on a blocking thread,
+/// the store's writer takes the chunks as they come. Nothing is stored when
+/// parsing fails, or when a record is invalid and `partial` is false; the
+/// store's own policy handles ids stored before with other content.
+pub async fn store_while_parsing<F>(
+    store: &dyn Store,
+    partial: bool,
+    parse: F,
+) -> Result<(crate::ingest::Checked, BatchOutcome), ImportError>
+where
+    F: FnOnce(
+            &mut dyn FnMut(Vec<Observation>),
+        ) -> Result<crate::ingest::Checked, crate::ingest::ParseError>
+        + Send
+        + 'static,
+{
+    use rayon::prelude::*;
+
+    use crate::store::ImportChunk;
+    // Two chunks in flight: enough to keep both sides busy, little memory.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<ImportChunk>(2);
+    let parsing = tokio::task::spawn_blocking(move || {
+        let result = parse(&mut |chunk| {
+            let entries = chunk
+                .par_iter()
+                .map(|o| IndexEntry::from_observation(0, o))
+                .collect();
+            // A send fails only when the writer gave up; parsing finishes anyway
+            // so that every rejection can be reported.
+            let _ = tx.send(ImportChunk::Records(chunk, entries));
+        });
+        if matches!(&result, Ok(c) if partial || c.rejected == 0) {
+            let _ = tx.send(ImportChunk::Finish);
+        }
+        result
+    });
+    let policy = if partial {
+        BatchPolicy::Partial
+    } else {
+        BatchPolicy::AllOrNothing
+    };
+    let stored = store.insert_stream(rx, policy).await;
+    let checked = parsing.await.map_err(|_| StoreError::Closed)??;
+    Ok((checked, stored?))
+}
+
+impl Service {
+    /// [`store_while_parsing`], then indexes what was stored.
+    pub async fn import_streamed<F>(
+        &self,
+        partial: bool,
+        parse: F,
+    ) -> Result<(crate::ingest::Checked, BatchOutcome), ImportError>
+    where
+        F: FnOnce(
+                &mut dyn FnMut(Vec<Observation>),
+            ) -> Result<crate::ingest::Checked, crate::ingest::ParseError>
+            + Send
+            + 'static,
+    {
+        let (checked, outcome) = store_while_parsing(self.store.as_ref(), partial, parse).await?;
+        self.index_created(&outcome);
+        Ok((checked, outcome))
     }
 }

@@ -886,3 +886,54 @@ async fn hot_spots_rise_where_reports_cluster() {
     problem(app.get("/api/v1/hotspots?res=12", None).await, 400).await;
     problem(app.get("/api/v1/hotspots?area=atlantis", None).await, 404).await;
 }
+
+#[tokio::test]
+async fn a_broken_import_stores_nothing_even_after_valid_records() {
+    let app = spawn_app().await;
+    // 40,000 valid features (more than one parse chunk, so some reach the
+    // writer) and then the document breaks off.
+    let feature = report(17.6261, 59.1955).to_string();
+    let mut body = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+    for i in 0..40_000 {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&feature);
+    }
+    let resp = app
+        .client
+        .post(app.url("/api/v1/observations/import"))
+        .bearer_auth(&app.analyst)
+        .header("content-type", "application/geo+json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    problem(resp, 400).await;
+    assert_eq!(app.observation_count().await, 0);
+    assert_eq!(app.store.count().await.unwrap(), 0);
+
+    // Ids already stored with other content refuse the whole import.
+    let mut first = report(17.6261, 59.1955);
+    first["id"] = json!("0190f7a4-1c2b-7d3e-8f40-0123456789ab");
+    assert_eq!(
+        app.post_json("/api/v1/observations", None, &first)
+            .await
+            .status(),
+        201
+    );
+    let mut changed = first.clone();
+    changed["properties"]["severity"] = json!(3);
+    let fc = json!({"type": "FeatureCollection", "features": [report(17.62, 59.19), changed]});
+    let body = problem(
+        app.post_json("/api/v1/observations/import", Some(&app.analyst), &fc)
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(
+        body["conflicting_ids"][0],
+        "0190f7a4-1c2b-7d3e-8f40-0123456789ab"
+    );
+    assert_eq!(app.store.count().await.unwrap(), 1);
+}

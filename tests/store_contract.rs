@@ -230,6 +230,41 @@ async fn batches_are_all_or_nothing_unless_partial(f: &dyn Fixture) {
     assert_eq!((again.created.len(), again.duplicates.len()), (0, 2));
 }
 
+async fn streamed_imports_commit_only_when_finished(f: &dyn Fixture) {
+    use trygg::store::ImportChunk;
+    let store = f.open();
+    let chunk = |ns: &[u128]| {
+        let obs: Vec<Observation> = ns.iter().map(|n| observation(*n)).collect();
+        let entries = obs
+            .iter()
+            .map(|o| IndexEntry::from_observation(0, o))
+            .collect();
+        ImportChunk::Records(obs, entries)
+    };
+    // The sender goes away without Finish: nothing stays.
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    tx.send(chunk(&[1, 2])).unwrap();
+    drop(tx);
+    let out = store
+        .insert_stream(rx, BatchPolicy::AllOrNothing)
+        .await
+        .unwrap();
+    assert!(out.created.is_empty());
+    assert_eq!(store.count().await.unwrap(), 0);
+    // Finished: everything stays, positions count across chunks.
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    tx.send(chunk(&[1, 2])).unwrap();
+    tx.send(chunk(&[3, 2])).unwrap();
+    tx.send(ImportChunk::Finish).unwrap();
+    let out = store
+        .insert_stream(rx, BatchPolicy::AllOrNothing)
+        .await
+        .unwrap();
+    assert_eq!(out.created.len(), 3);
+    assert_eq!(out.duplicates, [3]);
+    assert_eq!(store.count().await.unwrap(), 3);
+}
+
 async fn get_many_keeps_the_order_asked(f: &dyn Fixture) {
     let store = f.open();
     for n in 1..=3 {
@@ -439,6 +474,7 @@ contract_tests!(
         sequence_numbers_follow_commit_order,
         concurrent_inserts_all_land_once,
         batches_are_all_or_nothing_unless_partial,
+        streamed_imports_commit_only_when_finished,
         get_many_keeps_the_order_asked,
         findings_are_followed_up,
         walks_are_created_joined_and_closed,

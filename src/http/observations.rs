@@ -24,7 +24,8 @@ use crate::ingest::{self, Format, feature};
 use crate::model::{
     FindingStatus, Kind, NewObservation, Observation, Principal, Role, ValidationError,
 };
-use crate::store::{AuditEntry, BatchPolicy, FindingUpdate, Inserted};
+use crate::service::ImportError;
+use crate::store::{AuditEntry, FindingUpdate, Inserted};
 
 /// GeoJSON media type.
 pub const GEO_JSON: &str = "application/geo+json";
@@ -229,7 +230,7 @@ pub async fn import(
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let service = state.service.clone();
     let principal_for_parse = principal.clone();
-    let parsed = tokio::task::spawn_blocking(move || {
+    let parse = move |on_accepted: &mut dyn FnMut(Vec<crate::model::Observation>)| {
         let allow = |new: &NewObservation| {
             let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
             if kind.is_some_and(|k| !principal_for_parse.may_submit(k)) {
@@ -237,28 +238,33 @@ pub async fn import(
             }
             Ok(())
         };
-        ingest::parse_and_validate(
+        ingest::parse_and_validate_chunked(
             format,
             BufReader::with_capacity(1 << 16, reader),
             service.validation_context(),
             &allow,
             MAX_LISTED_REJECTIONS,
+            on_accepted,
         )
-    })
-    .await
-    .map_err(|_| Problem::internal())?;
-    let checked = parsed.map_err(|e| match e {
-        ingest::ParseError::Io(io) if io.kind() == std::io::ErrorKind::FileTooLarge => {
-            Problem::too_large(limit)
-        }
-        ingest::ParseError::Io(io) => {
-            Problem::bad_request(format!("reading the body failed: {io}"))
-        }
-        ingest::ParseError::Malformed(m) => Problem::bad_request(m),
-    })?;
-    let (accepted, rejections, rejected) = (checked.accepted, checked.rejections, checked.rejected);
-    let received = accepted.len() + rejected;
-
+    };
+    let (checked, outcome) = state
+        .service
+        .import_streamed(partial, parse)
+        .await
+        .map_err(|e| match e {
+            ImportError::Parse(ingest::ParseError::Io(io))
+                if io.kind() == std::io::ErrorKind::FileTooLarge =>
+            {
+                Problem::too_large(limit)
+            }
+            ImportError::Parse(ingest::ParseError::Io(io)) => {
+                Problem::bad_request(format!("reading the body failed: {io}"))
+            }
+            ImportError::Parse(ingest::ParseError::Malformed(m)) => Problem::bad_request(m),
+            ImportError::Store(e) => e.into(),
+        })?;
+    let (rejections, rejected) = (checked.rejections, checked.rejected);
+    let received = checked.accepted_ids.len() + rejected;
     if rejected > 0 && !partial {
         return Err(Problem::validation(Vec::new())
             .with("received", received)
@@ -268,17 +274,10 @@ pub async fn import(
                 "{rejected} of {received} records are invalid; nothing was stored (add ?partial=true to store the valid ones)"
             )));
     }
-    let policy = if partial {
-        BatchPolicy::Partial
-    } else {
-        BatchPolicy::AllOrNothing
-    };
-    let ids: Vec<Uuid> = accepted.iter().map(|o| o.id).collect();
-    let outcome = state.service.import(accepted, policy).await?;
     let conflicts: Vec<String> = outcome
         .conflicts
         .iter()
-        .map(|&i| ids[i].to_string())
+        .map(|&i| checked.accepted_ids[i].to_string())
         .collect();
     if !conflicts.is_empty() && !partial {
         return Err(Problem::conflict(format!(

@@ -100,6 +100,8 @@ pub struct Rejection {
 #[derive(Debug, Default)]
 pub struct Checked {
     pub accepted: Vec<Observation>,
+    /// Ids of the accepted observations, in input order.
+    pub accepted_ids: Vec<uuid::Uuid>,
     /// The first rejections, up to the limit asked for.
     pub rejections: Vec<Rejection>,
     /// How many records were rejected in all.
@@ -119,9 +121,30 @@ pub fn parse_and_validate(
     allow: &(dyn Fn(&NewObservation) -> Result<(), ValidationError> + Sync),
     max_listed: usize,
 ) -> Result<Checked, ParseError> {
+    let mut accepted = Vec::new();
+    let mut checked =
+        parse_and_validate_chunked(format, input, ctx, allow, max_listed, &mut |chunk| {
+            accepted.extend(chunk);
+        })?;
+    checked.accepted = accepted;
+    Ok(checked)
+}
+
+/// Like [`parse_and_validate`], but hands the accepted observations to
+/// `on_accepted` chunk by chunk (in input order) instead of collecting them,
+/// so that storing can start while parsing goes on. The returned
+/// [`Checked`] has an empty `accepted`.
+pub fn parse_and_validate_chunked(
+    format: Format,
+    input: impl BufRead,
+    ctx: ValidationContext<'_>,
+    allow: &(dyn Fn(&NewObservation) -> Result<(), ValidationError> + Sync),
+    max_listed: usize,
+    on_accepted: &mut dyn FnMut(Vec<Observation>),
+) -> Result<Checked, ParseError> {
     let mut checked = Checked::default();
     let mut pending: Vec<(Position, RecordResult)> = Vec::with_capacity(CHUNK);
-    let flush = |pending: &mut Vec<(Position, RecordResult)>, checked: &mut Checked| {
+    let mut flush = |pending: &mut Vec<(Position, RecordResult)>, checked: &mut Checked| {
         let results: Vec<(Position, Result<Observation, Vec<ValidationError>>)> = pending
             .par_drain(..)
             .map(|(pos, rec)| {
@@ -132,9 +155,10 @@ pub fn parse_and_validate(
                 (pos, r)
             })
             .collect();
+        let mut chunk = Vec::with_capacity(results.len());
         for (position, r) in results {
             match r {
-                Ok(o) => checked.accepted.push(o),
+                Ok(o) => chunk.push(o),
                 Err(errors) => {
                     checked.rejected += 1;
                     if checked.rejections.len() < max_listed {
@@ -142,6 +166,10 @@ pub fn parse_and_validate(
                     }
                 }
             }
+        }
+        if !chunk.is_empty() {
+            checked.accepted_ids.extend(chunk.iter().map(|o| o.id));
+            on_accepted(chunk);
         }
     };
     parse(format, input, |pos, rec| {

@@ -80,6 +80,15 @@ pub struct BatchOutcome {
     pub conflicts: Vec<usize>,
 }
 
+/// A message of a streamed import (see [`Store::insert_stream`]).
+#[derive(Debug)]
+pub enum ImportChunk {
+    /// Validated observations with their index entries (sequence numbers unset).
+    Records(Vec<Observation>, Vec<IndexEntry>),
+    /// Everything has been sent: commit.
+    Finish,
+}
+
 /// An API token as stored: only the SHA-256 of the secret is kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRecord {
@@ -140,6 +149,25 @@ pub trait Store: Send + Sync + 'static {
         observations: Vec<Observation>,
         policy: BatchPolicy,
     ) -> Result<BatchOutcome, StoreError>;
+    /// Stores chunks in one transaction as they arrive, so that parsing and
+    /// writing overlap. Commits only after [`ImportChunk::Finish`]; if the
+    /// sender goes away without it, nothing is stored.
+    async fn insert_stream(
+        &self,
+        chunks: std::sync::mpsc::Receiver<ImportChunk>,
+        policy: BatchPolicy,
+    ) -> Result<BatchOutcome, StoreError> {
+        // A store without streaming support collects the chunks first.
+        let mut all = Vec::new();
+        loop {
+            match chunks.recv() {
+                Ok(ImportChunk::Records(obs, _)) => all.extend(obs),
+                Ok(ImportChunk::Finish) => break,
+                Err(_) => return Ok(BatchOutcome::default()),
+            }
+        }
+        self.insert_batch(all, policy).await
+    }
     async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError>;
     /// The observations with these ids, in the order given; unknown ids are left out.
     async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Observation>, StoreError>;

@@ -512,6 +512,55 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn insert_stream(
+        &self,
+        chunks: mpsc::Receiver<super::ImportChunk>,
+        policy: BatchPolicy,
+    ) -> Result<BatchOutcome, StoreError> {
+        self.write_or_roll_back(move |c| {
+            let mut out = BatchOutcome::default();
+            let mut stmt = c.prepare(INSERT_OBSERVATION)?;
+            let mut offset = 0;
+            loop {
+                let (observations, entries) = match chunks.recv() {
+                    Ok(super::ImportChunk::Records(o, e)) => (o, e),
+                    Ok(super::ImportChunk::Finish) => break,
+                    // The sender gave up (a bad record, a broken stream): store nothing.
+                    Err(_) => return Ok((BatchOutcome::default(), false)),
+                };
+                let mut order: Vec<(Uuid, usize)> =
+                    observations.iter().map(|o| o.id).zip(0..).collect();
+                order.sort_unstable();
+                let mut created = Vec::with_capacity(order.len());
+                for (_, pos) in order {
+                    let obs = &observations[pos];
+                    match insert_observation_quietly(&mut stmt, c, obs, entries[pos].cell)? {
+                        Some(seq) => created.push((pos, seq)),
+                        None => match existing_outcome(c, obs)? {
+                            Inserted::Duplicate(_) => out.duplicates.push(offset + pos),
+                            _ => out.conflicts.push(offset + pos),
+                        },
+                    }
+                }
+                created.sort_unstable_by_key(|&(pos, _)| pos);
+                out.created
+                    .extend(created.into_iter().map(|(pos, seq)| IndexEntry {
+                        seq,
+                        ..entries[pos].clone()
+                    }));
+                offset += observations.len();
+            }
+            out.duplicates.sort_unstable();
+            out.conflicts.sort_unstable();
+            if policy == BatchPolicy::AllOrNothing && !out.conflicts.is_empty() {
+                out.created.clear();
+                return Ok((out, false));
+            }
+            Ok((out, true))
+        })
+        .await
+    }
+
     async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError> {
         self.read(move |c| get_observation(c, id)).await
     }
