@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::require;
 use super::extract::json_body;
+use super::filters::filter_params;
 use super::observations::geojson;
 use super::problem::Problem;
 use crate::ingest::geometry::multipolygon_from_value;
@@ -177,16 +178,8 @@ pub async fn summary(
         .into_iter()
         .find(|a| a.id == id)
         .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?;
-    let filter = super::filters::FilterParams {
-        kind: p.kind.as_deref(),
-        category: p.category.as_deref(),
-        from: p.from.as_deref(),
-        to: p.to.as_deref(),
-        hours: p.hours.as_deref(),
-        area: Some(&id),
-        bbox: None,
-    }
-    .to_filter(&state.service.taxonomy)?;
+    let filter =
+        filter_params!(p, area: Some(&id), bbox: None).to_filter(&state.service.taxonomy)?;
     let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
     let s = state.service.index().summary(&filter);
     let mut body = super::hexagons::breakdown(&s, k, &state.service.taxonomy);

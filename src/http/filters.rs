@@ -9,6 +9,24 @@ use super::problem::Problem;
 use crate::index::{Filter, HourSet};
 use crate::model::{Kind, Region, Taxonomy, swedish_time};
 
+/// Builds [`FilterParams`] from a query struct that has the fields `kind`,
+/// `category`, `from`, `to` and `hours` (all `Option<String>`), with the
+/// area and bounding box given explicitly (each endpoint takes them its own way).
+macro_rules! filter_params {
+    ($p:expr, area: $area:expr, bbox: $bbox:expr) => {
+        super::filters::FilterParams {
+            kind: $p.kind.as_deref(),
+            category: $p.category.as_deref(),
+            from: $p.from.as_deref(),
+            to: $p.to.as_deref(),
+            hours: $p.hours.as_deref(),
+            area: $area,
+            bbox: $bbox,
+        }
+    };
+}
+pub(super) use filter_params;
+
 /// The raw filter parameters of a request.
 #[derive(Debug, Default, Clone)]
 pub struct FilterParams<'a> {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::extract::Query;
-use super::filters::FilterParams;
+use super::filters::filter_params;
 use super::observations::geojson;
 use super::problem::Problem;
 use crate::index::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION};
@@ -122,16 +122,8 @@ pub async fn hexagons(
     Query(p): Query<HexagonParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
-    let filter = FilterParams {
-        kind: p.kind.as_deref(),
-        category: p.category.as_deref(),
-        from: p.from.as_deref(),
-        to: p.to.as_deref(),
-        hours: p.hours.as_deref(),
-        area: p.area.as_deref(),
-        bbox: p.bbox.as_deref(),
-    }
-    .to_filter(&state.service.taxonomy)?;
+    let filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
+        .to_filter(&state.service.taxonomy)?;
     let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
@@ -243,16 +235,8 @@ pub async fn cell(
         .ok_or_else(|| {
             Problem::not_found(format!("{cell:?} is not an H3 cell of resolution 5–12"))
         })?;
-    let filter = FilterParams {
-        kind: p.kind.as_deref(),
-        category: p.category.as_deref(),
-        from: p.from.as_deref(),
-        to: p.to.as_deref(),
-        hours: p.hours.as_deref(),
-        area: p.area.as_deref(),
-        bbox: None,
-    }
-    .to_filter(&state.service.taxonomy)?;
+    let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
+        .to_filter(&state.service.taxonomy)?;
     let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
     let s = state.service.index().cell_summary(cell, &filter);
     let mut body = breakdown(&s, k, &state.service.taxonomy);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::extract::Query;
-use super::filters::FilterParams;
+use super::filters::filter_params;
 use super::hexagons::parse_resolution;
 use super::observations::geojson;
 use super::problem::Problem;
@@ -75,16 +75,8 @@ pub async fn hotspots(
             )));
         }
     };
-    let filter = FilterParams {
-        kind: p.kind.as_deref(),
-        category: p.category.as_deref(),
-        from: p.from.as_deref(),
-        to: p.to.as_deref(),
-        hours: p.hours.as_deref(),
-        area: p.area.as_deref(),
-        bbox: None,
-    }
-    .to_filter(&state.service.taxonomy)?;
+    let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
+        .to_filter(&state.service.taxonomy)?;
     let region = if let Some(id) = &p.area {
         state
             .service

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::auth::require;
 use super::extract::{Json, Query, json_body};
-use super::filters::FilterParams;
+use super::filters::{FilterParams, filter_params};
 use super::problem::Problem;
 use super::{AppState, client_ip};
 use crate::export::observation_feature;
@@ -403,16 +403,8 @@ pub async fn list(
     principal: Principal,
     Query(p): Query<ListParams>,
 ) -> Result<Response, Problem> {
-    let mut filter = FilterParams {
-        kind: p.kind.as_deref(),
-        category: p.category.as_deref(),
-        from: p.from.as_deref(),
-        to: p.to.as_deref(),
-        hours: p.hours.as_deref(),
-        area: p.area.as_deref(),
-        bbox: p.bbox.as_deref(),
-    }
-    .to_filter(&state.service.taxonomy)?;
+    let mut filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
+        .to_filter(&state.service.taxonomy)?;
     if let Some(w) = &p.walk {
         filter.walk_id = Some(
             feature::parse_uuid("walk", w).map_err(|e| Problem::invalid_query(e.to_string()))?,

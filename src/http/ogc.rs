@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::areas::area_feature;
 use super::extract::Query;
-use super::filters::FilterParams;
+use super::filters::filter_params;
 use super::hexagons::{hexagon_feature_json, parse_resolution};
 use super::observations::{GEO_JSON, geojson};
 use super::problem::Problem;
@@ -139,16 +139,8 @@ pub struct ItemParams {
 
 impl ItemParams {
     fn filter(&self, state: &AppState) -> Result<Filter, Problem> {
-        FilterParams {
-            kind: self.kind.as_deref(),
-            category: self.category.as_deref(),
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            hours: self.hours.as_deref(),
-            area: self.area.as_deref(),
-            bbox: self.bbox.as_deref(),
-        }
-        .to_filter(&state.service.taxonomy)
+        filter_params!(self, area: self.area.as_deref(), bbox: self.bbox.as_deref())
+            .to_filter(&state.service.taxonomy)
     }
 
     fn page(&self) -> Result<(usize, usize), Problem> {

@@ -25,7 +25,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::extract::Query;
-use super::filters::FilterParams;
+use super::filters::filter_params;
 use super::hexagons::parse_resolution;
 use super::problem::Problem;
 use crate::index::{CellCount, Filter};
@@ -83,16 +83,8 @@ pub struct TileParams {
 
 impl TileParams {
     fn filter(&self, state: &AppState) -> Result<Filter, Problem> {
-        FilterParams {
-            kind: self.kind.as_deref(),
-            category: self.category.as_deref(),
-            from: self.from.as_deref(),
-            to: self.to.as_deref(),
-            hours: self.hours.as_deref(),
-            area: self.area.as_deref(),
-            bbox: None,
-        }
-        .to_filter(&state.service.taxonomy)
+        filter_params!(self, area: self.area.as_deref(), bbox: None)
+            .to_filter(&state.service.taxonomy)
     }
 }
 
