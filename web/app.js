@@ -1,6 +1,7 @@
 // Planner map: hexagon counts from Trygg's vector tiles over a base map,
 // with filters, a legend and a panel for the clicked cell.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { categoryBars, monthBars } from '/static/charts.js';
 import { strings } from '/static/i18n.js';
 
 const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
@@ -217,39 +218,11 @@ async function main() {
   });
 
   async function showBreakdown(cell) {
-    const q = query();
-    q.delete('kind');
-    const kinds = [...document.querySelectorAll('input[name=kind]:checked')].map((i) => i.value);
-    if (kinds.length && kinds.length < KINDS.length) q.set('kind', kinds.join(','));
-    const r = await fetch(`/api/v1/cells/${cell}?${q}`);
+    const r = await fetch(`/api/v1/cells/${cell}?${query()}`);
     if (!r.ok) return;
     const d = await r.json();
-    const cats = document.getElementById('cell-categories');
-    const max = Math.max(1, ...(d.by_category || []).map((c) => c.count || 0));
-    cats.replaceChildren(...(d.by_category || []).slice(0, 6).map((c) => {
-      const li = document.createElement('li');
-      const name = document.createElement('span');
-      name.textContent = c.label ? c.label[lang] : c.code;
-      const bar = document.createElement('span');
-      bar.className = 'bar';
-      bar.hidden = c.count == null;
-      bar.style.width = `${Math.round(((c.count ?? 0) / max) * 100)}%`;
-      const n = document.createElement('span');
-      n.className = 'n';
-      n.textContent = c.count ?? `< ${config.k_anonymity}`;
-      li.append(name, n, bar);
-      return li;
-    }));
-    const months = d.by_month || [];
-    const mmax = Math.max(1, ...months.map((m) => m.count || 0));
-    const chart = document.getElementById('cell-months');
-    chart.setAttribute('aria-label', months.map((m) => `${m.month}: ${m.count ?? '–'}`).join(', '));
-    chart.replaceChildren(...months.map((m) => {
-      const b = document.createElement('span');
-      b.style.height = `${Math.max(2, Math.round(((m.count ?? 0) / mmax) * 48))}px`;
-      b.title = `${m.month}: ${m.count ?? `< ${config.k_anonymity}`}`;
-      return b;
-    }));
+    categoryBars(document.getElementById('cell-categories'), d.by_category, lang, config.k_anonymity, 6);
+    monthBars(document.getElementById('cell-months'), d.by_month, config.k_anonymity);
   }
   map.on('mouseenter', 'hex-fill', () => { map.getCanvas().style.cursor = 'pointer'; });
   map.on('mouseleave', 'hex-fill', () => { map.getCanvas().style.cursor = ''; });

@@ -1,6 +1,7 @@
 // Area pages: /areas lists every area with its count for the period;
 // /areas/{id} shows the area's hexagons and figures.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { categoryBars, monthBars } from '/static/charts.js';
 import { strings } from '/static/i18n.js';
 
 const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
@@ -101,32 +102,8 @@ async function showDetail() {
     dd.textContent = s.by_kind[k] ?? `< ${config.k_anonymity}`;
     return [dt, dd];
   }) : []));
-  const cats = s?.by_category?.slice(0, 8) || [];
-  const max = Math.max(1, ...cats.map((c) => c.count || 0));
-  document.getElementById('categories').replaceChildren(...cats.map((c) => {
-    const li = document.createElement('li');
-    const name = document.createElement('span');
-    name.textContent = c.label ? c.label[lang] : c.code;
-    const n = document.createElement('span');
-    n.className = 'n';
-    n.textContent = c.count ?? `< ${config.k_anonymity}`;
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    bar.hidden = c.count == null;
-    bar.style.width = `${Math.round(((c.count ?? 0) / max) * 100)}%`;
-    li.append(name, n, bar);
-    return li;
-  }));
-  const months = s?.by_month || [];
-  const mmax = Math.max(1, ...months.map((m) => m.count || 0));
-  const chart = document.getElementById('months');
-  chart.setAttribute('aria-label', months.map((m) => `${m.month}: ${m.count ?? '–'}`).join(', '));
-  chart.replaceChildren(...months.map((m) => {
-    const b = document.createElement('span');
-    b.style.height = `${Math.max(2, Math.round(((m.count ?? 0) / mmax) * 48))}px`;
-    b.title = `${m.month}: ${m.count ?? '–'}`;
-    return b;
-  }));
+  categoryBars(document.getElementById('categories'), s?.by_category, lang, config.k_anonymity, 8);
+  monthBars(document.getElementById('months'), s?.by_month, config.k_anonymity);
 }
 
 async function main() {

@@ -1,0 +1,36 @@
+// Small charts for a breakdown from /api/v1/cells/{cell} or
+// /api/v1/areas/{id}/summary: category bars and a bar per month. Values
+// withheld for privacy (null) are shown as "< k".
+
+/** Fills `list` (an <ol class="bars">) with the `limit` largest categories. */
+export function categoryBars(list, categories, lang, k, limit) {
+  const shown = (categories || []).slice(0, limit);
+  const max = Math.max(1, ...shown.map((c) => c.count || 0));
+  list.replaceChildren(...shown.map((c) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.textContent = c.label ? c.label[lang] : c.code;
+    const n = document.createElement('span');
+    n.className = 'n';
+    n.textContent = c.count ?? `< ${k}`;
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.hidden = c.count == null;
+    bar.style.width = `${Math.round(((c.count ?? 0) / max) * 100)}%`;
+    li.append(name, n, bar);
+    return li;
+  }));
+}
+
+/** Fills `chart` (a <div class="months">) with one bar per month. */
+export function monthBars(chart, months, k) {
+  const all = months || [];
+  const max = Math.max(1, ...all.map((m) => m.count || 0));
+  chart.setAttribute('aria-label', all.map((m) => `${m.month}: ${m.count ?? `< ${k}`}`).join(', '));
+  chart.replaceChildren(...all.map((m) => {
+    const b = document.createElement('span');
+    b.style.height = `${Math.max(2, Math.round(((m.count ?? 0) / max) * 48))}px`;
+    b.title = `${m.month}: ${m.count ?? `< ${k}`}`;
+    return b;
+  }));
+}
