@@ -40,7 +40,8 @@ const COLLECTIONS: [(&str, &str, &str); 3] = [
     ),
 ];
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+/// The public base URL: `--public-url`, else `http://` and the Host header.
+pub(super) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     state.settings.public_url.clone().unwrap_or_else(|| {
         let host = headers
             .get(header::HOST)

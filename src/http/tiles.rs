@@ -338,15 +338,7 @@ pub async fn tilejson(
         super::auth::require(&principal, principal.reads_raw(), "the observations layer")?;
     }
     params.filter(&state)?; // refuse bad filters here rather than in every tile
-    let base = if let Some(u) = &state.settings.public_url {
-        u.clone()
-    } else {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .ok_or_else(|| Problem::bad_request("no Host header; set --public-url"))?;
-        format!("http://{host}")
-    };
+    let base = super::ogc::base_url(&state, &headers);
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let fields = match layer {
         Layer::Hexagons => json!({
