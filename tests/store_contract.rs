@@ -230,6 +230,35 @@ async fn batches_are_all_or_nothing_unless_partial(f: &dyn Fixture) {
     assert_eq!((again.created.len(), again.duplicates.len()), (0, 2));
 }
 
+async fn large_batches_report_each_record(f: &dyn Fixture) {
+    // Big enough that stores writing many rows per statement see full groups.
+    let store = f.open();
+    store.insert(observation(50)).await.unwrap();
+    let mut batch: Vec<Observation> = (1..=200).map(observation).collect();
+    batch.push(observation(7));
+    batch.push(Observation {
+        severity: 3,
+        ..observation(120)
+    });
+    let out = store
+        .insert_batch(batch, BatchPolicy::Partial)
+        .await
+        .unwrap();
+    assert_eq!(out.duplicates, [49, 200], "the stored one and the repeat");
+    assert_eq!(out.conflicts, [201]);
+    assert_eq!(out.created.len(), 199);
+    assert!(
+        out.created.windows(2).all(|w| w[0].seq < w[1].seq),
+        "input order, increasing sequence numbers"
+    );
+    assert_eq!(out.created[0].id, observation(1).id);
+    assert_eq!(store.count().await.unwrap(), 200);
+    assert_eq!(
+        store.get(observation(120).id).await.unwrap(),
+        Some(observation(120))
+    );
+}
+
 async fn streamed_imports_commit_only_when_finished(f: &dyn Fixture) {
     use trygg::store::ImportChunk;
     let store = f.open();
@@ -474,6 +503,7 @@ contract_tests!(
         sequence_numbers_follow_commit_order,
         concurrent_inserts_all_land_once,
         batches_are_all_or_nothing_unless_partial,
+        large_batches_report_each_record,
         streamed_imports_commit_only_when_finished,
         get_many_keeps_the_order_asked,
         findings_are_followed_up,

@@ -51,12 +51,15 @@ trait WriteJob: Send {
     fn run(&mut self, conn: &Connection) -> bool;
     /// Called after the group's commit (or its failure).
     fn finish(self: Box<Self>, commit: Result<(), String>);
+    /// Whether the job runs in a transaction of its own (bulk writes).
+    fn alone(&self) -> bool;
 }
 
 type JobFn<R> = Box<dyn FnOnce(&Connection) -> Result<(R, bool), StoreError> + Send>;
 
 struct TypedJob<R> {
     work: Option<JobFn<R>>,
+    alone: bool,
     result: Option<Result<R, StoreError>>,
     reply: oneshot::Sender<Result<R, StoreError>>,
 }
@@ -86,6 +89,10 @@ impl<R: Send> WriteJob for TypedJob<R> {
         // The caller may have gone away (client disconnected); the write stands.
         let _ = self.reply.send(outcome);
     }
+
+    fn alone(&self) -> bool {
+        self.alone
+    }
 }
 
 /// The embedded SQLite store.
@@ -109,6 +116,9 @@ impl SqliteStore {
         embedded::migrations::runner().run(&mut conn)?;
         // The writer's page cache holds a large batch without spilling to the WAL mid-transaction.
         conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+        // Statement and savepoint journals stay small (a bulk import runs without
+        // a savepoint); keeping them in memory spares a file write per page.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let thread = std::thread::Builder::new()
@@ -133,13 +143,21 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        self.write_or_roll_back(move |c| work(c).map(|r| (r, true)))
+        self.submit(move |c| work(c).map(|r| (r, true)), false)
             .await
     }
 
-    /// Like [`Self::write`], but `work` may ask for its changes to be rolled
-    /// back while still returning a value.
-    async fn write_or_roll_back<R, F>(&self, work: F) -> Result<R, StoreError>
+    /// Runs a bulk write in a transaction of its own; `work` may ask for its
+    /// changes to be rolled back while still returning a value.
+    async fn write_alone<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(R, bool), StoreError> + Send + 'static,
+    {
+        self.submit(work, true).await
+    }
+
+    async fn submit<R, F>(&self, work: F, alone: bool) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<(R, bool), StoreError> + Send + 'static,
@@ -147,6 +165,7 @@ impl SqliteStore {
         let (reply, rx) = oneshot::channel();
         let job = Box::new(TypedJob {
             work: Some(Box::new(work)),
+            alone,
             result: None,
             reply,
         });
@@ -201,6 +220,9 @@ impl Drop for SqliteStore {
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    // Takes effect only when the file is created; larger pages mean fewer
+    // B-tree splits and WAL frames per imported row.
+    conn.pragma_update(None, "page_size", 16_384)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -208,41 +230,71 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 }
 
 fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Box<dyn WriteJob>>) {
-    while let Ok(first) = rx.recv() {
+    let mut waiting: Option<Box<dyn WriteJob>> = None;
+    loop {
+        let first = match waiting.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        if first.alone() {
+            commit_group(conn, vec![first], false);
+            continue;
+        }
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
+                Ok(job) if job.alone() => {
+                    waiting = Some(job);
+                    break;
+                }
                 Ok(job) => group.push(job),
                 Err(_) => break,
             }
         }
         #[expect(clippy::cast_precision_loss, reason = "groups are small")]
         metrics::histogram!("trygg_store_group_commit_size").record(group.len() as f64);
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let msg = e.to_string();
-            for job in group {
-                job.finish(Err(msg.clone()));
-            }
+        commit_group(conn, group, true);
+    }
+}
+
+/// Runs `group` in one transaction and answers each job after the commit.
+/// With `savepoints`, each job can roll back its own part; a job alone in its
+/// transaction rolls back the transaction instead, which spares SQLite the
+/// savepoint journal (a copy of every page a big import touches).
+fn commit_group(conn: &Connection, mut group: Vec<Box<dyn WriteJob>>, savepoints: bool) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        for job in group {
+            job.finish(Err(msg.clone()));
+        }
+        return;
+    }
+    let mut keep = true;
+    for job in &mut group {
+        if !savepoints {
+            keep = job.run(conn);
             continue;
         }
-        for job in &mut group {
-            let ok = conn.execute_batch("SAVEPOINT job").is_ok() && job.run(conn);
-            let end = if ok {
-                "RELEASE job"
-            } else {
-                "ROLLBACK TO job; RELEASE job"
-            };
-            if let Err(e) = conn.execute_batch(end) {
-                tracing::error!(error = %e, "savepoint handling failed");
-            }
+        let ok = conn.execute_batch("SAVEPOINT job").is_ok() && job.run(conn);
+        let end = if ok {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        if let Err(e) = conn.execute_batch(end) {
+            tracing::error!(error = %e, "savepoint handling failed");
         }
-        let commit = conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            e.to_string()
-        });
-        for job in group {
-            job.finish(commit.clone());
-        }
+    }
+    let end = if keep { "COMMIT" } else { "ROLLBACK" };
+    let commit = conn.execute_batch(end).map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    });
+    for job in group {
+        job.finish(commit.clone());
     }
 }
 
@@ -388,6 +440,154 @@ fn insert_observation_quietly(
     Ok((changed == 1).then(|| conn.last_insert_rowid()))
 }
 
+/// Rows per multi-row `INSERT` in bulk writes: SQLite's per-statement work
+/// (reset, cursors, halt) is then shared by many rows.
+const BULK_ROWS: usize = 32;
+
+fn bulk_insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; 18].join(", "));
+    format!(
+        "INSERT INTO observations (seq, id, kind, lon, lat, accuracy_m, cell, observed_at, \
+         received_at, category, severity, description, organisation, walk_id, status, status_at, \
+         status_by, assignee) VALUES {} ON CONFLICT (id) DO NOTHING",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// A bulk write in progress inside the writer's transaction. Sequence numbers
+/// are assigned here, not by SQLite, so that after a multi-row `INSERT` it is
+/// known which row got which; the transaction holds SQLite's write lock, so no
+/// other process can take them meanwhile.
+struct BulkInsert {
+    next_seq: i64,
+    /// Records handed in so far, for positions across chunks.
+    offset: usize,
+    created: Vec<(usize, IndexEntry)>,
+    out: BatchOutcome,
+}
+
+impl BulkInsert {
+    fn new(c: &Connection) -> Result<Self, StoreError> {
+        let next_seq = c.query_row(
+            "SELECT coalesce(max(seq), 0) + 1 FROM observations",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(Self {
+            next_seq,
+            offset: 0,
+            created: Vec::new(),
+            out: BatchOutcome::default(),
+        })
+    }
+
+    /// Inserts one chunk of records (with their index entries).
+    fn insert(
+        &mut self,
+        c: &Connection,
+        observations: &[Observation],
+        entries: &[IndexEntry],
+    ) -> Result<(), StoreError> {
+        // In id order the id index is appended to instead of split all over.
+        let mut order: Vec<(Uuid, usize)> = observations.iter().map(|o| o.id).zip(0..).collect();
+        order.sort_unstable();
+        let full_sql = bulk_insert_sql(BULK_ROWS);
+        for group in order.chunks(BULK_ROWS) {
+            let mut stmt = if group.len() == BULK_ROWS {
+                c.prepare_cached(&full_sql)?
+            } else {
+                c.prepare_cached(&bulk_insert_sql(group.len()))?
+            };
+            let first_seq = self.next_seq;
+            let mut param = 1;
+            for &(_, pos) in group {
+                bind_observation(
+                    &mut stmt,
+                    &mut param,
+                    self.next_seq,
+                    &observations[pos],
+                    entries[pos].cell,
+                )?;
+                self.next_seq += 1;
+            }
+            let inserted = stmt.raw_execute()?;
+            for (seq, &(_, pos)) in (first_seq..).zip(group) {
+                let obs = &observations[pos];
+                // When some rows were skipped, look up which: a row is ours if it has our seq.
+                let ours = inserted == group.len()
+                    || c.prepare_cached("SELECT seq FROM observations WHERE id = ?1")?
+                        .query_row([obs.id.as_bytes()], |r| r.get::<_, i64>(0))
+                        .optional()?
+                        == Some(seq);
+                if ours {
+                    self.created.push((
+                        self.offset + pos,
+                        IndexEntry {
+                            seq,
+                            ..entries[pos].clone()
+                        },
+                    ));
+                } else {
+                    match existing_outcome(c, obs)? {
+                        Inserted::Duplicate(_) => self.out.duplicates.push(self.offset + pos),
+                        _ => self.out.conflicts.push(self.offset + pos),
+                    }
+                }
+            }
+        }
+        self.offset += observations.len();
+        Ok(())
+    }
+
+    /// The outcome in input order, and whether to keep the changes.
+    fn finish(mut self, policy: BatchPolicy) -> (BatchOutcome, bool) {
+        let mut out = self.out;
+        out.duplicates.sort_unstable();
+        out.conflicts.sort_unstable();
+        if policy == BatchPolicy::AllOrNothing && !out.conflicts.is_empty() {
+            return (out, false);
+        }
+        self.created.sort_unstable_by_key(|&(pos, _)| pos);
+        out.created = self.created.into_iter().map(|(_, e)| e).collect();
+        (out, true)
+    }
+}
+
+/// Binds one observation's 18 columns (seq first) from parameter `*param` on.
+fn bind_observation(
+    stmt: &mut rusqlite::Statement<'_>,
+    param: &mut usize,
+    seq: i64,
+    obs: &Observation,
+    cell: u64,
+) -> Result<(), StoreError> {
+    let f = obs.finding.as_ref();
+    let mut bind = |value: &dyn rusqlite::ToSql| -> Result<(), StoreError> {
+        stmt.raw_bind_parameter(*param, value)?;
+        *param += 1;
+        Ok(())
+    };
+    bind(&seq)?;
+    bind(&obs.id.as_bytes().as_slice())?;
+    bind(&obs.kind.as_str())?;
+    bind(&obs.lon)?;
+    bind(&obs.lat)?;
+    bind(&obs.accuracy_m)?;
+    bind(&i64::from_ne_bytes(cell.to_ne_bytes()))?;
+    bind(&nanos(obs.observed_at))?;
+    bind(&nanos(obs.received_at))?;
+    bind(&obs.category)?;
+    bind(&obs.severity)?;
+    bind(&obs.description)?;
+    bind(&obs.organisation)?;
+    bind(&obs.walk_id.as_ref().map(|w| w.as_bytes().as_slice()))?;
+    bind(&f.map(|f| f.status.as_str()))?;
+    bind(&f.map(|f| nanos(f.changed_at)))?;
+    bind(&f.and_then(|f| f.changed_by.as_deref()))?;
+    bind(&f.and_then(|f| f.assignee.as_deref()))?;
+    Ok(())
+}
+
 fn walk_row(row: &Row<'_>) -> rusqlite::Result<Walk> {
     let date: String = row.get(3)?;
     let tod: String = row.get(4)?;
@@ -474,40 +674,10 @@ impl Store for SqliteStore {
             .par_iter()
             .map(|o| IndexEntry::from_observation(0, o))
             .collect();
-        // Inserting in id order appends to the id index instead of splitting
-        // pages all over it.
-        let mut order: Vec<(Uuid, usize)> = observations.iter().map(|o| o.id).zip(0..).collect();
-        order.par_sort_unstable();
-        self.write_or_roll_back(move |c| {
-            let mut out = BatchOutcome::default();
-            let mut created = Vec::with_capacity(order.len());
-            let mut stmt = c.prepare(INSERT_OBSERVATION)?;
-            for (_, pos) in order {
-                let (obs, entry) = (&observations[pos], &entries[pos]);
-                match insert_observation_quietly(&mut stmt, c, obs, entry.cell)? {
-                    Some(seq) => created.push((pos, seq)),
-                    None => match existing_outcome(c, obs)? {
-                        Inserted::Duplicate(_) => out.duplicates.push(pos),
-                        _ => out.conflicts.push(pos),
-                    },
-                }
-            }
-            // Report in input order.
-            created.sort_unstable_by_key(|&(pos, _)| pos);
-            out.duplicates.sort_unstable();
-            out.conflicts.sort_unstable();
-            out.created = created
-                .into_iter()
-                .map(|(pos, seq)| IndexEntry {
-                    seq,
-                    ..entries[pos].clone()
-                })
-                .collect();
-            if policy == BatchPolicy::AllOrNothing && !out.conflicts.is_empty() {
-                out.created.clear();
-                return Ok((out, false));
-            }
-            Ok((out, true))
+        self.write_alone(move |c| {
+            let mut bulk = BulkInsert::new(c)?;
+            bulk.insert(c, &observations, &entries)?;
+            Ok(bulk.finish(policy))
         })
         .await
     }
@@ -517,46 +687,17 @@ impl Store for SqliteStore {
         chunks: mpsc::Receiver<super::ImportChunk>,
         policy: BatchPolicy,
     ) -> Result<BatchOutcome, StoreError> {
-        self.write_or_roll_back(move |c| {
-            let mut out = BatchOutcome::default();
-            let mut stmt = c.prepare(INSERT_OBSERVATION)?;
-            let mut offset = 0;
+        self.write_alone(move |c| {
+            let mut bulk = BulkInsert::new(c)?;
             loop {
-                let (observations, entries) = match chunks.recv() {
-                    Ok(super::ImportChunk::Records(o, e)) => (o, e),
+                match chunks.recv() {
+                    Ok(super::ImportChunk::Records(o, e)) => bulk.insert(c, &o, &e)?,
                     Ok(super::ImportChunk::Finish) => break,
                     // The sender gave up (a bad record, a broken stream): store nothing.
                     Err(_) => return Ok((BatchOutcome::default(), false)),
-                };
-                let mut order: Vec<(Uuid, usize)> =
-                    observations.iter().map(|o| o.id).zip(0..).collect();
-                order.sort_unstable();
-                let mut created = Vec::with_capacity(order.len());
-                for (_, pos) in order {
-                    let obs = &observations[pos];
-                    match insert_observation_quietly(&mut stmt, c, obs, entries[pos].cell)? {
-                        Some(seq) => created.push((pos, seq)),
-                        None => match existing_outcome(c, obs)? {
-                            Inserted::Duplicate(_) => out.duplicates.push(offset + pos),
-                            _ => out.conflicts.push(offset + pos),
-                        },
-                    }
                 }
-                created.sort_unstable_by_key(|&(pos, _)| pos);
-                out.created
-                    .extend(created.into_iter().map(|(pos, seq)| IndexEntry {
-                        seq,
-                        ..entries[pos].clone()
-                    }));
-                offset += observations.len();
             }
-            out.duplicates.sort_unstable();
-            out.conflicts.sort_unstable();
-            if policy == BatchPolicy::AllOrNothing && !out.conflicts.is_empty() {
-                out.created.clear();
-                return Ok((out, false));
-            }
-            Ok((out, true))
+            Ok(bulk.finish(policy))
         })
         .await
     }
