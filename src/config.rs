@@ -15,6 +15,11 @@ pub struct DataArgs {
     /// Directory of the embedded store (created if missing).
     #[arg(long, env = "TRYGG_DATA_DIR", default_value = "./trygg-data")]
     pub data_dir: PathBuf,
+
+    /// PostgreSQL/PostGIS database to use instead of the embedded store,
+    /// e.g. `postgres://trygg@db.example/trygg`. The schema is created on first use.
+    #[arg(long, env = "TRYGG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// What submissions are checked against. Shared by `serve` and `import`.

@@ -19,7 +19,7 @@ use trygg::ingest::{self, Format};
 use trygg::model::observation::ValidationContext;
 use trygg::model::{Role, Taxonomy};
 use trygg::service::Service;
-use trygg::store::{AuditEntry, BatchPolicy, SqliteStore, Store, UserRecord};
+use trygg::store::{AuditEntry, BatchPolicy, PgStore, SqliteStore, Store, UserRecord};
 use trygg::{auth, demo, export};
 
 /// Trygg maps perceived insecurity, safety-walk findings and place
@@ -231,7 +231,7 @@ async fn run(command: Command) -> Result<()> {
             expires_in_days,
             data,
         }) => {
-            let store = open_store(&data)?;
+            let store = open_store(&data).await?;
             let record = trygg::http::token_record(role, org, label, expires_in_days)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (secret, hash) = auth::new_token();
@@ -251,9 +251,19 @@ async fn run(command: Command) -> Result<()> {
     }
 }
 
-fn open_store(data: &DataArgs) -> Result<SqliteStore> {
-    SqliteStore::open(&data.data_dir)
-        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+/// The PostgreSQL store when a database URL is given, else the embedded one.
+async fn open_store(data: &DataArgs) -> Result<Arc<dyn Store>> {
+    Ok(match &data.database_url {
+        Some(url) => Arc::new(
+            PgStore::open(url)
+                .await
+                .context("opening the PostgreSQL store")?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&data.data_dir)
+                .with_context(|| format!("opening the store in {}", data.data_dir.display()))?,
+        ),
+    })
 }
 
 async fn run_server(
@@ -263,7 +273,7 @@ async fn run_server(
 ) -> Result<()> {
     let settings = server.finalize().context("invalid configuration")?;
     ensure_web_assets(&settings.web_dir);
-    let store: Arc<dyn Store> = Arc::new(open_store(data)?);
+    let store = open_store(data).await?;
     if let Some((count, seed)) = demo {
         seed_demo(store.as_ref(), &settings.taxonomy, count, seed).await?;
     }
@@ -402,18 +412,19 @@ async fn import(
     let started = std::time::Instant::now();
     let pb = progress_bar(len, "importing");
     let reader = BufReader::with_capacity(1 << 16, pb.wrap_read(f));
-    let store = open_store(data)?;
+    let store = open_store(data).await?;
     // Parsing and storing overlap; the writer commits once, at the end.
-    let (checked, out) = trygg::service::store_while_parsing(&store, partial, move |on_accepted| {
-        let ctx = ValidationContext {
-            taxonomy: &taxonomy,
-            region: &region,
-            now: OffsetDateTime::now_utc(),
-        };
-        ingest::parse_and_validate_chunked(format, reader, ctx, &|_| Ok(()), 20, on_accepted)
-    })
-    .await
-    .with_context(|| format!("importing {}", file.display()))?;
+    let (checked, out) =
+        trygg::service::store_while_parsing(store.as_ref(), partial, move |on_accepted| {
+            let ctx = ValidationContext {
+                taxonomy: &taxonomy,
+                region: &region,
+                now: OffsetDateTime::now_utc(),
+            };
+            ingest::parse_and_validate_chunked(format, reader, ctx, &|_| Ok(()), 20, on_accepted)
+        })
+        .await
+        .with_context(|| format!("importing {}", file.display()))?;
     pb.finish_and_clear();
     for r in &checked.rejections {
         let pos = r.position;
@@ -473,7 +484,7 @@ enum ExportSink {
 }
 
 async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -> Result<()> {
-    let store = open_store(data)?;
+    let store = open_store(data).await?;
     let sink: Box<dyn Write> = match out {
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -598,7 +609,7 @@ async fn add_user(username: &str, role: Role, org: Option<String>, data: &DataAr
     }
     let hash =
         auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
-    let store = open_store(data)?;
+    let store = open_store(data).await?;
     store
         .add_user(&UserRecord {
             username: username.to_owned(),

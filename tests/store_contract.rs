@@ -2,6 +2,8 @@
 //! contract item is a function over a fixture; the `contract_tests!` macro
 //! runs all of them against each store.
 
+mod common;
+
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -10,8 +12,8 @@ use trygg::index::{IndexEntry, base_cell};
 use trygg::model::walk::TimeOfDay;
 use trygg::model::{Area, AreaType, FindingState, FindingStatus, Kind, Observation, Role, Walk};
 use trygg::store::{
-    AuditEntry, BatchPolicy, FindingUpdate, Inserted, SqliteStore, Store, StoreError, TokenRecord,
-    UserRecord,
+    AuditEntry, BatchPolicy, FindingUpdate, Inserted, PgStore, SqliteStore, Store, StoreError,
+    TokenRecord, UserRecord,
 };
 use uuid::Uuid;
 
@@ -28,8 +30,25 @@ impl Fixture for Embedded {
     }
 }
 
-fn embedded() -> Embedded {
-    Embedded(tempfile::tempdir().unwrap())
+#[expect(clippy::unnecessary_wraps, reason = "fixtures may be unavailable")]
+fn embedded() -> Option<Embedded> {
+    Some(Embedded(tempfile::tempdir().unwrap()))
+}
+
+/// A fresh database in the throwaway PostgreSQL cluster.
+struct Postgres(String);
+
+impl Fixture for Postgres {
+    fn open(&self) -> Arc<dyn Store> {
+        let store = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(PgStore::open(&self.0))
+        });
+        Arc::new(store.expect("open PostgreSQL store"))
+    }
+}
+
+fn postgres() -> Option<Postgres> {
+    common::postgres::fresh_database().map(Postgres)
 }
 
 fn observation(n: u128) -> Observation {
@@ -480,13 +499,20 @@ async fn acknowledged_writes_survive_reopening(f: &dyn Fixture) {
     );
 }
 
+/// Runs every case against every store: `contract_tests!(store => fixture, ...; [cases])`.
 macro_rules! contract_tests {
+    ($($store:ident => $fixture:expr),+ ; $cases:tt) => {
+        $(contract_module!($store, $fixture, $cases);)+
+    };
+}
+
+macro_rules! contract_module {
     ($store:ident, $fixture:expr, [$($case:ident),* $(,)?]) => {
         mod $store {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let fixture = $fixture;
+                    let Some(fixture) = $fixture else { return };
                     super::$case(&fixture).await;
                 }
             )*
@@ -495,8 +521,8 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(
-    embedded_store,
-    super::embedded(),
+    embedded_store => super::embedded(),
+    postgres_store => super::postgres();
     [
         round_trips_every_field,
         insert_is_idempotent_by_id,

@@ -235,11 +235,22 @@ pub async fn serve(
     result
 }
 
+/// Indexes what other processes commit: at once when the store announces a
+/// change (PostgreSQL `NOTIFY`), and by polling every `every` in any case.
 async fn catch_up_loop(service: Arc<Service>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let changes = service.store().changes();
     loop {
-        tick.tick().await;
+        match &changes {
+            Some(notify) => tokio::select! {
+                _ = tick.tick() => {}
+                () = notify.notified() => {}
+            },
+            None => {
+                tick.tick().await;
+            }
+        }
         match service.catch_up().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(observations = n, "indexed observations written elsewhere"),

@@ -13,6 +13,7 @@
 //!   order, so that readers can catch up with [`Store::index_entries_since`];
 //! - the audit log only grows.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -22,7 +23,17 @@ use uuid::Uuid;
 use crate::index::IndexEntry;
 use crate::model::{Area, FindingStatus, Observation, Role, Walk};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+/// Times are stored as Unix nanoseconds, which round-trip exactly.
+fn nanos(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+fn from_nanos(n: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(n)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
 
 /// What a store failure was.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +46,10 @@ pub enum StoreError {
     },
     #[error("SQLite error")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL error")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL is unavailable: {0}")]
+    Unavailable(String),
     #[error("schema migration failed")]
     Migration(#[from] refinery::Error),
     #[error("commit failed: {0}")]
@@ -138,6 +153,12 @@ pub struct FindingUpdate {
 pub trait Store: Send + Sync + 'static {
     /// Short name for `/health`: `embedded` or `postgres`.
     fn kind(&self) -> &'static str;
+
+    /// Signalled when another process may have committed observations, so
+    /// the service catches up at once instead of at its next poll.
+    fn changes(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 
     // Observations.
 

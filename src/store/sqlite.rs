@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::{
     AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError, TokenRecord,
-    UserRecord,
+    UserRecord, from_nanos, nanos,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::walk::TimeOfDay;
@@ -299,14 +299,6 @@ fn commit_group(conn: &Connection, mut group: Vec<Box<dyn WriteJob>>, savepoints
 }
 
 // Encoding helpers.
-
-fn nanos(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
-}
-
-fn from_nanos(n: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(n)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
 
 fn uuid_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
     let bytes: [u8; 16] = row.get(i)?;

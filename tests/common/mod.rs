@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
