@@ -29,3 +29,15 @@ pub mod model;
 pub mod service;
 pub mod store;
 pub mod tiles;
+
+/// An error and its sources on one line, for logs and CLI messages.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}

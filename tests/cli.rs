@@ -1,13 +1,14 @@
 //! The `trygg` command as a user runs it.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trygg");
+use common::process::BIN;
 
 fn trygg(args: &[&str], data_dir: &Path) -> Output {
     Command::new(BIN)
@@ -181,28 +182,8 @@ fn users_are_added_with_a_password_from_stdin() {
 async fn import_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut server = tokio::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--catch-up-ms",
-            "100",
-            "--data-dir",
-        ])
-        .arg(&data)
-        .env("TRYGG_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next_line().await.unwrap().expect("server exited");
-        if let Some(url) = line.strip_prefix("listening on ") {
-            break url.to_owned();
-        }
-    };
+    let store = common::process::StoreArg::Dir(data.clone());
+    let (_server, base) = common::process::start_server(&store, &["--catch-up-ms", "100"]).await;
     let csv = demo_file(dir.path(), "demo.csv", "500");
     let out = trygg(&["import", csv.to_str().unwrap()], &data);
     assert!(

@@ -5,56 +5,13 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::process::{StoreArg, create_token, start_server};
 use common::report;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use uuid::Uuid;
-
-const BIN: &str = env!("CARGO_BIN_EXE_trygg");
-
-/// Starts `trygg serve` on a free port and returns it with its address.
-async fn start_server(data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("TRYGG_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start trygg");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                return url.to_owned();
-            }
-        }
-        panic!("trygg exited before listening");
-    })
-    .await
-    .expect("trygg did not start in time");
-    (child, addr)
-}
-
-fn create_token(data_dir: &Path) -> String {
-    let out = std::process::Command::new(BIN)
-        .args(["token", "create", "--role", "analyst", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// Every stored observation id, read page by page.
 async fn stored_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
@@ -88,19 +45,38 @@ async fn stored_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<St
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_writes_survive_sigkill() {
-    const CYCLES: usize = 3;
+async fn acknowledged_writes_survive_sigkill_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    survive_sigkill(&StoreArg::Dir(dir.path().to_owned()), cycles()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_sigkill_postgres() {
+    let Some(url) = common::postgres::fresh_database() else {
+        return;
+    };
+    survive_sigkill(&StoreArg::Url(url), cycles()).await;
+}
+
+/// Three cycles in the suite; `TRYGG_CRASH_CYCLES` for longer runs.
+fn cycles() -> usize {
+    std::env::var("TRYGG_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+async fn survive_sigkill(store: &StoreArg, cycles: usize) {
     const CLIENTS_U32: u32 = 16;
     const ACKS_BEFORE_KILL: usize = 300;
 
-    let dir = tempfile::tempdir().unwrap();
-    let token = create_token(dir.path());
+    let token = create_token(store);
     let client = reqwest::Client::new();
     let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut attempted = 0usize;
 
-    for cycle in 0..CYCLES {
-        let (mut child, base) = start_server(dir.path()).await;
+    for cycle in 0..cycles {
+        let (mut child, base) = start_server(store, &[]).await;
         let acked_before = acked.lock().unwrap().len();
         let mut tasks = Vec::new();
         for c in 0..CLIENTS_U32 {
@@ -152,7 +128,7 @@ async fn acknowledged_writes_survive_sigkill() {
             attempted += t.await.unwrap();
         }
 
-        let (_child, base) = start_server(dir.path()).await;
+        let (_child, base) = start_server(store, &[]).await;
         let stored = stored_ids(&client, &base, &token).await;
         let unique: HashSet<&String> = stored.iter().collect();
         assert_eq!(
@@ -189,7 +165,7 @@ async fn acknowledged_writes_survive_sigkill() {
             u64::try_from(stored.len()).unwrap()
         );
         eprintln!(
-            "cycle {cycle}: {} acknowledged, {} stored, {attempted} sent so far",
+            "{store:?} cycle {cycle}: {} acknowledged, {} stored, {attempted} sent so far",
             acked_now,
             stored.len()
         );

@@ -206,14 +206,4 @@ impl From<StoreError> for Problem {
     }
 }
 
-/// An error and its sources, for logs.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
-}
+pub use crate::error_chain;

@@ -275,11 +275,8 @@ async fn write_group(client: Option<&mut Client>, group: Vec<(Observation, u64, 
             }
         }
         Err(e) => {
-            // Every caller of the group gets the failure; errors cannot be cloned.
-            let message = match &e {
-                StoreError::Postgres(pg) => pg.to_string(),
-                other => other.to_string(),
-            };
+            // Every caller in the group gets the failure; errors cannot be cloned.
+            let message = crate::error_chain(&e);
             for (_, _, reply) in group {
                 let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
             }
@@ -468,11 +465,16 @@ async fn copy_incoming(
 
 // The listener.
 
-async fn listen_loop(config: Config, changes: Arc<Notify>) {
+async fn listen_loop(mut config: Config, changes: Arc<Notify>) {
+    // Named apart so that operators (and tests) can tell it from the pool.
+    config.application_name("trygg-listener");
     loop {
         match listen_once(&config, &changes).await {
             Ok(()) => tracing::warn!("PostgreSQL notification connection closed; reconnecting"),
-            Err(e) => tracing::warn!(error = %e, "cannot listen for PostgreSQL notifications"),
+            Err(e) => tracing::warn!(
+                error = %crate::error_chain(&e),
+                "cannot listen for PostgreSQL notifications"
+            ),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 pub mod postgres;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

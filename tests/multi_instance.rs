@@ -1,0 +1,91 @@
+//! Several Trygg instances on one PostgreSQL database: an observation
+//! written through one appears in the others' indexes within a second, by
+//! `LISTEN/NOTIFY`, and nothing is missed while a listener reconnects.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::process::{StoreArg, start_server};
+use common::report;
+use serde_json::Value;
+
+async fn observation_count(client: &reqwest::Client, base: &str) -> u64 {
+    let health: Value = client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["observations"].as_u64().unwrap()
+}
+
+async fn submit(client: &reqwest::Client, base: &str, lon: f64) {
+    let resp = client
+        .post(format!("{base}/api/v1/observations"))
+        .header("content-type", "application/geo+json")
+        .body(report(lon, 59.19).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
+
+/// How long until `base` shows `count` observations (panics after `limit`).
+async fn seen_within(
+    client: &reqwest::Client,
+    base: &str,
+    count: u64,
+    limit: Duration,
+) -> Duration {
+    let start = Instant::now();
+    while observation_count(client, base).await != count {
+        assert!(
+            start.elapsed() < limit,
+            "{base} did not see {count} observations within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_reach_the_other_instance_within_a_second() {
+    let Some(url) = common::postgres::fresh_database() else {
+        return;
+    };
+    let store = StoreArg::Url(url.clone());
+    // Polling is set to a minute, so only notifications can explain a quick update.
+    let slow_poll = ["--catch-up-ms", "60000"];
+    let (_a, a) = start_server(&store, &slow_poll).await;
+    let (_b, b) = start_server(&store, &slow_poll).await;
+    let client = reqwest::Client::new();
+
+    for n in 1..=5u32 {
+        submit(&client, &a, 17.60 + f64::from(n) * 0.001).await;
+        let took = seen_within(&client, &b, u64::from(n), Duration::from_secs(1)).await;
+        eprintln!("observation {n} written through A, seen by B after {took:?}");
+    }
+    submit(&client, &b, 17.70).await;
+    seen_within(&client, &a, 6, Duration::from_secs(1)).await;
+
+    // Cut both instances' notification connections; write while they reconnect.
+    let (pg, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let cut = pg
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'trygg-listener'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cut.len(), 2, "each instance keeps one listening connection");
+    submit(&client, &a, 17.71).await;
+    // The listener waits a second before reconnecting, then catches up.
+    seen_within(&client, &b, 7, Duration::from_secs(5)).await;
+}
