@@ -82,6 +82,11 @@ pub struct ServerArgs {
     #[arg(long, env = "TRYGG_MAX_IMPORT_BYTES", default_value_t = 1024 * 1024 * 1024)]
     pub max_import_bytes: usize,
 
+    /// Requests handled at once; beyond this the service answers 503 at once
+    /// (with `Retry-After`) instead of queueing without bound.
+    #[arg(long, env = "TRYGG_MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+
     /// How often to pick up writes made by other processes, in milliseconds.
     #[arg(long, env = "TRYGG_CATCH_UP_MS", default_value_t = 1000)]
     pub catch_up_ms: u64,
@@ -123,6 +128,7 @@ impl Default for ServerArgs {
             max_body_bytes: 64 * 1024,
             max_import_bytes: 1024 * 1024 * 1024,
             catch_up_ms: 1000,
+            max_in_flight: 1024,
             public_url: None,
             web_dir: default_web_dir(),
             basemap: "none".into(),
@@ -154,6 +160,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
     pub catch_up_interval: std::time::Duration,
+    pub max_in_flight: usize,
     pub public_url: Option<String>,
     pub web_dir: PathBuf,
     /// Base-map tile URL template; `None` for a plain background.
@@ -189,6 +196,7 @@ impl ServerArgs {
             max_body_bytes: self.max_body_bytes,
             max_import_bytes: self.max_import_bytes,
             catch_up_interval: std::time::Duration::from_millis(self.catch_up_ms.max(50)),
+            max_in_flight: self.max_in_flight.max(1),
             public_url: self
                 .public_url
                 .as_ref()

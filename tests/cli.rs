@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::process::BIN;
+use common::process::{BIN, demo_file};
 
 fn trygg(args: &[&str], data_dir: &Path) -> Output {
     Command::new(BIN)
@@ -18,30 +18,6 @@ fn trygg(args: &[&str], data_dir: &Path) -> Output {
         .env("TRYGG_LOG", "warn")
         .output()
         .unwrap()
-}
-
-fn demo_file(dir: &Path, name: &str, count: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    let out = Command::new(BIN)
-        .args([
-            "demo-data",
-            "--count",
-            count,
-            "--seed",
-            "3",
-            "--end",
-            "2026-11-01",
-            "--out",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    path
 }
 
 #[test]

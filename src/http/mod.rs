@@ -107,6 +107,7 @@ fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(state.settings.max_in_flight));
     let api = Router::new()
         .route(
             "/observations",
@@ -159,6 +160,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
         .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn(move |req, next| {
+            shed_load(Arc::clone(&in_flight), req, next)
+        }))
         // A bug must not take the connection down with it: answer 500.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
@@ -184,6 +188,22 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
             ServeDir::new(web_dir.join("node_modules/maplibre-gl/dist")),
         )
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// Answers 503 at once when `max_in_flight` requests are already being
+/// handled, so that overload costs bounded memory instead of a growing queue.
+/// `/health` is always answered: an overloaded instance is still alive.
+async fn shed_load(limit: Arc<tokio::sync::Semaphore>, req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    if req.uri().path() == "/health" {
+        return next.run(req).await;
+    }
+    let Ok(_permit) = limit.try_acquire_owned() else {
+        metrics::counter!("trygg_http_shed_total").increment(1);
+        return problem::Problem::unavailable("the service is overloaded; try again shortly")
+            .into_response();
+    };
+    next.run(req).await
 }
 
 /// Request metrics and baseline security headers.

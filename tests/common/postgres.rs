@@ -11,17 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 pub struct Cluster {
     bin: PathBuf,
     pub port: u16,
+    dir: PathBuf,
     /// Runs commands as this user when the tests run as root (PostgreSQL refuses root).
     run_as: Option<String>,
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 static DATABASES: AtomicU32 = AtomicU32::new(0);
+static CLUSTERS: AtomicU32 = AtomicU32::new(0);
 
 /// The shared cluster, or `None` (after a loud notice) when PostgreSQL with
 /// PostGIS is not installed. Panics in CI, where it must be.
@@ -41,30 +42,74 @@ pub fn cluster() -> Option<&'static Cluster> {
     }
 }
 
+/// A cluster of the caller's own, for tests that stop and start it.
+pub fn private_cluster() -> Option<Cluster> {
+    cluster()?;
+    Some(start().expect("start a private PostgreSQL cluster"))
+}
+
 /// A URL of a new, empty database in the shared cluster.
 pub fn fresh_database() -> Option<String> {
-    let cluster = cluster()?;
     let name = format!("trygg_test_{}", DATABASES.fetch_add(1, Ordering::Relaxed));
-    let status = cluster
-        .command("createdb")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &cluster.port.to_string(),
-            "-U",
-            "postgres",
-            &name,
-        ])
-        .status()
-        .expect("run createdb");
-    assert!(status.success(), "createdb {name} failed");
-    Some(cluster.url(&name))
+    Some(cluster()?.create_database(&name))
 }
 
 impl Cluster {
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// A new, empty database in this cluster.
+    pub fn create_database(&self, name: &str) -> String {
+        let status = self
+            .command("createdb")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                name,
+            ])
+            .status()
+            .expect("run createdb");
+        assert!(status.success(), "createdb {name} failed");
+        self.url(name)
+    }
+
+    /// Stops the server as an operator would for a restart (`pg_ctl stop -m fast`).
+    pub fn stop(&self) {
+        let ok = self
+            .command("pg_ctl")
+            .args(["stop", "-m", "fast", "-w", "-D"])
+            .arg(self.dir.join("data"))
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "pg_ctl stop failed");
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&self) -> Result<(), String> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
+             -c max_connections=400 -c fsync=off -c shared_buffers=64MB",
+            self.port,
+            self.dir.display()
+        );
+        output(
+            self.command("pg_ctl")
+                .args(["start", "-w", "-t", "30", "-o", &options, "-l"])
+                .arg(self.dir.join("log"))
+                .arg("-D")
+                .arg(self.dir.join("data")),
+        )
+        .map_err(|e| {
+            let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+            format!("{e}; server log: {log}")
+        })?;
+        Ok(())
     }
 
     /// One of the PostgreSQL programs.
@@ -126,7 +171,7 @@ fn start() -> Result<Cluster, String> {
     let dir = std::env::temp_dir().join(format!(
         "trygg-pg-{}-{}",
         std::process::id(),
-        Instant::now().elapsed().as_nanos()
+        CLUSTERS.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     if let Some(user) = &run_as {
@@ -136,8 +181,12 @@ fn start() -> Result<Cluster, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
-    let cluster = Cluster { bin, port, run_as };
-    let data = dir.join("data");
+    let cluster = Cluster {
+        bin,
+        port,
+        dir,
+        run_as,
+    };
     output(
         cluster
             .command("initdb")
@@ -152,44 +201,26 @@ fn start() -> Result<Cluster, String> {
                 "--no-sync",
                 "-D",
             ])
-            .arg(&data),
+            .arg(cluster.dir.join("data")),
     )?;
+    cluster.start()?;
 
-    // The watchdog: runs the server while this test process lives, then
-    // stops it and removes the directory.
+    // The watchdog stops the server and removes its directory once this
+    // test process has ended.
     let script = format!(
-        "{postgres} -D {data} -p {port} -c listen_addresses=127.0.0.1 \
-         -c unix_socket_directories={dir} -c max_connections=400 -c fsync=off \
-         -c shared_buffers=64MB >{dir}/log 2>&1 & pg=$!; \
-         while [ -d /proc/{test} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; \
-         kill -INT $pg 2>/dev/null; wait $pg; rm -rf {dir}",
-        postgres = cluster.bin.join("postgres").display(),
-        data = data.display(),
-        dir = dir.display(),
+        "while [ -d /proc/{test} ]; do sleep 1; done; \
+         {pg_ctl} stop -m immediate -D {dir}/data; rm -rf {dir}",
         test = std::process::id(),
+        pg_ctl = cluster.bin.join("pg_ctl").display(),
+        dir = cluster.dir.display(),
     );
-    let mut watchdog = cluster.as_user("sh");
-    watchdog.args(["-c", &script]);
-    watchdog
+    cluster
+        .as_user("sh")
+        .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start PostgreSQL: {e}"))?;
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = Command::new(cluster.bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ready {
-            return Ok(cluster);
-        }
-        if Instant::now() > deadline {
-            let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-            return Err(format!("PostgreSQL did not start within 30 s: {log}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        .map_err(|e| format!("cannot start the watchdog: {e}"))?;
+    Ok(cluster)
 }

@@ -69,3 +69,28 @@ pub fn create_token(store: &StoreArg) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// Writes `count` deterministic demo observations as CSV to `dir/name`.
+pub fn demo_file(dir: &std::path::Path, name: &str, count: &str) -> PathBuf {
+    let path = dir.join(name);
+    let out = std::process::Command::new(BIN)
+        .args([
+            "demo-data",
+            "--count",
+            count,
+            "--seed",
+            "3",
+            "--end",
+            "2026-11-01",
+            "--out",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}

@@ -1,0 +1,231 @@
+//! Faults the service must ride out: overload, SIGTERM with requests in
+//! flight, PostgreSQL restarted under load. (SIGKILL is in `crash.rs`.)
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::process::{StoreArg, create_token, demo_file, start_server};
+use common::report;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Resident memory of a process in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_shed_with_503_and_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreArg::Dir(dir.path().to_owned());
+    let (child, base) = start_server(&store, &["--demo", "--max-in-flight", "8"]).await;
+    let pid = child.id().unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/v1/hexagons?res=10");
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+    let before = rss_kib(pid);
+
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for _round in 0..3 {
+        let requests: Vec<_> = (0..400)
+            .map(|_| {
+                let (client, url) = (client.clone(), url.clone());
+                tokio::spawn(async move {
+                    let resp = client.get(&url).send().await.unwrap();
+                    let status = resp.status().as_u16();
+                    if status == 503 {
+                        assert!(resp.headers().contains_key("retry-after"));
+                        let body: Value = resp.json().await.unwrap();
+                        assert_eq!(body["status"], 503);
+                    }
+                    status
+                })
+            })
+            .collect();
+        for r in requests {
+            *statuses.entry(r.await.unwrap()).or_default() += 1;
+        }
+    }
+    let after = rss_kib(pid);
+    eprintln!(
+        "1,200 concurrent requests, 8 in flight at most: {statuses:?}; RSS {before} KiB -> {after} KiB"
+    );
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [200, 503],
+        "only answers and sheds, nothing else"
+    );
+    assert!(
+        after < before + 256 * 1024,
+        "memory grew by more than 256 MiB under overload"
+    );
+    // The service recovers once the flood is over.
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_requests_in_flight_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreArg::Dir(dir.path().join("data"));
+    let token = create_token(&store);
+    let csv = std::fs::read(demo_file(dir.path(), "big.csv", "100000")).unwrap();
+    let (mut child, base) = start_server(&store, &[]).await;
+    let client = reqwest::Client::new();
+
+    let import = {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!("{base}/api/v1/observations/import"))
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(csv)
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let resp = import
+        .await
+        .unwrap()
+        .expect("the import in flight is answered");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["accepted"], 100_000, "{body}");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("trygg exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+    // New connections are refused once it has gone.
+    assert!(client.get(format!("{base}/health")).send().await.is_err());
+
+    let (_child, base) = start_server(&store, &[]).await;
+    let health: Value = client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["observations"], 100_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_restart_under_load_loses_nothing() {
+    let Some(cluster) = common::postgres::private_cluster() else {
+        return;
+    };
+    let store = StoreArg::Url(cluster.create_database("restart"));
+    let token = create_token(&store);
+    let (_child, base) = start_server(&store, &[]).await;
+    let client = reqwest::Client::new();
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let statuses: Arc<Mutex<BTreeMap<u16, usize>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    let mut tasks = Vec::new();
+    for c in 0..8u32 {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (acked, statuses, stop) =
+            (Arc::clone(&acked), Arc::clone(&statuses), Arc::clone(&stop));
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let id = Uuid::now_v7().to_string();
+                let mut f = report(17.60 + f64::from(c) * 0.002, 59.19);
+                f["id"] = json!(id);
+                let resp = client
+                    .post(format!("{base}/api/v1/observations"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/geo+json")
+                    .body(f.to_string())
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await
+                    .expect("the service answers while PostgreSQL is away");
+                let status = resp.status().as_u16();
+                *statuses.lock().unwrap().entry(status).or_default() += 1;
+                if status == 201 {
+                    acked.lock().unwrap().insert(id);
+                } else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    let wait_for_acks = |n: usize| {
+        let acked = Arc::clone(&acked);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while acked.lock().unwrap().len() < n {
+                assert!(Instant::now() < deadline, "submissions stalled");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for_acks(200).await;
+    tokio::task::block_in_place(|| cluster.stop());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let during = acked.lock().unwrap().len();
+    tokio::task::block_in_place(|| cluster.start()).unwrap();
+    wait_for_acks(during + 200).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    let statuses = statuses.lock().unwrap().clone();
+    eprintln!("PostgreSQL restarted under load: statuses {statuses:?}");
+    assert!(
+        statuses.get(&503).is_some_and(|n| *n > 0),
+        "503 while PostgreSQL was down"
+    );
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [201, 503],
+        "nothing but stored or unavailable"
+    );
+    let resp: Value = client
+        .get(format!("{base}/api/v1/observations?limit=10000"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored: Vec<String> = resp["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    let unique: HashSet<&String> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "an observation is stored twice");
+    let acked = acked.lock().unwrap();
+    let lost = acked.iter().filter(|id| !unique.contains(id)).count();
+    eprintln!(
+        "{} acknowledged, {} stored, {lost} lost",
+        acked.len(),
+        stored.len()
+    );
+    assert_eq!(lost, 0, "acknowledged writes lost");
+}
