@@ -6,9 +6,13 @@
 //! observation; a whole-municipality hexagon query over HTTP; and durable
 //! single submissions from 32 concurrent clients.
 //!
-//! Run: `cargo bench --bench load`
+//! Run: `cargo bench --bench load`. With `TRYGG_BENCH_DATABASE_URL` set to a
+//! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432`) it runs the
+//! same scenarios on the PostgreSQL store, in fresh databases
+//! `trygg_bench_cli` and `trygg_bench_http` (dropped first if present).
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,23 +38,53 @@ fn main() {
     rt.block_on(run(n));
 }
 
+/// The store the scenarios run on: embedded (a directory) or PostgreSQL.
+#[derive(Clone)]
+enum Target {
+    Dir(PathBuf),
+    Url(String),
+}
+
+impl Target {
+    /// A fresh, empty store named `name`.
+    async fn fresh(work: &Path, name: &str) -> Target {
+        let Ok(server) = std::env::var("TRYGG_BENCH_DATABASE_URL") else {
+            return Target::Dir(work.join(name));
+        };
+        let (pg, conn) =
+            tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+                .await
+                .expect("connect to TRYGG_BENCH_DATABASE_URL");
+        tokio::spawn(conn);
+        let db = format!("trygg_bench_{name}");
+        // One statement each: neither may run inside a transaction block.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+        ] {
+            pg.batch_execute(&sql).await.unwrap();
+        }
+        Target::Url(format!("{server}/{db}"))
+    }
+
+    fn args(&self) -> [OsString; 2] {
+        match self {
+            Target::Dir(d) => ["--data-dir".into(), d.into()],
+            Target::Url(u) => ["--database-url".into(), u.into()],
+        }
+    }
+}
+
 struct Server {
     child: Child,
     base: String,
 }
 
-async fn start(data_dir: &Path) -> (Server, Duration) {
+async fn start(target: &Target) -> (Server, Duration) {
     let started = Instant::now();
     let mut child = tokio::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "warn",
-            "--data-dir",
-        ])
-        .arg(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .args(target.args())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -88,18 +122,10 @@ impl Server {
     }
 }
 
-fn token(data_dir: &Path) -> String {
+fn token(target: &Target) -> String {
     let out = Command::new(BIN)
-        .args([
-            "token",
-            "create",
-            "--role",
-            "analyst",
-            "--log",
-            "warn",
-            "--data-dir",
-        ])
-        .arg(data_dir)
+        .args(["token", "create", "--role", "analyst", "--log", "warn"])
+        .args(target.args())
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
@@ -147,11 +173,11 @@ async fn run(n: usize) {
     println!("generated demo CSV in {:.1} s", t.elapsed().as_secs_f64());
 
     // 1. CLI import.
-    let cli_dir = work.path().join("cli");
+    let cli_target = Target::fresh(work.path(), "cli").await;
     let t = Instant::now();
     let out = Command::new(BIN)
-        .args(["import", "--log", "warn", "--data-dir"])
-        .arg(&cli_dir)
+        .args(["import", "--log", "warn"])
+        .args(cli_target.args())
         .arg(&csv)
         .output()
         .unwrap();
@@ -167,9 +193,9 @@ async fn run(n: usize) {
     );
 
     // 2. HTTP import into a running server: store and index.
-    let http_dir = work.path().join("http");
-    let token = token(&http_dir);
-    let (server, _) = start(&http_dir).await;
+    let http_target = Target::fresh(work.path(), "http").await;
+    let token = token(&http_target);
+    let (server, _) = start(&http_target).await;
     let client = reqwest::Client::new();
     let body = std::fs::read(&csv).unwrap();
     let t = Instant::now();
@@ -199,7 +225,7 @@ async fn run(n: usize) {
     server.stop().await;
 
     // 3. Start-up with N stored, and memory.
-    let (server, startup) = start(&http_dir).await;
+    let (server, startup) = start(&http_target).await;
     println!(
         "| start-up with {n} stored (until listening) | {:.2} s |",
         startup.as_secs_f64()

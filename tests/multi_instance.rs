@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::process::{StoreArg, start_server};
+use common::process::{StoreArg, create_token, demo_file, start_server};
 use common::report;
 use serde_json::Value;
 
@@ -71,6 +71,20 @@ async fn writes_reach_the_other_instance_within_a_second() {
     submit(&client, &b, 17.70).await;
     seen_within(&client, &a, 6, Duration::from_secs(1)).await;
 
+    // A bulk import streamed through A (COPY) reaches B the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read(demo_file(dir.path(), "demo.csv", "2000")).unwrap();
+    let resp = client
+        .post(format!("{a}/api/v1/observations/import"))
+        .bearer_auth(create_token(&store))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    seen_within(&client, &b, 2006, Duration::from_secs(1)).await;
+
     // Cut both instances' notification connections; write while they reconnect.
     let (pg, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -87,5 +101,5 @@ async fn writes_reach_the_other_instance_within_a_second() {
     assert_eq!(cut.len(), 2, "each instance keeps one listening connection");
     submit(&client, &a, 17.71).await;
     // The listener waits a second before reconnecting, then catches up.
-    seen_within(&client, &b, 7, Duration::from_secs(5)).await;
+    seen_within(&client, &b, 2007, Duration::from_secs(5)).await;
 }

@@ -172,23 +172,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<BatchOutcome, StoreError>;
     /// Stores chunks in one transaction as they arrive, so that parsing and
     /// writing overlap. Commits only after [`ImportChunk::Finish`]; if the
-    /// sender goes away without it, nothing is stored.
+    /// sender goes away without it, nothing is stored. The receiver blocks:
+    /// implementations read it on a thread of their own, never on the runtime.
     async fn insert_stream(
         &self,
         chunks: std::sync::mpsc::Receiver<ImportChunk>,
         policy: BatchPolicy,
-    ) -> Result<BatchOutcome, StoreError> {
-        // A store without streaming support collects the chunks first.
-        let mut all = Vec::new();
-        loop {
-            match chunks.recv() {
-                Ok(ImportChunk::Records(obs, _)) => all.extend(obs),
-                Ok(ImportChunk::Finish) => break,
-                Err(_) => return Ok(BatchOutcome::default()),
-            }
-        }
-        self.insert_batch(all, policy).await
-    }
+    ) -> Result<BatchOutcome, StoreError>;
     async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError>;
     /// The observations with these ids, in the order given; unknown ids are left out.
     async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Observation>, StoreError>;

@@ -79,10 +79,31 @@ enum Job {
         reply: oneshot::Sender<Result<Inserted, StoreError>>,
     },
     Batch {
-        observations: Vec<Observation>,
+        rows: Rows,
         policy: BatchPolicy,
         reply: oneshot::Sender<Result<BatchOutcome, StoreError>>,
     },
+}
+
+/// The rows of one write as they arrive: chunks of observations with their
+/// H3 cells, then `None` when complete. A sender that goes away without
+/// `None` abandons the write.
+type Rows = mpsc::Receiver<Option<(Vec<Observation>, Vec<u64>)>>;
+
+/// All rows at once.
+fn rows_of(observations: Vec<Observation>, cells: Vec<u64>) -> Rows {
+    let (tx, rx) = mpsc::channel(2);
+    tx.try_send(Some((observations, cells)))
+        .and_then(|()| tx.try_send(None))
+        .expect("a channel of two has room for two");
+    rx
+}
+
+fn cells_of(observations: &[Observation]) -> Vec<u64> {
+    observations
+        .iter()
+        .map(|o| base_cell(o.lon, o.lat).map_or(0, u64::from))
+        .collect()
 }
 
 impl PgStore {
@@ -197,12 +218,12 @@ async fn writer_loop(config: Config, mut rx: mpsc::Receiver<Job>) {
         }
         match first {
             Job::Batch {
-                observations,
+                mut rows,
                 policy,
                 reply,
             } => {
                 let result = match client.as_mut() {
-                    Some(c) => write_batch(c, &observations, policy).await,
+                    Some(c) => write_batch(c, &mut rows, policy).await,
                     None => Err(unreachable_error()),
                 };
                 let _ = reply.send(result);
@@ -258,15 +279,24 @@ async fn connect_writer(config: &Config) -> Result<Client, StoreError> {
 type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 
 async fn write_group(client: Option<&mut Client>, group: Vec<(Observation, u64, Reply)>) {
-    let (observations, cells): (Vec<Observation>, Vec<u64>) =
-        group.iter().map(|(o, c, _)| (o.clone(), *c)).unzip();
+    let mut replies = Vec::with_capacity(group.len());
+    let (observations, cells): (Vec<Observation>, Vec<u64>) = group
+        .into_iter()
+        .map(|(o, c, reply)| {
+            replies.push(reply);
+            (o, c)
+        })
+        .unzip();
+    let mut rows = rows_of(observations, cells);
     let result = match client {
-        Some(c) => write_rows_committed(c, &observations, &cells).await,
+        Some(c) => write_committed(c, &mut rows).await,
         None => Err(unreachable_error()),
     };
     match result {
-        Ok(outcomes) => {
-            for ((observation, _, reply), outcome) in group.into_iter().zip(outcomes) {
+        Ok(Some((observations, outcomes))) => {
+            for ((observation, reply), outcome) in
+                observations.into_iter().zip(replies).zip(outcomes)
+            {
                 let _ = reply.send(Ok(match outcome {
                     RowOutcome::Created(seq) => Inserted::Created { seq, observation },
                     RowOutcome::Duplicate(o) => Inserted::Duplicate(o),
@@ -274,38 +304,39 @@ async fn write_group(client: Option<&mut Client>, group: Vec<(Observation, u64, 
                 }));
             }
         }
+        Ok(None) => unreachable!("rows_of always completes"),
         Err(e) => {
             // Every caller in the group gets the failure; errors cannot be cloned.
             let message = crate::error_chain(&e);
-            for (_, _, reply) in group {
+            for reply in replies {
                 let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
             }
         }
     }
 }
 
-async fn write_rows_committed(
+async fn write_committed(
     client: &mut Client,
-    observations: &[Observation],
-    cells: &[u64],
-) -> Result<Vec<RowOutcome>, StoreError> {
+    rows: &mut Rows,
+) -> Result<Option<(Vec<Observation>, Vec<RowOutcome>)>, StoreError> {
     let tx = client.transaction().await?;
-    let outcomes = write_rows(&tx, observations, cells).await?;
-    tx.commit().await?;
-    Ok(outcomes)
+    let written = write_rows(&tx, rows).await?;
+    if written.is_some() {
+        tx.commit().await?;
+    }
+    Ok(written)
 }
 
 async fn write_batch(
     client: &mut Client,
-    observations: &[Observation],
+    rows: &mut Rows,
     policy: BatchPolicy,
 ) -> Result<BatchOutcome, StoreError> {
-    let cells: Vec<u64> = observations
-        .iter()
-        .map(|o| base_cell(o.lon, o.lat).map_or(0, u64::from))
-        .collect();
     let tx = client.transaction().await?;
-    let outcomes = write_rows(&tx, observations, &cells).await?;
+    // Abandoned by the sender: nothing is stored (dropping `tx` rolls back).
+    let Some((observations, outcomes)) = write_rows(&tx, rows).await? else {
+        return Ok(BatchOutcome::default());
+    };
     let mut out = BatchOutcome::default();
     for (pos, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
@@ -331,16 +362,17 @@ enum RowOutcome {
     Conflict(Observation),
 }
 
-/// Inserts `observations` inside `tx` (in input order, the first of
-/// repeated ids wins) and says what became of each.
+/// Inserts the rows inside `tx` (in input order; the first of repeated ids
+/// wins) and says what became of each; `None` when the sender abandoned them.
 async fn write_rows(
     tx: &tokio_postgres::Transaction<'_>,
-    observations: &[Observation],
-    cells: &[u64],
-) -> Result<Vec<RowOutcome>, StoreError> {
+    rows: &mut Rows,
+) -> Result<Option<(Vec<Observation>, Vec<RowOutcome>)>, StoreError> {
     tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
         .await?;
-    copy_incoming(tx, observations, cells).await?;
+    let Some(observations) = copy_incoming(tx, rows).await? else {
+        return Ok(None);
+    };
     let created = tx
         .query(
             "INSERT INTO observations (id, kind, lon, lat, accuracy_m, cell, observed_at_ns, \
@@ -379,7 +411,7 @@ async fn write_rows(
             .map(|(_, o)| (o.id, o))
             .collect()
     };
-    observations
+    let outcomes = observations
         .iter()
         .enumerate()
         .map(|(pos, o)| match created.get(&o.id) {
@@ -396,15 +428,16 @@ async fn write_rows(
                 })
             }
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Some((observations, outcomes)))
 }
 
-/// Streams the rows into the `incoming` staging table with binary `COPY`.
+/// Streams the rows into the `incoming` staging table with binary `COPY` as
+/// they arrive; all of them, or `None` when the sender abandoned the write.
 async fn copy_incoming(
     tx: &tokio_postgres::Transaction<'_>,
-    observations: &[Observation],
-    cells: &[u64],
-) -> Result<(), StoreError> {
+    rows: &mut Rows,
+) -> Result<Option<Vec<Observation>>, StoreError> {
     let sink = tx
         .copy_in(
             "COPY incoming (pos, id, kind, lon, lat, accuracy_m, cell, observed_at_ns, \
@@ -433,34 +466,44 @@ async fn copy_incoming(
         Type::TEXT,
     ];
     let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
-    for ((pos, o), cell) in observations.iter().enumerate().zip(cells) {
-        let f = o.finding.as_ref();
-        let pos = i32::try_from(pos)
-            .map_err(|_| StoreError::Corrupt("a batch of more than 2^31 records".into()))?;
-        let row: [&(dyn ToSql + Sync); 18] = [
-            &pos,
-            &o.id,
-            &o.kind.as_str(),
-            &o.lon,
-            &o.lat,
-            &o.accuracy_m,
-            &i64::from_ne_bytes(cell.to_ne_bytes()),
-            &nanos(o.observed_at),
-            &nanos(o.received_at),
-            &o.category,
-            &i16::from(o.severity),
-            &o.description,
-            &o.organisation,
-            &o.walk_id,
-            &f.map(|f| f.status.as_str()),
-            &f.map(|f| nanos(f.changed_at)),
-            &f.and_then(|f| f.changed_by.as_deref()),
-            &f.and_then(|f| f.assignee.as_deref()),
-        ];
-        writer.as_mut().write(&row).await?;
+    let mut all: Vec<Observation> = Vec::new();
+    loop {
+        let (observations, cells) = match rows.recv().await {
+            Some(Some(chunk)) => chunk,
+            Some(None) => break,
+            // Dropping the unfinished writer aborts the COPY.
+            None => return Ok(None),
+        };
+        for (o, cell) in observations.iter().zip(&cells) {
+            let pos = i32::try_from(all.len())
+                .map_err(|_| StoreError::Corrupt("more than 2^31 records in one write".into()))?;
+            let f = o.finding.as_ref();
+            let row: [&(dyn ToSql + Sync); 18] = [
+                &pos,
+                &o.id,
+                &o.kind.as_str(),
+                &o.lon,
+                &o.lat,
+                &o.accuracy_m,
+                &i64::from_ne_bytes(cell.to_ne_bytes()),
+                &nanos(o.observed_at),
+                &nanos(o.received_at),
+                &o.category,
+                &i16::from(o.severity),
+                &o.description,
+                &o.organisation,
+                &o.walk_id,
+                &f.map(|f| f.status.as_str()),
+                &f.map(|f| nanos(f.changed_at)),
+                &f.and_then(|f| f.changed_by.as_deref()),
+                &f.and_then(|f| f.assignee.as_deref()),
+            ];
+            writer.as_mut().write(&row).await?;
+            all.push(o.clone());
+        }
     }
     writer.finish().await?;
-    Ok(())
+    Ok(Some(all))
 }
 
 // The listener.
@@ -667,10 +710,47 @@ impl Store for PgStore {
         observations: Vec<Observation>,
         policy: BatchPolicy,
     ) -> Result<BatchOutcome, StoreError> {
+        let cells = cells_of(&observations);
         let (reply, rx) = oneshot::channel();
         self.submit(
             Job::Batch {
-                observations,
+                rows: rows_of(observations, cells),
+                policy,
+                reply,
+            },
+            rx,
+        )
+        .await
+    }
+
+    async fn insert_stream(
+        &self,
+        chunks: std::sync::mpsc::Receiver<super::ImportChunk>,
+        policy: BatchPolicy,
+    ) -> Result<BatchOutcome, StoreError> {
+        // The chunks come from a blocking parser thread; a blocking thread
+        // hands them on to the async writer, which COPYs them as they come.
+        let (tx, rows) = mpsc::channel(2);
+        tokio::task::spawn_blocking(move || {
+            loop {
+                let next = match chunks.recv() {
+                    Ok(super::ImportChunk::Records(o, e)) => {
+                        Some((o, e.iter().map(|e| e.cell).collect()))
+                    }
+                    Ok(super::ImportChunk::Finish) => None,
+                    // Abandoned: dropping `tx` without `None` tells the writer.
+                    Err(_) => return,
+                };
+                let done = next.is_none();
+                if tx.blocking_send(next).is_err() || done {
+                    return;
+                }
+            }
+        });
+        let (reply, rx) = oneshot::channel();
+        self.submit(
+            Job::Batch {
+                rows,
                 policy,
                 reply,
             },
