@@ -937,3 +937,66 @@ async fn a_broken_import_stores_nothing_even_after_valid_records() {
     );
     assert_eq!(app.store.count().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn pages_carry_a_content_security_policy_and_cross_site_writes_are_refused() {
+    let args = ServerArgs {
+        basemap: "https://tiles.example.se/{z}/{x}/{y}.png".into(),
+        ..ServerArgs::default()
+    };
+    let app = spawn_app_with(args).await;
+    let page = app.get("/", None).await;
+    assert_eq!(page.status(), 200);
+    let h = page.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(
+        csp.contains("connect-src 'self' https://tiles.example.se;"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(
+        !h.contains_key("set-cookie"),
+        "no cookies: credentials are bearer tokens"
+    );
+    let api = app.get("/api/v1/taxonomy", None).await;
+    assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+
+    // A foreign page making its visitor submit a report is refused...
+    let forged = app
+        .client
+        .post(app.url("/api/v1/observations"))
+        .header("content-type", "application/geo+json")
+        .header("sec-fetch-site", "cross-site")
+        .body(report(17.62, 59.19).to_string())
+        .send()
+        .await
+        .unwrap();
+    problem(forged, 403).await;
+    let forged = app
+        .client
+        .post(app.url("/api/v1/observations"))
+        .header("content-type", "application/geo+json")
+        .header("origin", "https://evil.example")
+        .body(report(17.62, 59.19).to_string())
+        .send()
+        .await
+        .unwrap();
+    problem(forged, 403).await;
+    // ...while Trygg's own pages and API clients with a token may write.
+    for (site, token) in [("same-origin", None), ("cross-site", Some(&app.analyst))] {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/observations"))
+            .header("content-type", "application/geo+json")
+            .header("sec-fetch-site", site)
+            .body(report(17.62, 59.19).to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 201, "{site}");
+    }
+    assert_eq!(app.observation_count().await, 2);
+}

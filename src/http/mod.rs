@@ -26,6 +26,7 @@ mod observations;
 mod ogc;
 mod openapi;
 pub mod problem;
+mod security;
 pub(crate) mod session;
 mod system;
 mod tiles;
@@ -39,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, header};
+use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, patch, post, put};
@@ -108,6 +109,10 @@ fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(state.settings.max_in_flight));
+    let csp = HeaderValue::from_str(&security::content_security_policy(
+        state.settings.basemap.as_deref(),
+    ))
+    .expect("the policy is ASCII");
     let api = Router::new()
         .route(
             "/observations",
@@ -159,6 +164,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
+        .layer(middleware::from_fn(security::cross_site_guard))
+        .layer(middleware::from_fn(move |req, next| {
+            security::headers(csp.clone(), req, next)
+        }))
         .layer(middleware::from_fn(observe))
         .layer(middleware::from_fn(move |req, next| {
             shed_load(Arc::clone(&in_flight), req, next)
@@ -206,7 +215,7 @@ async fn shed_load(limit: Arc<tokio::sync::Semaphore>, req: Request, next: Next)
     next.run(req).await
 }
 
-/// Request metrics and baseline security headers.
+/// Request metrics.
 async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req
@@ -214,21 +223,12 @@ async fn observe(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().to_string();
-    let mut resp = next.run(req).await;
+    let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!("trygg_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("trygg_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
-    let h = resp.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
     resp
 }
 

@@ -1,0 +1,25 @@
+//! One submitted GeoJSON Feature (the body of `POST /api/v1/observations`):
+//! parse, read as an observation, validate.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use trygg::ingest::feature::{from_feature, parse_feature};
+use trygg::model::observation::ValidationContext;
+use trygg::model::{Region, Taxonomy};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(feature) = parse_feature(data) else {
+        return;
+    };
+    let Ok(new) = from_feature(&feature) else {
+        return;
+    };
+    let taxonomy = Taxonomy::builtin();
+    let region = Region::sodertalje();
+    let ctx = ValidationContext {
+        taxonomy: &taxonomy,
+        region: &region,
+        now: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+    };
+    let _ = new.validate(ctx);
+});
