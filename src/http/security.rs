@@ -123,6 +123,6 @@ mod tests {
             origin("http://localhost:8081/t/{z}/{x}/{y}.png"),
             Some("http://localhost:8081")
         );
-        assert!(!content_security_policy(None).contains("{"));
+        assert!(!content_security_policy(None).contains('{'));
     }
 }
