@@ -94,9 +94,6 @@ fuzz_target!(|data: &[u8]| {
             .block_on(app.router.clone().oneshot(req))
             .unwrap()
             .status();
-        assert!(
-            !status.is_server_error(),
-            "{uri} answered {status}"
-        );
+        assert!(!status.is_server_error(), "{uri} answered {status}");
     }
 });

@@ -57,6 +57,9 @@ fn valid_id(id: &str) -> bool {
     params(("id" = String, Path, description = "Area slug, e.g. hovsjo")),
     request_body(content = Object, content_type = "application/geo+json"),
     responses(
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "The stored area", content_type = "application/geo+json"),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
@@ -140,6 +143,7 @@ pub async fn put(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SummaryParams {
     /// Comma-separated kinds.
@@ -147,8 +151,10 @@ pub struct SummaryParams {
     /// Comma-separated category codes.
     category: Option<String>,
     /// Start of the period (inclusive).
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
     /// End of the period (exclusive).
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time.
     hours: Option<String>,

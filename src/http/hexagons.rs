@@ -24,9 +24,11 @@ use crate::model::{Kind, Principal};
 const DEFAULT_RESOLUTION: u8 = 9;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HexagonParams {
     /// H3 resolution, 5–12 (default 9).
+    #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     res: Option<String>,
     /// Only observations inside west,south,east,north (WGS 84).
     bbox: Option<String>,
@@ -35,8 +37,10 @@ pub struct HexagonParams {
     /// Comma-separated category codes.
     category: Option<String>,
     /// Start of the period (inclusive): a date (local midnight) or RFC 3339 time.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
     /// End of the period (exclusive).
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
     hours: Option<String>,
@@ -195,6 +199,7 @@ mod tests {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CellParams {
     /// Comma-separated kinds.
@@ -202,8 +207,10 @@ pub struct CellParams {
     /// Comma-separated category codes.
     category: Option<String>,
     /// Start of the period (inclusive).
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
     /// End of the period (exclusive).
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time.
     hours: Option<String>,

@@ -22,9 +22,11 @@ use crate::model::Principal;
 const MAX_CELLS: usize = 200_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HotspotParams {
     /// H3 resolution, 5–12 (default 9).
+    #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     res: Option<String>,
     /// Study region: an area id (default: the whole served region).
     area: Option<String>,
@@ -37,8 +39,10 @@ pub struct HotspotParams {
     /// Comma-separated category codes.
     category: Option<String>,
     /// Start of the period (inclusive).
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
     /// End of the period (exclusive).
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time.
     hours: Option<String>,

@@ -162,6 +162,7 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// Store the valid records even if some are rejected (default: all or nothing).
@@ -171,7 +172,8 @@ pub struct ImportParams {
 
 /// `POST /api/v1/observations/import` — GeoJSON FeatureCollection, CSV or NDJSON.
 #[utoipa::path(post, path = "/api/v1/observations/import", tag = "observations", params(ImportParams),
-    request_body(content = String, description = "A GeoJSON FeatureCollection (application/geo+json), CSV with a header row (text/csv) or one Feature per line (application/x-ndjson)"),
+    request_body(description = "A GeoJSON FeatureCollection (application/geo+json), CSV with a header row (text/csv) or one Feature per line (application/x-ndjson)",
+        content((super::openapi::ImportCollection = "application/geo+json"), (String = "text/csv"), (String = "application/x-ndjson"))),
     responses(
         (status = 200, description = "Imported", body = super::openapi::ImportReport),
         (status = 400, description = "Unreadable input", body = Problem, content_type = "application/problem+json"),
@@ -350,6 +352,7 @@ fn scope(principal: &Principal, mut filter: Filter) -> Result<Filter, Problem> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// west,south,east,north in WGS 84 degrees.
@@ -359,8 +362,10 @@ pub struct ListParams {
     /// Comma-separated category codes.
     category: Option<String>,
     /// Start of the period (inclusive): a date (local midnight) or RFC 3339 time.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
     /// End of the period (exclusive).
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
     hours: Option<String>,
@@ -401,8 +406,14 @@ fn parse_limit(s: Option<&str>) -> Result<usize, Problem> {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(p): Query<ListParams>,
+    query: Result<Query<ListParams>, Problem>,
 ) -> Result<Response, Problem> {
+    require(
+        &principal,
+        principal.may_list_raw(),
+        "reading individual observations",
+    )?;
+    let Query(p) = query?;
     let mut filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
         .to_filter(&state.service.taxonomy)?;
     if let Some(w) = &p.walk {
@@ -470,6 +481,7 @@ fn query_without_cursor(p: &ListParams) -> String {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NearbyParams {
     /// Longitude, WGS 84 degrees.
@@ -496,8 +508,16 @@ pub struct NearbyParams {
 pub async fn nearby(
     State(state): State<AppState>,
     principal: Principal,
-    Query(p): Query<NearbyParams>,
+    query: Result<Query<NearbyParams>, Problem>,
 ) -> Result<Response, Problem> {
+    // Who may ask comes before what was asked: no credentials is a 401
+    // whatever the query says.
+    require(
+        &principal,
+        principal.may_list_raw(),
+        "reading individual observations",
+    )?;
+    let Query(p) = query?;
     let num = |name: &str, s: &str| {
         s.parse::<f64>()
             .ok()
@@ -619,6 +639,7 @@ pub async fn get_one(
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// `open`, `assigned` or `resolved`; a resolved finding may be reopened.
+    #[schema(pattern = "^(open|assigned|resolved)$", example = "assigned")]
     status: String,
     /// Who is responsible for fixing it, e.g. "Gatuförvaltningen".
     assignee: Option<String>,
@@ -629,6 +650,9 @@ pub struct StatusChange {
     params(("id" = String, Path, description = "Walk finding id (UUID)")),
     request_body = StatusChange,
     responses(
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "Updated finding", body = super::openapi::ObservationFeature, content_type = "application/geo+json"),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not follow up findings", body = Problem, content_type = "application/problem+json"),

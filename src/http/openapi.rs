@@ -67,6 +67,7 @@ pub struct PointGeometry {
 #[derive(Serialize, ToSchema)]
 pub struct SubmittedProperties {
     /// Optional client-generated UUID; makes retries idempotent.
+    #[schema(format = Uuid)]
     id: Option<String>,
     kind: crate::model::Kind,
     /// A category code of this kind (see /api/v1/taxonomy).
@@ -76,6 +77,7 @@ pub struct SubmittedProperties {
     #[schema(example = "2026-11-20T21:30:00+01:00")]
     observed_at: String,
     /// 1–3, default 2.
+    #[schema(minimum = 1, maximum = 3)]
     severity: Option<u8>,
     /// Free text, at most 2000 characters.
     description: Option<String>,
@@ -94,6 +96,14 @@ pub struct SubmittedFeature {
     r#type: String,
     geometry: PointGeometry,
     properties: SubmittedProperties,
+}
+
+/// A GeoJSON FeatureCollection of observations to import.
+#[derive(Serialize, ToSchema)]
+pub struct ImportCollection {
+    #[schema(example = "FeatureCollection", pattern = "^FeatureCollection$")]
+    r#type: String,
+    features: Vec<SubmittedFeature>,
 }
 
 /// A stored observation as a GeoJSON Feature. Properties are those submitted

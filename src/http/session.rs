@@ -31,6 +31,10 @@ pub struct Login {
 /// `POST /api/v1/auth/login` — a session token for a user.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
     responses(
+        (status = 422, description = "Fields missing or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "A bearer token valid for 12 hours", body = super::openapi::TokenAnswer),
         (status = 401, description = "Wrong user name or password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
@@ -102,6 +106,9 @@ pub struct NewToken {
 /// `POST /api/v1/tokens` — issue an API token (admin). The secret is shown once.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
     responses(
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 201, description = "The new token", body = super::openapi::TokenAnswer),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),

@@ -90,6 +90,9 @@ fn parse_route(route: Option<&Value>, state: &AppState) -> Result<Vec<[f64; 2]>,
 /// `POST /api/v1/walks` — create a walk (admin).
 #[utoipa::path(post, path = "/api/v1/walks", tag = "walks", request_body = NewWalk,
     responses(
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 201, description = "The walk, with its join code", body = super::openapi::WalkDoc),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
@@ -257,6 +260,10 @@ pub struct JoinRequest {
 /// `POST /api/v1/walks/join` — exchange a join code for a participant token.
 #[utoipa::path(post, path = "/api/v1/walks/join", tag = "walks", request_body = JoinRequest,
     responses(
+        (status = 422, description = "Fields missing or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 200, description = "A participant token for this walk", body = super::openapi::JoinAnswer),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The walk is closed", body = Problem, content_type = "application/problem+json"),
