@@ -1000,3 +1000,29 @@ async fn pages_carry_a_content_security_policy_and_cross_site_writes_are_refused
     }
     assert_eq!(app.observation_count().await, 2);
 }
+
+#[tokio::test]
+async fn malformed_positions_in_routes_and_areas_are_problems_not_crashes() {
+    let app = spawn_app().await;
+    let walk = json!({"name": "x", "date": "2026-11-20", "time_of_day": "night",
+        "route": {"type": "LineString", "coordinates": [[17.585, 59.179], [17.5]]}});
+    problem(
+        app.post_json("/api/v1/walks", Some(&app.admin), &walk)
+            .await,
+        422,
+    )
+    .await;
+    let area = json!({"type": "Feature",
+        "geometry": {"type": "MultiPolygon", "coordinates": [[[[17.6, 59.1], [1.1]]]]},
+        "properties": {"name": "Trasig", "type": "custom"}});
+    let resp = app
+        .client
+        .put(app.url("/api/v1/areas/trasig"))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/geo+json")
+        .body(area.to_string())
+        .send()
+        .await
+        .unwrap();
+    problem(resp, 422).await;
+}

@@ -76,7 +76,15 @@ fn parse_route(route: Option<&Value>, state: &AppState) -> Result<Vec<[f64; 2]>,
     coordinates
         .iter()
         .map(|p| {
-            let (lon, lat) = (p.as_slice()[0], p.as_slice()[1]);
+            let &[lon, lat, ..] = p.as_slice() else {
+                return Err(ValidationError::new(
+                    "route",
+                    format!(
+                        "a position must be [longitude, latitude], found {:?}",
+                        p.as_slice()
+                    ),
+                ));
+            };
             state
                 .service
                 .region

@@ -11,6 +11,20 @@ pub fn multipolygon_from_geojson(text: &str) -> Result<MultiPolygon<f64>, String
 
 /// Converts a Polygon or MultiPolygon geometry value.
 pub fn multipolygon_from_value(value: &GeometryValue) -> Result<MultiPolygon<f64>, String> {
+    // The conversion indexes positions blindly: check them first.
+    let rings: Vec<&Vec<geojson::Position>> = match value {
+        GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
+        GeometryValue::MultiPolygon { coordinates } => coordinates.iter().flatten().collect(),
+        _ => Vec::new(),
+    };
+    for position in rings.into_iter().flatten() {
+        let p = position.as_slice();
+        if !(2..=3).contains(&p.len()) || !p.iter().all(|v| v.is_finite()) {
+            return Err(format!(
+                "a position must be [longitude, latitude], found {p:?}"
+            ));
+        }
+    }
     match value {
         GeometryValue::Polygon { .. } => geo::Polygon::try_from(value)
             .map(|p| MultiPolygon::new(vec![p]))
@@ -33,6 +47,17 @@ pub fn multipolygon_to_geojson(mp: &MultiPolygon<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_positions_are_refused_not_a_panic() {
+        // Found by the `config` fuzz target.
+        let text = r#"{"type":"MultiPolygon","coordinates":[[[[34.6,59.1],[1.1]]]]}"#;
+        assert!(
+            multipolygon_from_geojson(text)
+                .unwrap_err()
+                .contains("[1.1]")
+        );
+    }
 
     #[test]
     fn round_trip() {
