@@ -31,6 +31,7 @@ pub struct HotspotParams {
     /// Study region: an area id (default: the whole served region).
     area: Option<String>,
     /// Neighbourhood: grid distance 1–5 (default 1).
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 5)]
     k: Option<String>,
     /// Apply the False Discovery Rate correction to the bins (`true`/`false`).
     fdr: Option<String>,
@@ -45,6 +46,7 @@ pub struct HotspotParams {
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time.
+    #[param(pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$", example = "22-6")]
     hours: Option<String>,
 }
 

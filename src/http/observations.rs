@@ -368,6 +368,7 @@ pub struct ListParams {
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
+    #[param(pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$", example = "22-6")]
     hours: Option<String>,
     /// Area id.
     area: Option<String>,
@@ -484,9 +485,11 @@ fn query_without_cursor(p: &ListParams) -> String {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NearbyParams {
-    /// Longitude, WGS 84 degrees.
+    /// Longitude, WGS 84 degrees, inside the served region.
+    #[param(value_type = f64)]
     lon: String,
-    /// Latitude, WGS 84 degrees.
+    /// Latitude, WGS 84 degrees, inside the served region.
+    #[param(value_type = f64)]
     lat: String,
     /// Search radius in metres, 1–5000 (default 50).
     radius_m: Option<String>,
