@@ -46,7 +46,10 @@ pub struct HotspotParams {
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Hours of the day, Swedish local time.
-    #[param(pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$", example = "22-6")]
+    #[param(
+        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        example = "22-6"
+    )]
     hours: Option<String>,
 }
 

@@ -31,12 +31,23 @@ impl StoreArg {
 /// Starts `trygg serve` on a free port with `extra` arguments; returns the
 /// child (killed on drop) and its base URL.
 pub async fn start_server(store: &StoreArg, extra: &[&str]) -> (Child, String) {
+    start_server_logging(store, extra, "warn", Stdio::inherit()).await
+}
+
+/// Like [`start_server`], with log filter `log` and its log lines sent to `logs`.
+pub async fn start_server_logging(
+    store: &StoreArg,
+    extra: &[&str],
+    log: &str,
+    logs: Stdio,
+) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .args(store.args())
-        .env("TRYGG_LOG", "warn")
+        .env("TRYGG_LOG", log)
         .stdout(Stdio::piped())
+        .stderr(logs)
         .kill_on_drop(true)
         .spawn()
         .expect("start trygg");
