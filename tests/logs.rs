@@ -11,6 +11,7 @@ use common::process::{StoreArg, create_token, start_server_logging};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 async fn logs_hold_no_coordinates_text_or_tokens() {
     const LON: &str = "17.613579";
     const LAT: &str = "59.197531";
@@ -102,7 +103,10 @@ async fn logs_hold_no_coordinates_text_or_tokens() {
     child.wait().await.unwrap();
     let logs = std::fs::read_to_string(&log_path).unwrap();
     // Trygg logs no request lines of its own; the capture must still work.
-    assert!(logs.contains("index loaded"), "the log was captured: {logs}");
+    assert!(
+        logs.contains("index loaded"),
+        "the log was captured: {logs}"
+    );
     for secret in [
         LON,
         LAT,
