@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::process::{StoreArg, create_token, start_server};
+use common::process::{StoreArg, create_token, observation_count, start_server};
 use common::report;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -152,16 +152,8 @@ async fn survive_sigkill(store: &StoreArg, cycles: usize) {
             lost.first()
         );
         assert!(stored.len() <= attempted, "more stored than ever sent");
-        let health: Value = client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         assert_eq!(
-            health["observations"].as_u64().unwrap(),
+            observation_count(&client, &base).await,
             u64::try_from(stored.len()).unwrap()
         );
         eprintln!(

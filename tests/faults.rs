@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::process::{StoreArg, create_token, demo_file, start_server};
+use common::process::{StoreArg, create_token, demo_file, observation_count, start_server};
 use common::report;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -118,15 +118,7 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
     assert!(client.get(format!("{base}/health")).send().await.is_err());
 
     let (_child, base) = start_server(&store, &[]).await;
-    let health: Value = client
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["observations"], 100_000);
+    assert_eq!(observation_count(&client, &base).await, 100_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -6,21 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::process::{StoreArg, create_token, demo_file, start_server};
+use common::process::{StoreArg, create_token, demo_file, observation_count, start_server};
 use common::report;
-use serde_json::Value;
-
-async fn observation_count(client: &reqwest::Client, base: &str) -> u64 {
-    let health: Value = client
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    health["observations"].as_u64().unwrap()
-}
 
 async fn submit(client: &reqwest::Client, base: &str, lon: f64) {
     let resp = client

@@ -673,8 +673,13 @@ fn user_row(row: &Row) -> Result<UserRecord, StoreError> {
     })
 }
 
-fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
-    e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+/// A unique violation as [`StoreError::AlreadyExists`] (naming `what`), else as is.
+fn already_exists(e: tokio_postgres::Error, what: impl FnOnce() -> String) -> StoreError {
+    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        StoreError::AlreadyExists(what())
+    } else {
+        e.into()
+    }
 }
 
 fn limit(n: usize) -> i64 {
@@ -888,13 +893,7 @@ impl Store for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::AlreadyExists(format!("walk {} or its join code", w.id))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| already_exists(e, || format!("walk {} or its join code", w.id)))?;
         Ok(())
     }
 
@@ -1000,13 +999,7 @@ impl Store for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::AlreadyExists(format!("token {}", t.id))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| already_exists(e, || format!("token {}", t.id)))?;
         Ok(())
     }
 
@@ -1037,13 +1030,7 @@ impl Store for PgStore {
             ],
         )
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::AlreadyExists(format!("user {:?}", u.username))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| already_exists(e, || format!("user {:?}", u.username)))?;
         Ok(())
     }
 

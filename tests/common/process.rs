@@ -105,3 +105,16 @@ pub fn demo_file(dir: &std::path::Path, name: &str, count: &str) -> PathBuf {
     );
     path
 }
+
+/// The observation count a running server reports on `/health`.
+pub async fn observation_count(client: &reqwest::Client, base: &str) -> u64 {
+    let health: serde_json::Value = client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["observations"].as_u64().unwrap()
+}
