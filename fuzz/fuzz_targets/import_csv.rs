@@ -2,16 +2,20 @@
 //! Must never panic; every outcome is a result.
 #![no_main]
 
+use std::sync::LazyLock;
+
 use libfuzzer_sys::fuzz_target;
 use trygg::ingest::{Format, parse_and_validate};
 use trygg::model::observation::ValidationContext;
 use trygg::model::{Region, Taxonomy};
 
+// Parsed once: the taxonomy is not what is being fuzzed here.
+static TAXONOMY: LazyLock<Taxonomy> = LazyLock::new(Taxonomy::builtin);
+
 fuzz_target!(|data: &[u8]| {
-    let taxonomy = Taxonomy::builtin();
     let region = Region::sodertalje();
     let ctx = ValidationContext {
-        taxonomy: &taxonomy,
+        taxonomy: &TAXONOMY,
         region: &region,
         now: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
     };
