@@ -62,37 +62,11 @@ pub struct NewWalk {
 }
 
 fn parse_route(route: Option<&Value>, state: &AppState) -> Result<Vec<[f64; 2]>, ValidationError> {
-    let Some(route) = route.filter(|r| !r.is_null()) else {
-        return Ok(Vec::new());
-    };
-    let geometry: geojson::Geometry = serde_json::from_value(route.clone())
-        .map_err(|e| ValidationError::new("route", format!("not a GeoJSON geometry: {e}")))?;
-    let geojson::GeometryValue::LineString { coordinates } = geometry.value else {
-        return Err(ValidationError::new("route", "must be a LineString"));
-    };
-    if coordinates.len() > 10_000 {
-        return Err(ValidationError::new("route", "at most 10000 positions"));
+    match route.filter(|r| !r.is_null()) {
+        None => Ok(Vec::new()),
+        Some(route) => crate::ingest::geometry::route_from_value(route, &state.service.region)
+            .map_err(|reason| ValidationError::new("route", reason)),
     }
-    coordinates
-        .iter()
-        .map(|p| {
-            let &[lon, lat, ..] = p.as_slice() else {
-                return Err(ValidationError::new(
-                    "route",
-                    format!(
-                        "a position must be [longitude, latitude], found {:?}",
-                        p.as_slice()
-                    ),
-                ));
-            };
-            state
-                .service
-                .region
-                .check(lon, lat)
-                .map(|()| [lon, lat])
-                .map_err(|e| ValidationError::new("route", e.reason))
-        })
-        .collect()
 }
 
 /// `POST /api/v1/walks` — create a walk (admin).

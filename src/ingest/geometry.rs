@@ -1,7 +1,12 @@
 //! Polygon geometry in and out of GeoJSON, for areas.
 
 use geo::MultiPolygon;
-use geojson::{Geometry, GeometryValue};
+use geojson::{Geometry, GeometryValue, Position};
+
+use crate::model::Region;
+
+/// Most positions a walk route may have.
+pub const MAX_ROUTE_POSITIONS: usize = 10_000;
 
 /// Parses a GeoJSON Polygon or MultiPolygon geometry (WGS 84).
 pub fn multipolygon_from_geojson(text: &str) -> Result<MultiPolygon<f64>, String> {
@@ -18,12 +23,7 @@ pub fn multipolygon_from_value(value: &GeometryValue) -> Result<MultiPolygon<f64
         _ => Vec::new(),
     };
     for position in rings.into_iter().flatten() {
-        let p = position.as_slice();
-        if !(2..=3).contains(&p.len()) || !p.iter().all(|v| v.is_finite()) {
-            return Err(format!(
-                "a position must be [longitude, latitude], found {p:?}"
-            ));
-        }
+        lon_lat(position)?;
     }
     match value {
         GeometryValue::Polygon { .. } => geo::Polygon::try_from(value)
@@ -37,6 +37,42 @@ pub fn multipolygon_from_value(value: &GeometryValue) -> Result<MultiPolygon<f64
             other.type_name()
         )),
     }
+}
+
+/// `[longitude, latitude]` of a position with two or three finite numbers.
+fn lon_lat(position: &Position) -> Result<[f64; 2], String> {
+    match position.as_slice() {
+        &[lon, lat] | &[lon, lat, _] if lon.is_finite() && lat.is_finite() => Ok([lon, lat]),
+        other => Err(format!(
+            "a position must be [longitude, latitude], found {other:?}"
+        )),
+    }
+}
+
+/// A walk route: a GeoJSON LineString geometry whose positions all lie in
+/// `region`.
+pub fn route_from_value(
+    value: &serde_json::Value,
+    region: &Region,
+) -> Result<Vec<[f64; 2]>, String> {
+    let geometry: Geometry = serde_json::from_value(value.clone())
+        .map_err(|e| format!("not a GeoJSON geometry: {e}"))?;
+    let GeometryValue::LineString { coordinates } = geometry.value else {
+        return Err("must be a LineString".into());
+    };
+    if coordinates.len() > MAX_ROUTE_POSITIONS {
+        return Err(format!("at most {MAX_ROUTE_POSITIONS} positions"));
+    }
+    coordinates
+        .iter()
+        .map(|p| {
+            let [lon, lat] = lon_lat(p)?;
+            region
+                .check(lon, lat)
+                .map(|()| [lon, lat])
+                .map_err(|e| e.reason)
+        })
+        .collect()
 }
 
 /// Serialises a multipolygon as a GeoJSON geometry object.
@@ -57,6 +93,36 @@ mod tests {
                 .unwrap_err()
                 .contains("[1.1]")
         );
+    }
+
+    #[test]
+    fn routes_are_line_strings_inside_the_region() {
+        let region = Region::sodertalje();
+        let route = |coords: serde_json::Value| {
+            route_from_value(
+                &serde_json::json!({"type": "LineString", "coordinates": coords}),
+                &region,
+            )
+        };
+        assert_eq!(
+            route(serde_json::json!([
+                [17.585, 59.179],
+                [17.589, 59.181, 12.0]
+            ]))
+            .unwrap(),
+            [[17.585, 59.179], [17.589, 59.181]]
+        );
+        assert!(
+            route(serde_json::json!([[59.179, 17.585]])).is_err(),
+            "swapped"
+        );
+        assert!(
+            route(serde_json::json!([[17.585]]))
+                .unwrap_err()
+                .contains("[17.585]")
+        );
+        let point = serde_json::json!({"type": "Point", "coordinates": [17.585, 59.179]});
+        assert!(route_from_value(&point, &region).is_err());
     }
 
     #[test]
