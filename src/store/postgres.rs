@@ -474,7 +474,7 @@ async fn copy_incoming(
             // Dropping the unfinished writer aborts the COPY.
             None => return Ok(None),
         };
-        for (o, cell) in observations.iter().zip(&cells) {
+        for (o, cell) in observations.into_iter().zip(cells) {
             let pos = i32::try_from(all.len())
                 .map_err(|_| StoreError::Corrupt("more than 2^31 records in one write".into()))?;
             let f = o.finding.as_ref();
@@ -499,7 +499,7 @@ async fn copy_incoming(
                 &f.and_then(|f| f.assignee.as_deref()),
             ];
             writer.as_mut().write(&row).await?;
-            all.push(o.clone());
+            all.push(o);
         }
     }
     writer.finish().await?;
