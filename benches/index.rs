@@ -1,5 +1,5 @@
 //! The in-memory index over one million demo observations: hexagon queries
-//! for the whole municipality, and building the index.
+//! for the whole municipality, hot-spot analyses, and building the index.
 //!
 //! Run: `cargo bench --bench index`
 
@@ -8,8 +8,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use h3o::Resolution;
 use time::macros::{date, datetime};
+use trygg::analysis::{emerging_in, hot_spots_in, region_cells};
 use trygg::index::{Filter, HourSet, IndexEntry, ObservationIndex};
-use trygg::model::{Kind, Taxonomy};
+use trygg::model::{Kind, Period, PeriodKind, Region, Taxonomy};
 
 fn entries() -> Vec<IndexEntry> {
     let data = trygg::demo::generate(1, 1_000_000, date!(2026 - 11 - 01), &Taxonomy::builtin());
@@ -53,6 +54,41 @@ fn hexagons(c: &mut Criterion) {
     });
     g.bench_function("nearby_50m", |b| {
         b.iter(|| black_box(index.nearby(17.6267, 59.1917, 50.0, &Filter::default(), 20)));
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("analysis_1m");
+    let r = Region::sodertalje();
+    let municipality = geo::MultiPolygon::new(vec![
+        geo::Rect::new((r.west, r.south), (r.east, r.north)).to_polygon(),
+    ]);
+    let res10 = region_cells(&municipality, Resolution::Ten, 1_000_000).unwrap();
+    println!("{} resolution-10 cells in the served region", res10.len());
+    g.bench_function("gi_star_res10_region_cells", |b| {
+        b.iter(|| black_box(region_cells(&municipality, Resolution::Ten, 1_000_000)));
+    });
+    g.bench_function("gi_star_res10_last_year", |b| {
+        b.iter(|| black_box(hot_spots_in(&index, &res10, Resolution::Ten, &last_year, 1)));
+    });
+    let res9 = region_cells(&municipality, Resolution::Nine, 1_000_000).unwrap();
+    let end = Period::containing(PeriodKind::Month, date!(2026 - 10 - 01));
+    let mut bounds: Vec<i64> = (0..24)
+        .map(|i| end.offset(i - 23).unix_bounds().0)
+        .collect();
+    bounds.push(end.unix_bounds().1);
+    g.sample_size(10);
+    g.bench_function("emerging_res9_24_months", |b| {
+        b.iter(|| {
+            black_box(emerging_in(
+                &index,
+                &res9,
+                Resolution::Nine,
+                &Filter::default(),
+                &bounds,
+                1,
+                0.05,
+            ))
+        });
     });
     g.finish();
 

@@ -888,6 +888,105 @@ async fn hot_spots_rise_where_reports_cluster() {
 }
 
 #[tokio::test]
+async fn an_emerging_hot_spot_is_found_where_reports_start_to_cluster() {
+    let app = spawn_app().await;
+    let mut csv = String::from("lon,lat,kind,category,observed_at\n");
+    // Twelve months of one report a month at the centre of every
+    // resolution-9 cell of Hovsjö (no spatial pattern at all); in the last
+    // three months a cluster appears in one cell.
+    let hovsjo = trygg::demo::areas()
+        .into_iter()
+        .find(|a| a.id == "hovsjo")
+        .unwrap();
+    let cells =
+        trygg::analysis::region_cells(&hovsjo.geometry, h3o::Resolution::Nine, 1000).unwrap();
+    let cluster = h3o::LatLng::new(59.18, 17.5868)
+        .unwrap()
+        .to_cell(h3o::Resolution::Nine);
+    assert!(cells.contains(&cluster));
+    for month in 1..=12u32 {
+        for cell in &cells {
+            let centre = h3o::LatLng::from(*cell);
+            writeln!(
+                csv,
+                "{},{},insecurity,litter,2025-{month:02}-10T12:00:00Z",
+                centre.lng(),
+                centre.lat()
+            )
+            .unwrap();
+        }
+        if month >= 10 {
+            for i in 0..30u32 {
+                writeln!(
+                    csv,
+                    "{},59.1800,insecurity,dark_area,2025-{month:02}-15T21:00:00Z",
+                    17.5868 + f64::from(i % 3) * 0.0002
+                )
+                .unwrap();
+            }
+        }
+    }
+    assert_eq!(import_csv(&app, &csv, "").await.status(), 200);
+    let url =
+        "/api/v1/hotspots/emerging?area=hovsjo&res=9&from=2025-01-01&to=2026-01-01&period=month";
+    let exact: Value = app.get(url, Some(&app.analyst)).await.json().await.unwrap();
+    assert_eq!(exact["periods"].as_array().unwrap().len(), 12);
+    assert_eq!(exact["periods"][0], "2025-01");
+    let features = exact["features"].as_array().unwrap();
+    let hottest = features
+        .iter()
+        .max_by_key(|f| f["properties"]["count"].as_u64().unwrap())
+        .unwrap();
+    let props = &hottest["properties"];
+    assert_eq!(props["cell"], cluster.to_string());
+    assert_eq!(props["category"], "consecutive_hot_spot", "{props}");
+    assert!(props["trend_z"].as_f64().unwrap() > 0.0);
+    assert_eq!(props["z"].as_array().unwrap().len(), 12);
+    // Cells with only the even spread show no pattern; some of the cluster's
+    // neighbours share its heat.
+    let patterns: std::collections::HashSet<&str> = features
+        .iter()
+        .map(|f| f["properties"]["category"].as_str().unwrap())
+        .collect();
+    assert!(patterns.contains("no_pattern"), "{patterns:?}");
+
+    // Quarters: four periods; anonymous callers get no z-scores.
+    let quarters: Value = app
+        .get(
+            "/api/v1/hotspots/emerging?area=hovsjo&res=9&from=2025-01-01&to=2026-01-01&period=quarter",
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        quarters["periods"],
+        json!(["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"])
+    );
+    for f in quarters["features"].as_array().unwrap() {
+        assert!(f["properties"].get("z").is_none());
+        let c = &f["properties"]["count"];
+        assert!(c.is_null() || c.as_u64().unwrap() >= 5);
+    }
+    for bad in [
+        "period=week",
+        "alpha=0.2",
+        "from=2025-06-01&to=2025-06-20",
+        "from=2000-01-01&to=2026-01-01",
+        "from=yesterday",
+        "k=0",
+    ] {
+        problem(
+            app.get(&format!("/api/v1/hotspots/emerging?{bad}"), None)
+                .await,
+            400,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn a_broken_import_stores_nothing_even_after_valid_records() {
     let app = spawn_app().await;
     // 40,000 valid features (more than one parse chunk, so some reach the

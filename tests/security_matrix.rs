@@ -250,7 +250,7 @@ fn cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> {
             | "/api/v1/walks/join"
             | "/api/v1/auth/login",
         ) => vec![],
-        ("get", "/api/v1/hexagons" | "/api/v1/hotspots") => {
+        ("get", "/api/v1/hexagons" | "/api/v1/hotspots" | "/api/v1/hotspots/emerging") => {
             vec![case(format!("{template}?res=8"), None, allow_all)]
         }
         ("get", "/api/v1/cells/{cell}") => {

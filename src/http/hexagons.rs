@@ -71,10 +71,9 @@ pub fn parse_resolution(s: Option<&str>) -> Result<Resolution, Problem> {
         .ok_or_else(bad)
 }
 
-/// A cell as a GeoJSON Feature; `k` suppresses small per-kind counts.
-pub(super) fn hexagon_feature_json(c: &CellCount, k: Option<u32>) -> Value {
-    let mut ring: Vec<[f64; 2]> = c
-        .cell
+/// A cell's outline as a GeoJSON Polygon geometry.
+pub(super) fn cell_polygon(cell: h3o::CellIndex) -> Value {
+    let mut ring: Vec<[f64; 2]> = cell
         .boundary()
         .iter()
         .map(|ll| [round7(ll.lng()), round7(ll.lat())])
@@ -86,6 +85,11 @@ pub(super) fn hexagon_feature_json(c: &CellCount, k: Option<u32>) -> Value {
     if let Some(first) = ring.first().copied() {
         ring.push(first);
     }
+    json!({ "type": "Polygon", "coordinates": [ring] })
+}
+
+/// A cell as a GeoJSON Feature; `k` suppresses small per-kind counts.
+pub(super) fn hexagon_feature_json(c: &CellCount, k: Option<u32>) -> Value {
     let breakdown_hidden = k.is_some_and(|k| c.by_kind.iter().any(|&n| n > 0 && n < k));
     let mut props = json!({ "cell": c.cell.to_string(), "count": c.total });
     for kind in Kind::ALL {
@@ -98,7 +102,7 @@ pub(super) fn hexagon_feature_json(c: &CellCount, k: Option<u32>) -> Value {
     json!({
         "type": "Feature",
         "id": c.cell.to_string(),
-        "geometry": { "type": "Polygon", "coordinates": [ring] },
+        "geometry": cell_polygon(c.cell),
         "properties": props,
     })
 }

@@ -1,7 +1,6 @@
 //! `GET /api/v1/hotspots` — Getis–Ord Gi* hot spots over the cells of an
-//! area (or the whole served region), zero-count cells included.
-
-use std::collections::HashMap;
+//! area (or the whole served region), zero-count cells included — and
+//! `GET /api/v1/hotspots/emerging`, their trend over months or quarters.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,11 +11,13 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::extract::Query;
 use super::filters::filter_params;
+use super::hexagons::cell_polygon;
 use super::hexagons::parse_resolution;
 use super::observations::geojson;
 use super::problem::Problem;
-use crate::analysis::{fdr_bins, gi_star, region_cells};
-use crate::model::Principal;
+use crate::analysis::{RegionCellCache, emerging_in, fdr_bins, hot_spots_in};
+use crate::model::{Period, PeriodKind, Principal};
+use crate::service::Service;
 
 /// Most cells one analysis may span.
 const MAX_CELLS: usize = 200_000;
@@ -67,14 +68,7 @@ pub async fn hotspots(
     Query(p): Query<HotspotParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
-    let k = match p.k.as_deref() {
-        None => 1,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|k| (1..=5).contains(k))
-            .ok_or_else(|| Problem::invalid_query("k must be a grid distance from 1 to 5"))?,
-    };
+    let k = parse_k(p.k.as_deref())?;
     let fdr = match p.fdr.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -86,49 +80,20 @@ pub async fn hotspots(
     };
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
         .to_filter(&state.service.taxonomy)?;
-    let region = if let Some(id) = &p.area {
-        state
-            .service
-            .store()
-            .list_areas()
-            .await?
-            .into_iter()
-            .find(|a| &a.id == id)
-            .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?
-            .geometry
-    } else {
-        let r = state.service.region;
-        geo::MultiPolygon::new(vec![
-            geo::Rect::new((r.west, r.south), (r.east, r.north)).to_polygon(),
-        ])
-    };
+    let region = study_region(&state.service, p.area.as_deref()).await?;
     let exact = principal.reads_raw();
     let suppress = state.settings.k_anonymity;
     let service = state.service.clone();
+    let cache = state.region_cells.clone();
     let body = tokio::task::spawn_blocking(move || {
-        let cells = region_cells(&region, res, MAX_CELLS).map_err(|n| {
-            Problem::invalid_query(format!(
-                "the region has about {n} cells at resolution {}; at most {MAX_CELLS} are analysed: choose a coarser resolution or an area",
-                u8::from(res)
-            ))
-        })?;
-        let counts: HashMap<_, _> = service
-            .index()
-            .hexagon_counts(res, &filter)
-            .into_iter()
-            .map(|c| (c.cell, c.total))
-            .collect();
-        let mut results = gi_star(&cells, &counts, k);
+        let cells = cells_of(&cache, &region, res, MAX_CELLS)?;
+        let mut results = hot_spots_in(&service.index(), &cells, res, &filter, k);
         if fdr {
             fdr_bins(&mut results);
         }
         let features: Vec<Value> = results
             .iter()
             .map(|h| {
-                let mut ring: Vec<[f64; 2]> = h.cell.boundary().iter().map(|ll| [ll.lng(), ll.lat()]).collect();
-                if let Some(first) = ring.first().copied() {
-                    ring.push(first);
-                }
                 let mut props = json!({"cell": h.cell.to_string(), "bin": h.bin});
                 if exact {
                     props["count"] = json!(h.count);
@@ -137,7 +102,7 @@ pub async fn hotspots(
                 } else {
                     props["count"] = if h.count >= suppress { json!(h.count) } else { Value::Null };
                 }
-                json!({"type": "Feature", "id": h.cell.to_string(), "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
+                json!({"type": "Feature", "id": h.cell.to_string(), "geometry": cell_polygon(h.cell), "properties": props})
             })
             .collect();
         Ok::<Value, Problem>(json!({
@@ -146,6 +111,210 @@ pub async fn hotspots(
             "k": k,
             "fdr": fdr,
             "cells": results.len(),
+            "features": features,
+        }))
+    })
+    .await
+    .map_err(|_| Problem::internal())??;
+    Ok(geojson(StatusCode::OK, &body))
+}
+
+/// `k`: the neighbourhood's grid distance, 1–5, default 1.
+fn parse_k(s: Option<&str>) -> Result<u32, Problem> {
+    match s {
+        None => Ok(1),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|k| (1..=5).contains(k))
+            .ok_or_else(|| Problem::invalid_query("k must be a grid distance from 1 to 5")),
+    }
+}
+
+/// The study region: an area's polygon, or the whole served region.
+async fn study_region(
+    service: &Service,
+    area: Option<&str>,
+) -> Result<geo::MultiPolygon<f64>, Problem> {
+    if let Some(id) = area {
+        return Ok(service
+            .store()
+            .list_areas()
+            .await?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?
+            .geometry);
+    }
+    let r = service.region;
+    Ok(geo::MultiPolygon::new(vec![
+        geo::Rect::new((r.west, r.south), (r.east, r.north)).to_polygon(),
+    ]))
+}
+
+fn cells_of(
+    cache: &RegionCellCache,
+    region: &geo::MultiPolygon<f64>,
+    res: h3o::Resolution,
+    max: usize,
+) -> Result<std::sync::Arc<Vec<h3o::CellIndex>>, Problem> {
+    cache.cells(region, res, max).map_err(|n| {
+        Problem::invalid_query(format!(
+            "the region has about {n} cells at resolution {}; at most {max} are analysed: choose a coarser resolution or an area",
+            u8::from(res)
+        ))
+    })
+}
+
+/// Most cells × periods one emerging-hot-spot analysis may span.
+const MAX_CUBE: usize = 4_000_000;
+/// Most periods in one cube.
+const MAX_PERIODS: i32 = 120;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EmergingParams {
+    /// H3 resolution, 5–12 (default 9).
+    #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
+    res: Option<String>,
+    /// Study region: an area id (default: the whole served region).
+    area: Option<String>,
+    /// Spatial neighbourhood: grid distance 1–5 (default 1). The time
+    /// neighbourhood is the previous period.
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 5)]
+    k: Option<String>,
+    /// Period length: `month` (default) or `quarter`.
+    #[param(value_type = Option<String>, pattern = "^(month|quarter)$")]
+    period: Option<String>,
+    /// First period, as a date inside it (default: 24 months or 8 quarters
+    /// before `to`).
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<String>,
+    /// End: the cube ends with the last period starting before this date
+    /// (default: the start of the current period, so only complete periods count).
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<String>,
+    /// Significance level for Gi* and the trend: 0.01, 0.05 (default) or 0.10.
+    #[param(value_type = Option<f64>)]
+    alpha: Option<String>,
+    /// Comma-separated kinds.
+    kind: Option<String>,
+    /// Comma-separated category codes.
+    category: Option<String>,
+    /// Hours of the day, Swedish local time.
+    #[param(
+        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        example = "22-6"
+    )]
+    hours: Option<String>,
+}
+
+fn parse_day(name: &str, s: &str) -> Result<time::Date, Problem> {
+    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).map_err(|_| {
+        Problem::invalid_query(format!("{name}: {s:?} is not a date such as 2026-01-31"))
+    })
+}
+
+/// `GET /api/v1/hotspots/emerging`.
+#[utoipa::path(get, path = "/api/v1/hotspots/emerging", tag = "analysis", params(EmergingParams),
+    responses(
+        (status = 200, description = "Every cell of the region with its emerging-hot-spot `category` (ArcGIS Pro's: new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating, historical — hot or cold — or `no_pattern`) and the Mann–Kendall trend of its Gi* z-scores (`trend_z`, `trend_p`); analysts also get `count`, `z` and `p` per period. `periods` names the periods in order.", body = Object, content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter or too large a cube", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown area", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn emerging(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(p): Query<EmergingParams>,
+) -> Result<Response, Problem> {
+    let res = parse_resolution(p.res.as_deref())?;
+    let k = parse_k(p.k.as_deref())?;
+    let kind = match p.period.as_deref() {
+        None | Some("month") => PeriodKind::Month,
+        Some("quarter") => PeriodKind::Quarter,
+        Some(o) => {
+            return Err(Problem::invalid_query(format!(
+                "period: {o:?} is not month or quarter"
+            )));
+        }
+    };
+    let alpha = match p.alpha.as_deref() {
+        Some("0.01") => 0.01,
+        None | Some("0.05") => 0.05,
+        Some("0.1" | "0.10") => 0.10,
+        Some(o) => {
+            return Err(Problem::invalid_query(format!(
+                "alpha: {o:?} is not 0.01, 0.05 or 0.10"
+            )));
+        }
+    };
+    let end = match p.to.as_deref() {
+        Some(s) => {
+            let day = parse_day("to", s)?;
+            // The last period starting before `to`.
+            Period::containing(kind, day.previous_day().unwrap_or(day))
+        }
+        None => Period::containing_instant(kind, time::OffsetDateTime::now_utc()).offset(-1),
+    };
+    let start = match p.from.as_deref() {
+        Some(s) => Period::containing(kind, parse_day("from", s)?),
+        None => end.offset(if kind == PeriodKind::Month { -23 } else { -7 }),
+    };
+    let periods = start.periods_until(end) + 1;
+    if periods < 2 {
+        return Err(Problem::invalid_query(
+            "from must lie at least one period before to: a trend needs two periods or more",
+        ));
+    }
+    if periods > MAX_PERIODS {
+        return Err(Problem::invalid_query(format!(
+            "{periods} periods asked for; at most {MAX_PERIODS}"
+        )));
+    }
+    let periods: Vec<Period> = (0..periods).map(|i| start.offset(i)).collect();
+    let mut bounds: Vec<i64> = periods.iter().map(|p| p.unix_bounds().0).collect();
+    bounds.push(end.unix_bounds().1);
+    let mut filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
+        .to_filter(&state.service.taxonomy)?;
+    filter.from = bounds.first().copied();
+    filter.to = bounds.last().copied();
+    let region = study_region(&state.service, p.area.as_deref()).await?;
+    let exact = principal.reads_raw();
+    let suppress = state.settings.k_anonymity;
+    let service = state.service.clone();
+    let cache = state.region_cells.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let cells = cells_of(&cache, &region, res, MAX_CUBE / periods.len())?;
+        let spots = emerging_in(&service.index(), &cells, res, &filter, &bounds, k, alpha);
+        let features: Vec<Value> = spots
+            .iter()
+            .map(|s| {
+                let mut props = json!({
+                    "cell": s.cell.to_string(),
+                    "category": s.pattern.as_str(),
+                    "trend_z": s.trend.z,
+                    "trend_p": s.trend.p,
+                });
+                if exact {
+                    props["count"] = json!(s.total);
+                    props["z"] = json!(s.z);
+                    props["p"] = json!(s.p);
+                } else {
+                    props["count"] = if s.total >= suppress { json!(s.total) } else { Value::Null };
+                }
+                json!({"type": "Feature", "id": s.cell.to_string(), "geometry": cell_polygon(s.cell), "properties": props})
+            })
+            .collect();
+        Ok::<Value, Problem>(json!({
+            "type": "FeatureCollection",
+            "resolution": u8::from(res),
+            "k": k,
+            "alpha": alpha,
+            "period": kind.as_str(),
+            "periods": periods,
+            "cells": spots.len(),
             "features": features,
         }))
     })

@@ -62,6 +62,8 @@ pub struct AppState {
     guesses: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     metrics: PrometheusHandle,
     started: Instant,
+    /// The cells of recently analysed study regions.
+    region_cells: Arc<crate::analysis::RegionCellCache>,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: metrics_handle(),
             started: Instant::now(),
+            region_cells: Arc::default(),
         }
     }
 }
@@ -128,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hexagons", get(hexagons::hexagons))
         .route("/cells/{cell}", get(hexagons::cell))
         .route("/hotspots", get(hotspots::hotspots))
+        .route("/hotspots/emerging", get(hotspots::emerging))
         .route("/walks", post(walks::create).get(walks::list))
         .route("/walks/join", post(walks::join))
         .route("/walks/{id}", get(walks::get_one))

@@ -18,7 +18,7 @@ use super::{areas, hexagons, observations, session, system, walks};
     paths(
         observations::create, observations::import, observations::list, observations::nearby,
         observations::get_one, observations::set_status,
-        hexagons::hexagons, hexagons::cell, super::hotspots::hotspots,
+        hexagons::hexagons, hexagons::cell, super::hotspots::hotspots, super::hotspots::emerging,
         walks::create, walks::list, walks::get_one, walks::close, walks::join,
         areas::list, areas::put, areas::summary,
         session::login, session::create_token,

@@ -37,13 +37,35 @@ impl CellCount {
 /// Records per parallel task in a full scan.
 const PARALLEL_CHUNK: usize = 1 << 17;
 
-fn merge(a: FxHashMap<u64, [u32; 4]>, b: FxHashMap<u64, [u32; 4]>) -> FxHashMap<u64, [u32; 4]> {
-    let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-    for (cell, n) in b {
-        let c = a.entry(cell).or_default();
-        for (x, y) in c.iter_mut().zip(n) {
+/// What a per-cell aggregation accumulates; partial results of parallel
+/// scans are merged with [`Tally::absorb`].
+trait Tally: Default + Send {
+    fn absorb(&mut self, other: Self);
+}
+
+impl Tally for [u32; 4] {
+    fn absorb(&mut self, other: Self) {
+        for (x, y) in self.iter_mut().zip(other) {
             *x += y;
         }
+    }
+}
+
+impl Tally for Vec<u32> {
+    fn absorb(&mut self, other: Self) {
+        if self.len() < other.len() {
+            self.resize(other.len(), 0);
+        }
+        for (x, y) in self.iter_mut().zip(other) {
+            *x += y;
+        }
+    }
+}
+
+fn merge<T: Tally>(a: FxHashMap<u64, T>, b: FxHashMap<u64, T>) -> FxHashMap<u64, T> {
+    let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    for (cell, n) in b {
+        a.entry(cell).or_default().absorb(n);
     }
     a
 }
@@ -64,18 +86,85 @@ impl ObservationIndex {
             (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&res),
             "resolution {res} outside the served range"
         );
+        let counts = self.tally_by_cell(
+            filter,
+            |c: &mut [u32; 4], i| {
+                c[0] += 1;
+                c[1 + usize::from(self.kinds[i])] += 1;
+            },
+            u8::from(res),
+        );
+        let mut out: Vec<CellCount> = counts
+            .into_iter()
+            .filter_map(|(cell, [total, a, b, c])| {
+                Some(CellCount {
+                    cell: CellIndex::try_from(cell).ok()?,
+                    total,
+                    by_kind: [a, b, c],
+                })
+            })
+            .collect();
+        out.sort_unstable_by_key(|c| c.cell);
+        out
+    }
+
+    /// Counts of matching observations per cell at `res` and per time bin:
+    /// bin `b` holds the observations made in `bounds[b]..bounds[b + 1]`
+    /// (Unix seconds, ascending). Cells without any are left out; the
+    /// result is ordered by cell.
+    pub fn cell_bin_counts(
+        &self,
+        res: Resolution,
+        filter: &Filter,
+        bounds: &[i64],
+    ) -> Vec<(CellIndex, Vec<u32>)> {
+        assert!(
+            (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&res),
+            "resolution {res} outside the served range"
+        );
+        let bins = bounds.len().saturating_sub(1);
+        let counts = self.tally_by_cell(
+            filter,
+            |c: &mut Vec<u32>, i| {
+                let t = self.times[i];
+                // The bin whose start is the last bound at or before t.
+                let b = bounds.partition_point(|&start| start <= t);
+                if b == 0 || b > bins {
+                    return;
+                }
+                if c.is_empty() {
+                    c.resize(bins, 0);
+                }
+                c[b - 1] += 1;
+            },
+            u8::from(res),
+        );
+        let mut out: Vec<(CellIndex, Vec<u32>)> = counts
+            .into_iter()
+            .filter(|(_, c)| !c.is_empty())
+            .filter_map(|(cell, c)| Some((CellIndex::try_from(cell).ok()?, c)))
+            .collect();
+        out.sort_unstable_by_key(|(cell, _)| *cell);
+        out
+    }
+
+    /// One pass over the records matching `filter`, adding each to its
+    /// cell's tally at resolution `res` — split over the cores when every
+    /// record is a candidate.
+    fn tally_by_cell<T: Tally>(
+        &self,
+        filter: &Filter,
+        add: impl Fn(&mut T, usize) + Sync,
+        res: u8,
+    ) -> FxHashMap<u64, T> {
         let Some(compiled) = filter.compile(self) else {
-            return Vec::new();
+            return FxHashMap::default();
         };
-        let r = u8::from(res);
-        let count_into = |counts: &mut FxHashMap<u64, [u32; 4]>, i: u32| {
+        let count_into = |counts: &mut FxHashMap<u64, T>, i: u32| {
             let i = i as usize;
-            let c = counts.entry(ancestor(self.cells[i], r)).or_default();
-            c[0] += 1;
-            c[1 + usize::from(self.kinds[i])] += 1;
+            add(counts.entry(ancestor(self.cells[i], res)).or_default(), i);
         };
-        let counts = if compiled.area.is_none() && compiled.envelope.is_none() {
-            // A scan of every record: split it over the cores.
+        if compiled.area.is_none() && compiled.envelope.is_none() {
             let n = u32::try_from(self.cells.len()).expect("fewer than 2^32 records");
             (0..n)
                 .into_par_iter()
@@ -91,19 +180,7 @@ impl ObservationIndex {
             let mut counts = FxHashMap::default();
             self.for_each_match(&compiled, |i| count_into(&mut counts, i));
             counts
-        };
-        let mut out: Vec<CellCount> = counts
-            .into_iter()
-            .filter_map(|(cell, [total, a, b, c])| {
-                Some(CellCount {
-                    cell: CellIndex::try_from(cell).ok()?,
-                    total,
-                    by_kind: [a, b, c],
-                })
-            })
-            .collect();
-        out.sort_unstable_by_key(|c| c.cell);
-        out
+        }
     }
 }
 

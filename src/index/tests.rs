@@ -111,6 +111,28 @@ proptest! {
     }
 
     #[test]
+    fn bin_counts_equal_time_filtered_counts(
+        points in prop::collection::vec((17.3f64..17.95, 58.9f64..59.32, 0i64..(2 * 365 * 86400)), 1..300),
+        res in 5u8..=12,
+        cuts in prop::collection::btree_set(0i64..(2 * 365 * 86400), 2..6),
+    ) {
+        let base = datetime!(2025-01-01 0:00 UTC);
+        let entries: Vec<_> = points.iter().enumerate().map(|(i, (lon, lat, dt))| {
+            entry(i64::try_from(i).unwrap() + 1, Kind::Insecurity, *lon, *lat, base + time::Duration::seconds(*dt), "c")
+        }).collect();
+        let idx = ObservationIndex::from_entries(entries);
+        let r = Resolution::try_from(res).unwrap();
+        let bounds: Vec<i64> = cuts.iter().map(|c| base.unix_timestamp() + c).collect();
+        let binned = idx.cell_bin_counts(r, &Filter::default(), &bounds);
+        for (b, w) in bounds.windows(2).enumerate() {
+            let filtered = idx.hexagon_counts(r, &Filter { from: Some(w[0]), to: Some(w[1]), ..Filter::default() });
+            let from_bins: Vec<(CellIndex, u32)> = binned.iter().map(|(c, n)| (*c, n[b])).filter(|(_, n)| *n > 0).collect();
+            let expected: Vec<(CellIndex, u32)> = filtered.iter().map(|c| (c.cell, c.total)).collect();
+            prop_assert_eq!(from_bins, expected);
+        }
+    }
+
+    #[test]
     fn one_by_one_equals_bulk(points in prop::collection::vec((17.3f64..17.95, 58.9f64..59.32), 1..100)) {
         let t = datetime!(2026-01-01 0:00 UTC);
         let entries: Vec<_> = points.iter().enumerate()

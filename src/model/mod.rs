@@ -3,6 +3,7 @@
 
 pub mod area;
 pub mod observation;
+pub mod period;
 pub mod region;
 pub mod role;
 pub mod swedish_time;
@@ -13,6 +14,7 @@ pub use area::{Area, AreaType};
 pub use observation::{
     FindingState, FindingStatus, Kind, NewObservation, Observation, ValidationError,
 };
+pub use period::{Period, PeriodKind};
 pub use region::Region;
 pub use role::{Principal, Role};
 pub use taxonomy::Taxonomy;
