@@ -10,10 +10,13 @@ use time::OffsetDateTime;
 use time::macros::{date, datetime};
 use trygg::index::{IndexEntry, base_cell};
 use trygg::model::walk::TimeOfDay;
-use trygg::model::{Area, AreaType, FindingState, FindingStatus, Kind, Observation, Role, Walk};
+use trygg::model::{
+    Action, ActionStatus, Area, AreaType, FindingState, FindingStatus, Kind, Observation, Role,
+    Walk,
+};
 use trygg::store::{
     AuditEntry, BatchPolicy, FindingUpdate, Inserted, PgStore, SqliteStore, Store, StoreError,
-    TokenRecord, UserRecord,
+    StoredAnalysis, TokenRecord, UserRecord,
 };
 use uuid::Uuid;
 
@@ -479,6 +482,82 @@ async fn the_audit_log_grows_newest_first(f: &dyn Fixture) {
     );
 }
 
+fn action(id: &str, area: Option<&str>) -> Action {
+    serde_json::from_value(serde_json::json!({
+        "id": id,
+        "area": area,
+        "focus": "safe_neighbourhoods",
+        "title": "Bättre belysning",
+        "purpose": "Öka tryggheten på gångvägarna",
+        "goal": "Färre otrygghetsrapporter om mörker",
+        "responsible": "Samhällsbyggnadskontoret",
+        "status": "ongoing",
+        "start": "2025-03-01",
+        "places": [{"type": "Point", "coordinates": [17.5868, 59.18]}],
+        "indicators": [{
+            "name": "Rapporter om mörka platser",
+            "kinds": ["insecurity"],
+            "categories": ["dark_area"],
+            "period": "quarter",
+            "baseline": "2025-Q1",
+            "target_change_percent": -30.5
+        }]
+    }))
+    .unwrap()
+}
+
+async fn actions_are_stored_replaced_and_removed(f: &dyn Fixture) {
+    let store = f.open();
+    let a = action("hovsjo-ljus", Some("hovsjo"));
+    let b = action("ahus-est", None);
+    store.put_action(&a).await.unwrap();
+    store.put_action(&b).await.unwrap();
+    assert_eq!(
+        store.list_actions().await.unwrap(),
+        vec![b.clone(), a.clone()]
+    );
+    let done = Action {
+        status: ActionStatus::Completed,
+        end: Some(date!(2025 - 12 - 31)),
+        ..a
+    };
+    store.put_action(&done).await.unwrap();
+    assert_eq!(store.list_actions().await.unwrap(), vec![b.clone(), done]);
+    assert!(store.delete_action("hovsjo-ljus").await.unwrap());
+    assert!(!store.delete_action("hovsjo-ljus").await.unwrap());
+    assert_eq!(store.list_actions().await.unwrap(), vec![b]);
+}
+
+async fn analyses_are_kept_unchanged(f: &dyn Fixture) {
+    let store = f.open();
+    let analysis = |n: u128, period: &str| StoredAnalysis {
+        id: Uuid::from_u128(n),
+        area_id: "hovsjo".into(),
+        period: period.parse().unwrap(),
+        created_at: datetime!(2026-01-05 6:00 UTC) + time::Duration::nanoseconds(123),
+        body: serde_json::json!({"total": n, "share": 0.125, "by_category": [["dark_area", 3]]}),
+    };
+    let q2 = analysis(1, "2025-Q2");
+    let q3 = analysis(2, "2025-Q3");
+    let q3_again = analysis(3, "2025-Q3");
+    for a in [&q2, &q3, &q3_again] {
+        store.save_analysis(a).await.unwrap();
+    }
+    // The same id again is refused; the stored one stays as it was.
+    let rewrite = StoredAnalysis {
+        body: serde_json::json!({"total": 0}),
+        ..q2.clone()
+    };
+    assert!(store.save_analysis(&rewrite).await.is_err());
+    assert_eq!(store.get_analysis(q2.id).await.unwrap(), Some(q2.clone()));
+    assert_eq!(
+        store.list_analyses("hovsjo").await.unwrap(),
+        vec![q3_again, q3, q2]
+    );
+    assert!(store.list_analyses("ronna").await.unwrap().is_empty());
+    assert_eq!(store.get_analysis(Uuid::from_u128(9)).await.unwrap(), None);
+}
+
 async fn acknowledged_writes_survive_reopening(f: &dyn Fixture) {
     {
         let store = f.open();
@@ -537,6 +616,8 @@ contract_tests!(
         areas_are_stored_and_replaced,
         credentials_are_found_by_hash_and_name,
         the_audit_log_grows_newest_first,
+        actions_are_stored_replaced_and_removed,
+        analyses_are_kept_unchanged,
         acknowledged_writes_survive_reopening,
     ]
 );

@@ -139,6 +139,29 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// An area analysis as generated: immutable once stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAnalysis {
+    pub id: Uuid,
+    pub area_id: String,
+    pub period: crate::model::Period,
+    pub created_at: OffsetDateTime,
+    /// The whole analysis as JSON, exactly as it was generated.
+    pub body: serde_json::Value,
+}
+
+fn action_json(action: &crate::model::Action) -> Result<String, StoreError> {
+    serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn action_from_json(text: &str) -> Result<crate::model::Action, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("action: {e}")))
+}
+
+fn period_from_text(text: &str) -> Result<crate::model::Period, StoreError> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
 /// A change to a walk finding's follow-up state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingUpdate {
@@ -216,6 +239,22 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or replaces an area.
     async fn put_area(&self, area: &Area) -> Result<(), StoreError>;
     async fn list_areas(&self) -> Result<Vec<Area>, StoreError>;
+
+    // Action plans.
+
+    /// Creates or replaces an action.
+    async fn put_action(&self, action: &crate::model::Action) -> Result<(), StoreError>;
+    /// Every action, ordered by id.
+    async fn list_actions(&self) -> Result<Vec<crate::model::Action>, StoreError>;
+    /// Removes an action; false when there was none.
+    async fn delete_action(&self, id: &str) -> Result<bool, StoreError>;
+
+    // Area analyses: stored once, never changed.
+
+    async fn save_analysis(&self, analysis: &StoredAnalysis) -> Result<(), StoreError>;
+    /// An area's analyses, newest period first (then newest first).
+    async fn list_analyses(&self, area_id: &str) -> Result<Vec<StoredAnalysis>, StoreError>;
+    async fn get_analysis(&self, id: Uuid) -> Result<Option<StoredAnalysis>, StoreError>;
 
     // Credentials.
 

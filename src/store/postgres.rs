@@ -37,8 +37,8 @@ use tokio_postgres::{AsyncMessage, Client, Config, GenericClient, NoTls, Row};
 use uuid::Uuid;
 
 use super::{
-    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError, TokenRecord,
-    UserRecord, from_nanos, nanos,
+    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError,
+    StoredAnalysis, TokenRecord, UserRecord, from_nanos, nanos, period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::walk::TimeOfDay;
@@ -982,6 +982,79 @@ impl Store for PgStore {
         .collect()
     }
 
+    async fn put_action(&self, action: &crate::model::Action) -> Result<(), StoreError> {
+        let body = serde_json::to_value(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO actions (id, area_id, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET area_id = excluded.area_id, body = excluded.body",
+            &[&action.id, &action.area, &body],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_actions(&self) -> Result<Vec<crate::model::Action>, StoreError> {
+        let c = self.client().await?;
+        c.query("SELECT body FROM actions ORDER BY id", &[])
+            .await?
+            .iter()
+            .map(|r| {
+                serde_json::from_value(r.get::<_, serde_json::Value>(0))
+                    .map_err(|e| StoreError::Corrupt(format!("action: {e}")))
+            })
+            .collect()
+    }
+
+    async fn delete_action(&self, id: &str) -> Result<bool, StoreError> {
+        let c = self.client().await?;
+        Ok(c.execute("DELETE FROM actions WHERE id = $1", &[&id])
+            .await?
+            > 0)
+    }
+
+    async fn save_analysis(&self, a: &StoredAnalysis) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO area_analyses (id, area_id, period, created_at, body) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &a.id,
+                &a.area_id,
+                &a.period.to_string(),
+                &nanos(a.created_at),
+                &a.body,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn list_analyses(&self, area_id: &str) -> Result<Vec<StoredAnalysis>, StoreError> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT id, area_id, period, created_at, body FROM area_analyses \
+             WHERE area_id = $1 ORDER BY period DESC, id DESC",
+            &[&area_id],
+        )
+        .await?
+        .iter()
+        .map(analysis_row)
+        .collect()
+    }
+
+    async fn get_analysis(&self, id: Uuid) -> Result<Option<StoredAnalysis>, StoreError> {
+        let c = self.client().await?;
+        c.query_opt(
+            "SELECT id, area_id, period, created_at, body FROM area_analyses WHERE id = $1",
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(analysis_row)
+        .transpose()
+    }
+
     async fn create_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         let c = self.client().await?;
         c.execute(
@@ -1075,4 +1148,14 @@ impl Store for PgStore {
         })
         .collect()
     }
+}
+
+fn analysis_row(r: &Row) -> Result<StoredAnalysis, StoreError> {
+    Ok(StoredAnalysis {
+        id: r.get(0),
+        area_id: r.get(1),
+        period: period_from_text(r.get::<_, &str>(2))?,
+        created_at: from_nanos(r.get(3)),
+        body: r.get(4),
+    })
 }

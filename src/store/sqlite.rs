@@ -23,8 +23,9 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::{
-    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError, TokenRecord,
-    UserRecord, from_nanos, nanos,
+    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError,
+    StoredAnalysis, TokenRecord, UserRecord, action_from_json, action_json, from_nanos, nanos,
+    period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::walk::TimeOfDay;
@@ -924,6 +925,86 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn put_action(&self, action: &crate::model::Action) -> Result<(), StoreError> {
+        let (id, area, body) = (action.id.clone(), action.area.clone(), action_json(action)?);
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO actions (id, area_id, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (id) DO UPDATE SET area_id = excluded.area_id, body = excluded.body",
+                params![id, area, body],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_actions(&self) -> Result<Vec<crate::model::Action>, StoreError> {
+        let bodies: Vec<String> = self
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT body FROM actions ORDER BY id")?;
+                Ok(stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        bodies.iter().map(|b| action_from_json(b)).collect()
+    }
+
+    async fn delete_action(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |c| Ok(c.execute("DELETE FROM actions WHERE id = ?1", [id])? > 0))
+            .await
+    }
+
+    async fn save_analysis(&self, a: &StoredAnalysis) -> Result<(), StoreError> {
+        let a = a.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO area_analyses (id, area_id, period, created_at, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    a.id.as_bytes(),
+                    a.area_id,
+                    a.period.to_string(),
+                    nanos(a.created_at),
+                    a.body.to_string()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_analyses(&self, area_id: &str) -> Result<Vec<StoredAnalysis>, StoreError> {
+        let area_id = area_id.to_owned();
+        let rows = self
+            .read(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT id, area_id, period, created_at, body FROM area_analyses \
+                     WHERE area_id = ?1 ORDER BY period DESC, id DESC",
+                )?;
+                Ok(stmt
+                    .query_map([area_id], analysis_row)?
+                    .collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        rows.into_iter().map(StoredAnalysisRow::parse).collect()
+    }
+
+    async fn get_analysis(&self, id: Uuid) -> Result<Option<StoredAnalysis>, StoreError> {
+        let row = self
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT id, area_id, period, created_at, body FROM area_analyses WHERE id = ?1",
+                    [id.as_bytes()],
+                    analysis_row,
+                )
+                .optional()?)
+            })
+            .await?;
+        row.map(StoredAnalysisRow::parse).transpose()
+    }
+
     async fn create_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
         let t = token.clone();
         self.write(move |c| {
@@ -1034,6 +1115,38 @@ impl Store for SqliteStore {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
+    }
+}
+
+/// An `area_analyses` row before its text columns are parsed.
+struct StoredAnalysisRow {
+    id: Vec<u8>,
+    area_id: String,
+    period: String,
+    created_at: i64,
+    body: String,
+}
+
+fn analysis_row(r: &Row<'_>) -> rusqlite::Result<StoredAnalysisRow> {
+    Ok(StoredAnalysisRow {
+        id: r.get(0)?,
+        area_id: r.get(1)?,
+        period: r.get(2)?,
+        created_at: r.get(3)?,
+        body: r.get(4)?,
+    })
+}
+
+impl StoredAnalysisRow {
+    fn parse(self) -> Result<StoredAnalysis, StoreError> {
+        Ok(StoredAnalysis {
+            id: Uuid::from_slice(&self.id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            area_id: self.area_id,
+            period: period_from_text(&self.period)?,
+            created_at: from_nanos(self.created_at),
+            body: serde_json::from_str(&self.body)
+                .map_err(|e| StoreError::Corrupt(format!("analysis: {e}")))?,
+        })
     }
 }
 
