@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use h3o::Resolution;
 use time::macros::{date, datetime};
-use trygg::analysis::{emerging_in, hot_spots_in, region_cells};
+use trygg::analysis::{AreaInput, analyse_area, emerging_in, hot_spots_in, region_cells};
 use trygg::index::{Filter, HourSet, IndexEntry, ObservationIndex};
 use trygg::model::{Kind, Period, PeriodKind, Region, Taxonomy};
 
@@ -69,6 +69,24 @@ fn hexagons(c: &mut Criterion) {
     });
     g.bench_function("gi_star_res10_last_year", |b| {
         b.iter(|| black_box(hot_spots_in(&index, &res10, Resolution::Ten, &last_year, 1)));
+    });
+    let areas = trygg::demo::areas();
+    let hovsjo = areas.iter().find(|a| a.id == "hovsjo").unwrap();
+    let plan: Vec<_> = trygg::demo::action_plan()
+        .into_iter()
+        .filter(|a| a.area.as_deref() == Some("hovsjo"))
+        .collect();
+    let input = AreaInput {
+        area: hovsjo,
+        period: "2026-Q3".parse().unwrap(),
+        base: Filter::default(),
+        region: r,
+        findings: &[],
+        actions: &plan,
+        now: datetime!(2026-11-01 0:00 UTC),
+    };
+    g.bench_function("area_analysis_hovsjo_quarter", |b| {
+        b.iter(|| black_box(analyse_area(&index, &input)));
     });
     let res9 = region_cells(&municipality, Resolution::Nine, 1_000_000).unwrap();
     let end = Period::containing(PeriodKind::Month, date!(2026 - 10 - 01));

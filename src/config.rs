@@ -112,6 +112,13 @@ pub struct ServerArgs {
     )]
     pub basemap_attribution: String,
 
+    /// Area analyses generated on a schedule: after each `month` or
+    /// `quarter` ends, every area gets its analysis of that period stored;
+    /// `off` makes them on demand only.
+    #[arg(long, env = "TRYGG_ANALYSIS_SCHEDULE", default_value = "quarter",
+          value_parser = ["month", "quarter", "off"])]
+    pub analysis_schedule: String,
+
     /// Public base URL for absolute links (TileJSON), e.g. `https://trygg.example.se`;
     /// taken from the request's Host header when unset.
     #[arg(long, env = "TRYGG_PUBLIC_URL")]
@@ -133,6 +140,7 @@ impl Default for ServerArgs {
             web_dir: default_web_dir(),
             basemap: "none".into(),
             basemap_attribution: String::new(),
+            analysis_schedule: "off".into(),
         }
     }
 }
@@ -166,6 +174,8 @@ pub struct Settings {
     /// Base-map tile URL template; `None` for a plain background.
     pub basemap: Option<String>,
     pub basemap_attribution: String,
+    /// Period after which area analyses are stored automatically.
+    pub analysis_schedule: Option<crate::model::PeriodKind>,
 }
 
 /// `./web` when run from a checkout, else the source tree's `web/`.
@@ -204,6 +214,7 @@ impl ServerArgs {
             web_dir: self.web_dir.clone(),
             basemap: Some(self.basemap.clone()).filter(|b| !b.is_empty() && b != "none"),
             basemap_attribution: self.basemap_attribution.clone(),
+            analysis_schedule: crate::model::PeriodKind::parse(&self.analysis_schedule),
         })
     }
 }

@@ -22,6 +22,9 @@ use crate::model::{
 
 /// The approximate district outlines shipped for the demo.
 pub const AREAS_GEOJSON: &str = include_str!("../data/areas/sodertalje-approximate.geojson");
+/// Actions of Södertälje's action plan (the seed document), with indicators
+/// an area team might follow.
+pub const ACTION_PLAN_JSON: &str = include_str!("../data/action-plan.json");
 
 /// Observations `serve --demo` starts with.
 pub const DEFAULT_DEMO_COUNT: usize = 50_000;
@@ -207,6 +210,11 @@ pub fn areas() -> Vec<Area> {
             }
         })
         .collect()
+}
+
+/// The shipped demo action plan.
+pub fn action_plan() -> Vec<crate::model::Action> {
+    serde_json::from_str(ACTION_PLAN_JSON).expect("shipped action plan parses")
 }
 
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
@@ -465,6 +473,21 @@ fn walk_finding(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_action_plan_is_valid() {
+        let taxonomy = Taxonomy::builtin();
+        let areas = areas();
+        let plan = action_plan();
+        assert!(plan.len() >= 10);
+        for action in &plan {
+            let errors = action.validate(&taxonomy, |a| areas.iter().any(|k| k.id == a));
+            assert!(errors.is_empty(), "{}: {errors:?}", action.id);
+        }
+        let focus: std::collections::HashSet<_> = plan.iter().map(|a| a.focus).collect();
+        assert_eq!(focus.len(), 5, "every focus area has an action");
+    }
+
     use super::*;
     use crate::model::Region;
     use time::macros::date;

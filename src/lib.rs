@@ -26,6 +26,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod model;
+pub mod report;
 pub mod service;
 pub mod store;
 pub mod tiles;

@@ -359,6 +359,20 @@ async fn seed_demo(store: &dyn Store, taxonomy: &Taxonomy, count: usize, seed: u
     for area in demo::areas() {
         store.put_area(&area).await.context("storing demo areas")?;
     }
+    let known: Vec<String> = store
+        .list_actions()
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    for action in demo::action_plan() {
+        if !known.contains(&action.id) {
+            store
+                .put_action(&action)
+                .await
+                .context("storing the demo action plan")?;
+        }
+    }
     if store.count().await? > 0 {
         tracing::info!("the store has data already; not adding demo observations");
         return Ok(());

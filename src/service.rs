@@ -12,6 +12,9 @@ use crate::model::{Observation, observation::ValidationContext};
 use crate::model::{Region, Taxonomy};
 use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError};
 
+/// Most walk findings one area analysis reads back from the store.
+const MAX_ANALYSED_FINDINGS: usize = 50_000;
+
 /// Rows fetched per round trip when loading or catching up.
 const LOAD_PAGE: usize = 250_000;
 
@@ -241,5 +244,109 @@ impl Service {
         let (checked, outcome) = store_while_parsing(self.store.as_ref(), partial, parse).await?;
         self.index_created(&outcome);
         Ok((checked, outcome))
+    }
+}
+
+impl Service {
+    /// The analysis of one area and period (`None` for an unknown area):
+    /// the index's figures, the walk findings' follow-up from the store,
+    /// and the indicators of the area's actions.
+    pub async fn analyse_area(
+        self: &Arc<Self>,
+        area_id: &str,
+        period: crate::model::Period,
+        base: crate::index::Filter,
+    ) -> Result<Option<crate::analysis::AreaAnalysis>, StoreError> {
+        let Some(area) = self
+            .store
+            .list_areas()
+            .await?
+            .into_iter()
+            .find(|a| a.id == area_id)
+        else {
+            return Ok(None);
+        };
+        let (from, to) = period.unix_bounds();
+        let finding_filter = crate::index::Filter {
+            kinds: vec![crate::model::Kind::WalkFinding],
+            area: Some(area.id.clone()),
+            from: Some(from),
+            to: Some(to),
+            ..crate::index::Filter::default()
+        };
+        let (ids, _) = self
+            .index()
+            .select(&finding_filter, None, MAX_ANALYSED_FINDINGS);
+        let findings = self.store.get_many(&ids).await?;
+        let actions: Vec<crate::model::Action> = self
+            .store
+            .list_actions()
+            .await?
+            .into_iter()
+            .filter(|a| a.area.as_deref() == Some(area_id))
+            .collect();
+        let service = Arc::clone(self);
+        let analysis = tokio::task::spawn_blocking(move || {
+            let input = crate::analysis::AreaInput {
+                area: &area,
+                period,
+                base,
+                region: service.region,
+                findings: &findings,
+                actions: &actions,
+                now: time::OffsetDateTime::now_utc(),
+            };
+            crate::analysis::analyse_area(&service.index(), &input)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        Ok(Some(analysis))
+    }
+
+    /// Generates and stores the analysis of an area and period.
+    pub async fn store_area_analysis(
+        self: &Arc<Self>,
+        area_id: &str,
+        period: crate::model::Period,
+    ) -> Result<Option<crate::store::StoredAnalysis>, StoreError> {
+        let Some(analysis) = self
+            .analyse_area(area_id, period, crate::index::Filter::default())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored = crate::store::StoredAnalysis {
+            id: Uuid::now_v7(),
+            area_id: area_id.to_owned(),
+            period,
+            created_at: analysis.generated_at,
+            body: serde_json::to_value(&analysis)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        };
+        self.store.save_analysis(&stored).await?;
+        Ok(Some(stored))
+    }
+
+    /// Stores the analysis of the last complete period of `kind` for every
+    /// area that has none yet; returns how many were made.
+    pub async fn scheduled_analyses(
+        self: &Arc<Self>,
+        kind: crate::model::PeriodKind,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let period = crate::model::Period::containing_instant(kind, now).offset(-1);
+        let mut made = 0;
+        for area in self.store.list_areas().await? {
+            let done = self
+                .store
+                .list_analyses(&area.id)
+                .await?
+                .iter()
+                .any(|a| a.period == period);
+            if !done && self.store_area_analysis(&area.id, period).await?.is_some() {
+                made += 1;
+            }
+        }
+        Ok(made)
     }
 }

@@ -50,6 +50,8 @@ struct World {
     other_org_obs: String,
     /// An anonymous perceived-insecurity report.
     insecurity: String,
+    /// A stored area analysis of Hovsjö.
+    analysis: String,
 }
 
 impl World {
@@ -129,7 +131,20 @@ async fn world() -> World {
             .await,
     )
     .await;
+    let analysis = json_of(
+        app.post_json(
+            "/api/v1/areas/hovsjo/analyses",
+            Some(&app.analyst),
+            &json!({"period": "2026-Q3"}),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     World {
+        analysis,
         participant,
         walk_a: a["id"].as_str().unwrap().to_owned(),
         walk_b: b["id"].as_str().unwrap().to_owned(),
@@ -289,6 +304,54 @@ fn cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> {
         ("get", "/api/v1/taxonomy" | "/health" | "/metrics") => {
             vec![case(template.into(), None, allow_all)]
         }
+        _ => return analysis_cases(w, method, template),
+    })
+}
+
+/// Area analyses and the action plan.
+fn analysis_cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> {
+    let verb = match method {
+        "post" => "POST",
+        "put" => "PUT",
+        _ => "GET",
+    };
+    let case = |path: String, body: Option<Value>, expect: fn(Who) -> Expect| Case {
+        method: verb,
+        path,
+        body,
+        expect,
+    };
+    let raw = |id: &str| template.replace("{id}", id);
+    Some(match (method, template) {
+        ("get", "/api/v1/areas/{id}/analysis") => vec![case(
+            format!("{}?period=2026-Q3", raw("hovsjo")),
+            None,
+            analyst_only,
+        )],
+        ("get", "/api/v1/areas/{id}/analyses") => {
+            vec![case(raw("hovsjo"), None, analyst_only)]
+        }
+        ("post", "/api/v1/areas/{id}/analyses") => vec![case(
+            raw("hovsjo"),
+            Some(json!({"period": "2026-Q2"})),
+            staff,
+        )],
+        ("get", "/api/v1/analyses/{id}") => vec![
+            case(raw(&w.analysis), None, analyst_only),
+            case(format!("{}?f=html", raw(&w.analysis)), None, analyst_only),
+        ],
+        ("get", "/api/v1/actions") => vec![case(template.into(), None, allow_all)],
+        ("put", "/api/v1/actions/{id}") => vec![case(
+            raw("hovsjo-test"),
+            Some(json!({
+                "area": "hovsjo", "focus": "safe_neighbourhoods", "title": "Test",
+                "purpose": "Syfte", "goal": "Mål", "responsible": "Kommunen",
+                "status": "planned", "start": "2026-01-01"
+            })),
+            staff,
+        )],
+        // Checked in area_analyses: the first staff caller removes it.
+        ("delete", "/api/v1/actions/{id}") => vec![],
         _ => return None,
     })
 }

@@ -71,6 +71,9 @@ async fn app_with_demo_data() -> common::TestApp {
         .insert_batch(demo.observations, BatchPolicy::AllOrNothing)
         .await
         .unwrap();
+    for action in trygg::demo::action_plan() {
+        app.store.put_action(&action).await.unwrap();
+    }
     // The demo observations went straight into the store: let the server
     // index them (catch-up) before the browser looks.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -104,6 +104,53 @@ async function showDetail() {
   }) : []));
   categoryBars(document.getElementById('categories'), s?.by_category, lang, config.k_anonymity, 8);
   monthBars(document.getElementById('months'), s?.by_month, config.k_anonymity);
+  await showPlan();
+}
+
+const kOr = (v) => v ?? `< ${config.k_anonymity}`;
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+/** One indicator: its latest value against baseline and target, with a bar per period. */
+function indicatorView(f) {
+  const box = el('div', 'indicator');
+  box.append(el('p', null, f.name));
+  const line = el('p');
+  line.append(el('span', 'value', kOr(f.value)), ` (${f.period})`);
+  const badge = el('span', `badge ${f.on_track ? 'ok' : 'behind'}`, t(f.on_track ? 'onTrack' : 'behind'));
+  if (f.value != null) line.append(badge);
+  const target = f.target == null ? kOr(null) : f.target.toFixed(1).replace('.', lang === 'sv' ? ',' : '.');
+  const meta = el('p', 'note', `${t('baseline')} ${f.baseline_period}: ${kOr(f.baseline)} · ${t('target')}: ${target} (${f.target_change_percent} %)`);
+  const bars = el('div', 'months');
+  monthBars(bars, f.series.map((s) => ({ month: s.period, count: s.value })), config.k_anonymity);
+  box.append(line, meta, bars);
+  return box;
+}
+
+async function showPlan() {
+  const r = await fetch(`/api/v1/actions?area=${encodeURIComponent(id)}`);
+  const actions = r.ok ? (await r.json()).actions : [];
+  const list = document.getElementById('actions');
+  if (!actions.length) {
+    list.replaceChildren(el('p', 'note', t('noActions')));
+    return;
+  }
+  list.replaceChildren(...actions.map((a) => {
+    const card = el('article', 'action');
+    const tags = el('p', 'tags');
+    tags.append(el('span', null, t(`focus.${a.focus}`)), el('span', null, t(`status.${a.status}`)));
+    const dl = el('dl');
+    for (const [k, v] of [['purpose', a.purpose], ['goal', a.goal], ['responsible', a.responsible]]) {
+      dl.append(el('dt', null, t(k)), el('dd', null, v));
+    }
+    card.append(tags, el('h3', null, a.title), dl, ...a.figures.map(indicatorView));
+    return card;
+  }));
 }
 
 async function main() {

@@ -1,10 +1,12 @@
 //! Analyses over aggregated counts: pure functions of the index and the
 //! counts, no I/O, no HTTP.
 
+pub mod area;
 pub mod emerging;
 pub mod hotspots;
 pub mod trend;
 
+pub use area::{AreaAnalysis, AreaInput, analyse_area, is_dark};
 pub use emerging::{EmergingSpot, Pattern, emerging_hot_spots, emerging_in};
 pub use hotspots::{HotSpot, RegionCellCache, fdr_bins, gi_star, hot_spots_in, region_cells};
 pub use trend::{MannKendall, mann_kendall};

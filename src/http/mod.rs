@@ -16,6 +16,8 @@
 //! | `POST /api/v1/tokens`, `POST /api/v1/auth/login` | admin; anyone |
 //! | `GET /health`, `/metrics`, `/api/openapi.json`, `/api/v1/taxonomy` | everyone |
 
+mod actions;
+mod analyses;
 mod areas;
 mod auth;
 mod extract;
@@ -130,6 +132,14 @@ pub fn router(state: AppState) -> Router {
         .route("/observations/{id}/status", patch(observations::set_status))
         .route("/hexagons", get(hexagons::hexagons))
         .route("/cells/{cell}", get(hexagons::cell))
+        .route("/areas/{id}/analysis", get(analyses::live))
+        .route(
+            "/areas/{id}/analyses",
+            get(analyses::list).post(analyses::create),
+        )
+        .route("/analyses/{id}", get(analyses::get))
+        .route("/actions", get(actions::list))
+        .route("/actions/{id}", put(actions::put).delete(actions::delete))
         .route("/hotspots", get(hotspots::hotspots))
         .route("/hotspots/emerging", get(hotspots::emerging))
         .route("/walks", post(walks::create).get(walks::list))
@@ -248,6 +258,10 @@ pub async fn serve(
         Arc::clone(&state.service),
         state.settings.catch_up_interval,
     ));
+    let schedule = state
+        .settings
+        .analysis_schedule
+        .map(|kind| tokio::spawn(analysis_schedule_loop(Arc::clone(&state.service), kind)));
     let app = router(state);
     let result = axum::serve(
         listener,
@@ -256,7 +270,38 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     catch_up.abort();
+    if let Some(schedule) = schedule {
+        schedule.abort();
+    }
     result
+}
+
+/// How often the schedule looks for a period that has ended.
+const SCHEDULE_CHECK: Duration = Duration::from_secs(3600);
+
+/// Stores every area's analysis of each `kind` period once it has ended:
+/// checked at start and hourly after, so a restart catches up.
+async fn analysis_schedule_loop(service: Arc<Service>, kind: crate::model::PeriodKind) {
+    let mut tick = tokio::time::interval(SCHEDULE_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match service
+            .scheduled_analyses(kind, time::OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                analyses = n,
+                period = kind.as_str(),
+                "stored scheduled area analyses"
+            ),
+            Err(crate::store::StoreError::Closed) => return,
+            Err(e) => {
+                tracing::warn!(error = %problem::error_chain(&e), "scheduled area analyses failed");
+            }
+        }
+    }
 }
 
 /// Indexes what other processes commit: at once when the store announces a

@@ -318,7 +318,7 @@ impl Problem {
 }
 
 /// Writes an audit entry; a failure is logged, not fatal to the read.
-async fn audit(state: &AppState, principal: &Principal, action: &str, detail: String) {
+pub(super) async fn audit(state: &AppState, principal: &Principal, action: &str, detail: String) {
     let entry = AuditEntry {
         at: OffsetDateTime::now_utc(),
         actor: principal.actor.clone(),

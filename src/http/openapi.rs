@@ -19,6 +19,8 @@ use super::{areas, hexagons, observations, session, system, walks};
         observations::create, observations::import, observations::list, observations::nearby,
         observations::get_one, observations::set_status,
         hexagons::hexagons, hexagons::cell, super::hotspots::hotspots, super::hotspots::emerging,
+        super::analyses::live, super::analyses::create, super::analyses::list, super::analyses::get,
+        super::actions::list, super::actions::put, super::actions::delete,
         walks::create, walks::list, walks::get_one, walks::close, walks::join,
         areas::list, areas::put, areas::summary,
         session::login, session::create_token,

@@ -70,6 +70,20 @@ impl IndexEntry {
     }
 }
 
+/// One observation as [`ObservationIndex::visit`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Visit<'a> {
+    pub id: Uuid,
+    pub lon: f64,
+    pub lat: f64,
+    /// Unix seconds.
+    pub observed_at: i64,
+    pub kind: Kind,
+    pub category: &'a str,
+    /// H3 cell at [`BASE_RESOLUTION`].
+    pub cell: u64,
+}
+
 /// An observation as a map point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PointRecord<'a> {
@@ -355,6 +369,29 @@ impl ObservationIndex {
         let more = ids.len() > limit;
         ids.truncate(limit);
         (ids, more)
+    }
+
+    /// Calls `f` with every observation matching `filter`.
+    pub fn visit(&self, filter: &Filter, mut f: impl FnMut(Visit<'_>)) {
+        let Some(compiled) = filter.compile(self) else {
+            return;
+        };
+        self.for_each_match(&compiled, |i| {
+            let i = i as usize;
+            let [lon, lat] = self.points[i];
+            f(Visit {
+                id: self.ids[i],
+                lon,
+                lat,
+                observed_at: self.times[i],
+                kind: Kind::from_index(self.kinds[i]).unwrap_or(Kind::Insecurity),
+                category: self
+                    .category_names
+                    .name(u32::from(self.categories[i]))
+                    .map_or("", String::as_str),
+                cell: self.cells[i],
+            });
+        });
     }
 
     /// How many observations match.

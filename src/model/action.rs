@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Kind, Period, PeriodKind, Taxonomy, ValidationError};
 
 /// The five focus areas (inriktningar) of Södertälje's action plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Focus {
     /// Unga och kriminalitet.

@@ -32,6 +32,11 @@ try {
     await one.page.waitForFunction(() => window.trygg?.map?.loaded() && window.trygg.map.areTilesLoaded(), null, { timeout: 30000 });
     const total = Number(await one.page.textContent('#total'));
     if (!(total > 0)) fail(`Hovsjö total is ${total}`);
+    await one.page.waitForSelector('.action h3', { timeout: 10000 });
+    const actions = await one.page.$$eval('.action h3', (hs) => hs.map((h) => h.textContent));
+    if (!actions.includes('Bättre belysning på gångstråken i Hovsjö')) fail(`Hovsjö's action plan lacks the lighting action: ${actions}`);
+    const indicators = await one.page.$$eval('.indicator .value', (vs) => vs.length);
+    if (indicators < 2) fail(`Hovsjö shows ${indicators} indicator values`);
     await one.page.screenshot({ path: `${out}/area-hovsjo-${name}.png`, fullPage: true });
     for (const p of [list, one]) if (p.errors.length) fail(`console errors: ${p.errors.join(' | ')}`);
   }

@@ -1,0 +1,497 @@
+//! Area analyses (områdesanalyser) and the action plan over HTTP: figures
+//! checked against data written for the test, stored analyses that do not
+//! change afterwards, every export format, roles.
+
+mod common;
+
+use std::fmt::Write as _;
+
+use common::{TestApp, problem, report, spawn_app};
+use serde_json::{Value, json};
+
+async fn json_of(resp: reqwest::Response) -> Value {
+    let status = resp.status();
+    let body = resp.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> reqwest::Response {
+    let mut req = app.client.request(method, app.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    req.send().await.unwrap()
+}
+
+/// Hovsjö centrum, inside the (approximate) Hovsjö outline.
+const HOVSJO: (f64, f64) = (17.5868, 59.1800);
+
+/// Writes the test's observations: in Hovsjö 12 dark-area reports in
+/// 2025-Q3 (8 at 23:00 local time, dark; 4 at 13:00, light), 6 in 2025-Q2,
+/// 3 in 2024-Q3, and 10 reports elsewhere in 2025-Q3.
+async fn seed(app: &TestApp) {
+    let mut csv = String::from("lon,lat,kind,category,observed_at\n");
+    let mut row = |lon: f64, lat: f64, category: &str, at: &str| {
+        writeln!(csv, "{lon},{lat},insecurity,{category},{at}").unwrap();
+    };
+    for i in 0..8 {
+        row(
+            HOVSJO.0,
+            HOVSJO.1,
+            "dark_area",
+            &format!("2025-08-{:02}T21:00:00Z", i + 1),
+        );
+    }
+    for i in 0..4 {
+        row(
+            HOVSJO.0,
+            HOVSJO.1,
+            "litter",
+            &format!("2025-07-{:02}T11:00:00Z", i + 1),
+        );
+    }
+    for i in 0..6 {
+        row(
+            HOVSJO.0,
+            HOVSJO.1,
+            "dark_area",
+            &format!("2025-05-{:02}T21:00:00Z", i + 1),
+        );
+    }
+    for i in 0..3 {
+        row(
+            HOVSJO.0,
+            HOVSJO.1,
+            "dark_area",
+            &format!("2024-08-{:02}T21:00:00Z", i + 1),
+        );
+    }
+    for i in 0..10 {
+        row(
+            17.6265,
+            59.1955,
+            "litter",
+            &format!("2025-09-{:02}T10:00:00Z", i + 1),
+        );
+    }
+    let resp = app
+        .client
+        .post(app.url("/api/v1/observations/import"))
+        .bearer_auth(&app.analyst)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+/// Two walk findings in Hovsjö in 2025-Q3; one of them resolved.
+async fn seed_findings(app: &TestApp) {
+    let walk = json_of(
+        app.post_json(
+            "/api/v1/walks",
+            Some(&app.admin),
+            &json!({"name": "Hovsjö höst", "area": "hovsjo", "date": "2025-09-10", "time_of_day": "night",
+                    "route": {"type": "LineString", "coordinates": [[17.585, 59.179], [17.589, 59.181]]}}),
+        )
+        .await,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for day in [10, 11] {
+        let mut f = report(HOVSJO.0, HOVSJO.1);
+        f["properties"]["kind"] = json!("walk_finding");
+        f["properties"]["category"] = json!("lighting");
+        f["properties"]["walk"] = walk["id"].clone();
+        f["properties"]["observed_at"] = json!(format!("2025-09-{day}T19:00:00Z"));
+        let stored = json_of(
+            app.post_json("/api/v1/observations", Some(&app.analyst), &f)
+                .await,
+        )
+        .await;
+        ids.push(stored["id"].as_str().unwrap().to_owned());
+    }
+    let resp = send(
+        app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/observations/{}/status", ids[0]),
+        Some(&app.analyst),
+        Some(&json!({"status": "resolved"})),
+    )
+    .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_area_analysis_has_the_figures_of_its_period() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    seed_findings(&app).await;
+    let a = json_of(
+        app.get(
+            "/api/v1/areas/hovsjo/analysis?period=2025-Q3",
+            Some(&app.analyst),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(a["period"], "2025-Q3");
+    assert_eq!(a["area"]["name"], "Hovsjö");
+    assert_eq!(a["total"], 14, "{a}");
+    assert_eq!(a["by_kind"]["insecurity"], 12);
+    assert_eq!(a["by_kind"]["walk_finding"], 2);
+    assert_eq!(
+        a["by_category"][0],
+        json!({"code": "dark_area", "count": 8})
+    );
+    // 12 of the 24 reports in the municipality that quarter.
+    assert_eq!(a["municipality"]["total"], 24);
+    assert!(
+        (a["municipality"]["share_of_observations"].as_f64().unwrap() - 14.0 / 24.0).abs() < 1e-9
+    );
+    assert!(
+        a["municipality"]["rate_ratio"].as_f64().unwrap() > 10.0,
+        "a small, busy area"
+    );
+    // 2025-Q2: 6 → +133 %; 2024-Q3: 3 → +367 %.
+    assert_eq!(a["previous"]["period"], "2025-Q2");
+    assert_eq!(a["previous"]["total"], 6);
+    assert!((a["previous"]["change_percent"].as_f64().unwrap() - 800.0 / 6.0).abs() < 1e-9);
+    assert_eq!(a["year_before"]["period"], "2024-Q3");
+    assert_eq!(a["year_before"]["total"], 3);
+    // 23:00 in August and 21:00 in September are dark; 13:00 is not.
+    assert_eq!(a["darkness"]["dark"], 10, "{}", a["darkness"]);
+    assert_eq!(a["top_cells"][0]["count"], 14);
+    assert_eq!(a["findings"]["total"], 2);
+    assert_eq!(a["findings"]["resolved"], 1);
+    assert_eq!(a["findings"]["open"], 1);
+    assert!(a["findings"]["median_days_to_resolve"].as_f64().unwrap() > 0.0);
+    assert!(
+        a["hot_spots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["bin"].as_i64().unwrap() > 0),
+        "the busy cell is a hot spot: {}",
+        a["hot_spots"]
+    );
+    // Restricted to a category.
+    let dark = json_of(
+        app.get(
+            "/api/v1/areas/hovsjo/analysis?period=2025-Q3&category=dark_area",
+            Some(&app.analyst),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(dark["total"], 8);
+
+    problem(
+        app.get("/api/v1/areas/hovsjo/analysis?period=2025-Q3", None)
+            .await,
+        401,
+    )
+    .await;
+    problem(
+        app.get(
+            "/api/v1/areas/hovsjo/analysis?period=2025-Q3",
+            Some(&app.partner),
+        )
+        .await,
+        403,
+    )
+    .await;
+    for bad in [
+        "",
+        "?period=2025-Q5",
+        "?period=Q3",
+        "?period=2025-Q3&kind=crime",
+    ] {
+        problem(
+            app.get(
+                &format!("/api/v1/areas/hovsjo/analysis{bad}"),
+                Some(&app.analyst),
+            )
+            .await,
+            400,
+        )
+        .await;
+    }
+    problem(
+        app.get(
+            "/api/v1/areas/atlantis/analysis?period=2025-Q3",
+            Some(&app.analyst),
+        )
+        .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
+async fn a_stored_analysis_stays_as_it_was_in_every_format() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let stored = json_of(
+        app.post_json(
+            "/api/v1/areas/hovsjo/analyses",
+            Some(&app.analyst),
+            &json!({"period": "2025-Q3"}),
+        )
+        .await,
+    )
+    .await;
+    let id = stored["id"].as_str().unwrap().to_owned();
+    assert_eq!(stored["total"], 12);
+
+    // New data for that quarter changes the live analysis, not the stored one.
+    let mut late = report(HOVSJO.0, HOVSJO.1);
+    late["properties"]["observed_at"] = json!("2025-09-30T12:00:00Z");
+    json_of(
+        app.post_json("/api/v1/observations", Some(&app.analyst), &late)
+            .await,
+    )
+    .await;
+    let live = json_of(
+        app.get(
+            "/api/v1/areas/hovsjo/analysis?period=2025-Q3",
+            Some(&app.analyst),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(live["total"], 13);
+    let kept = json_of(
+        app.get(&format!("/api/v1/analyses/{id}"), Some(&app.analyst))
+            .await,
+    )
+    .await;
+    assert_eq!(kept["analysis"]["total"], 12);
+    assert_eq!(kept["analysis"]["period"], "2025-Q3");
+
+    let list = json_of(
+        app.get("/api/v1/areas/hovsjo/analyses", Some(&app.analyst))
+            .await,
+    )
+    .await;
+    assert_eq!(list["analyses"].as_array().unwrap().len(), 1);
+    assert_eq!(list["analyses"][0]["id"], id.as_str());
+
+    let geo = json_of(
+        app.get(
+            &format!("/api/v1/analyses/{id}?f=geojson"),
+            Some(&app.analyst),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(geo["type"], "FeatureCollection");
+    assert_eq!(geo["features"][0]["properties"]["role"], "area");
+    assert_eq!(geo["features"][0]["geometry"]["type"], "MultiPolygon");
+    assert!(
+        geo["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["properties"]["role"] == "top_cell")
+    );
+
+    let csv = app
+        .get(&format!("/api/v1/analyses/{id}?f=csv"), Some(&app.analyst))
+        .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("field,value\n"), "{csv}");
+    assert!(csv.lines().any(|l| l == "total,12"), "{csv}");
+    assert!(csv.lines().any(|l| l == "by_kind.insecurity,12"), "{csv}");
+
+    let html = app
+        .get(&format!("/api/v1/analyses/{id}?f=html"), Some(&app.analyst))
+        .await;
+    assert!(
+        html.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = html.text().await.unwrap();
+    assert!(html.contains("Områdesanalys") && html.contains("Hovsjö") && html.contains("<svg"));
+    assert!(html.contains("2025-Q3"));
+
+    problem(
+        app.get(&format!("/api/v1/analyses/{id}?f=pdf"), Some(&app.analyst))
+            .await,
+        400,
+    )
+    .await;
+    problem(
+        app.get("/api/v1/analyses/not-an-id", Some(&app.analyst))
+            .await,
+        404,
+    )
+    .await;
+    problem(app.get(&format!("/api/v1/analyses/{id}"), None).await, 401).await;
+    let bad = app
+        .post_json(
+            "/api/v1/areas/hovsjo/analyses",
+            Some(&app.analyst),
+            &json!({"period": "someday"}),
+        )
+        .await;
+    problem(bad, 422).await;
+}
+
+fn lighting_action() -> Value {
+    json!({
+        "area": "hovsjo",
+        "focus": "safe_neighbourhoods",
+        "title": "Bättre belysning",
+        "purpose": "Öka tryggheten på gångvägarna",
+        "goal": "Färre rapporter om mörka platser",
+        "responsible": "Samhällsbyggnadskontoret",
+        "status": "ongoing",
+        "start": "2025-04-01",
+        "places": [{"type": "Point", "coordinates": [17.5868, 59.18]}],
+        "indicators": [{
+            "name": "Rapporter om mörka platser i Hovsjö",
+            "kinds": ["insecurity"],
+            "categories": ["dark_area"],
+            "period": "quarter",
+            "baseline": "2025-Q2",
+            "target_change_percent": -30
+        }]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
+async fn action_plan_indicators_follow_the_data() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let put = |token: Option<String>, id: &str, body: Value| {
+        let app = &app;
+        let id = id.to_owned();
+        async move {
+            send(
+                app,
+                reqwest::Method::PUT,
+                &format!("/api/v1/actions/{id}"),
+                token.as_deref(),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let stored =
+        json_of(put(Some(app.analyst.clone()), "hovsjo-ljus", lighting_action()).await).await;
+    assert_eq!(stored["id"], "hovsjo-ljus");
+
+    // In the area analysis: Q3 has 8 dark-area reports against 6 in the
+    // baseline Q2; the target is 6 × 0.7 = 4.2, so not on track.
+    let a = json_of(
+        app.get(
+            "/api/v1/areas/hovsjo/analysis?period=2025-Q3",
+            Some(&app.analyst),
+        )
+        .await,
+    )
+    .await;
+    let ind = &a["indicators"][0];
+    assert_eq!(ind["action"], "hovsjo-ljus");
+    assert_eq!(ind["period"], "2025-Q3");
+    assert_eq!(ind["value"], 8);
+    assert_eq!(ind["baseline"], 6);
+    assert!((ind["target"].as_f64().unwrap() - 4.2).abs() < 1e-9);
+    assert_eq!(ind["on_track"], false);
+    let series = ind["series"].as_array().unwrap();
+    assert_eq!(series.len(), 8);
+    assert_eq!(series.last().unwrap()["period"], "2025-Q3");
+
+    // The public list: figures present, counts under k hidden.
+    let public = json_of(app.get("/api/v1/actions?area=hovsjo", None).await).await;
+    let actions = public["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0]["title"], "Bättre belysning");
+    let series = actions[0]["figures"][0]["series"].as_array().unwrap();
+    for s in series {
+        let v = &s["value"];
+        assert!(
+            v.is_null() || v.as_u64().unwrap() == 0 || v.as_u64().unwrap() >= 5,
+            "{s}"
+        );
+    }
+    let q3 = series.iter().find(|s| s["period"] == "2025-Q3");
+    if let Some(q3) = q3 {
+        assert_eq!(q3["value"], 8);
+    }
+    assert!(
+        json_of(app.get("/api/v1/actions?area=municipality", None).await).await["actions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Invalid actions name every problem.
+    let mut bad = lighting_action();
+    bad["area"] = json!("atlantis");
+    bad["title"] = json!("");
+    bad["indicators"][0]["categories"] = json!(["unicorns"]);
+    bad["indicators"][0]["baseline"] = json!("2025-03");
+    bad["places"] = json!([{"type": "Point", "coordinates": [500, 59]}]);
+    let p = problem(put(Some(app.analyst.clone()), "bad", bad).await, 422).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "area",
+        "title",
+        "indicators[0].categories",
+        "indicators[0].baseline",
+        "places[0]",
+    ] {
+        assert!(fields.contains(&f), "{f} missing from {fields:?}");
+    }
+    problem(
+        put(Some(app.partner.clone()), "x", lighting_action()).await,
+        403,
+    )
+    .await;
+    problem(put(None, "x", lighting_action()).await, 401).await;
+
+    // Removing.
+    let delete = |token: String| {
+        let app = &app;
+        async move {
+            send(
+                app,
+                reqwest::Method::DELETE,
+                "/api/v1/actions/hovsjo-ljus",
+                Some(&token),
+                None,
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    };
+    assert_eq!(delete(app.partner.clone()).await, 403);
+    assert_eq!(delete(app.admin.clone()).await, 204);
+    assert_eq!(delete(app.admin.clone()).await, 404);
+}
