@@ -265,7 +265,13 @@ fn cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> {
             | "/api/v1/walks/join"
             | "/api/v1/auth/login",
         ) => vec![],
-        ("get", "/api/v1/hexagons" | "/api/v1/hotspots" | "/api/v1/hotspots/emerging") => {
+        (
+            "get",
+            "/api/v1/hexagons"
+            | "/api/v1/hotspots"
+            | "/api/v1/hotspots/emerging"
+            | "/api/v1/perception",
+        ) => {
             vec![case(format!("{template}?res=8"), None, allow_all)]
         }
         ("get", "/api/v1/cells/{cell}") => {

@@ -345,3 +345,124 @@ async fn areas_and_points_layers() {
     problem(tile(&app, "/tiles/hexagons/2/1/1.png", None).await, 404).await;
     problem(tile(&app, "/tiles/roads/2/1/1.mvt", None).await, 404).await;
 }
+
+/// The resolution-9 cell the cluster of 40 reports is counted in: the
+/// ancestor of their resolution-12 cell, as the index aggregates.
+fn cluster_cell() -> String {
+    h3o::LatLng::new(59.1917, 17.6267)
+        .unwrap()
+        .to_cell(h3o::Resolution::Twelve)
+        .parent(h3o::Resolution::Nine)
+        .unwrap()
+        .to_string()
+}
+
+/// The XYZ tile holding a point at zoom `z`.
+fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = (lon + 180.0) / 360.0 * n;
+    let phi = lat.to_radians();
+    let y = (1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "tile numbers"
+    )]
+    (x as u32, y as u32)
+}
+
+#[tokio::test]
+async fn hexagon_tiles_carry_hot_spots_trends_and_perception_gaps_on_request() {
+    let app = seeded().await;
+    let (x, y) = tile_of(17.6267, 59.1917, 12);
+    let cluster = cluster_cell();
+    let path = format!("/tiles/hexagons/12/{x}/{y}.mvt?analysis=true&to=2026-10-01");
+    let resp = tile(&app, &path, None).await;
+    assert_eq!(resp.status(), 200);
+    let features = decode(resp.bytes().await.unwrap().to_vec());
+    let (_, props) = features
+        .iter()
+        .find(|(cell, _)| *cell == cluster)
+        .expect("the cluster's cell is in the tile");
+    assert!(
+        matches!(props.get("bin"), Some(MvtValue::SInt(3))),
+        "{props:?}"
+    );
+    assert!(
+        matches!(props.get("gap"), Some(MvtValue::String(g)) if g == "more_insecurity"),
+        "{props:?}"
+    );
+    assert!(
+        matches!(props.get("trend"), Some(MvtValue::String(_))),
+        "{props:?}"
+    );
+    // Every cell drawn has all three where the analyses reach it.
+    assert!(features.iter().all(|(_, p)| p.contains_key("gap")));
+
+    // Without the parameter, the plain layer.
+    let plain = decode(
+        tile(&app, &format!("/tiles/hexagons/12/{x}/{y}.mvt"), None)
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec(),
+    );
+    assert!(plain.iter().all(|(_, p)| !p.contains_key("bin")));
+    problem(
+        tile(
+            &app,
+            &format!("/tiles/hexagons/12/{x}/{y}.mvt?analysis=yes"),
+            None,
+        )
+        .await,
+        400,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn perception_is_compared_with_incidents_per_cell() {
+    let app = seeded().await;
+    let cluster = cluster_cell();
+    let body: serde_json::Value = app
+        .get("/api/v1/perception?res=9", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let features = body["features"].as_array().unwrap();
+    let c = features
+        .iter()
+        .find(|f| f["properties"]["cell"] == cluster.as_str())
+        .unwrap();
+    // The 40 reports and a few of the spread (a third of it is vandalism).
+    let reports = c["properties"]["insecurity"].as_u64().unwrap();
+    let incidents = c["properties"]["incidents"].as_u64().unwrap();
+    assert!(reports >= 40 && incidents < 10, "{c}");
+    assert_eq!(c["properties"]["gap"], "more_insecurity");
+    assert!(
+        body["incident_categories"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("vandalism"))
+    );
+    // Anonymous callers: no cell under k, no count under k.
+    let public: serde_json::Value = app
+        .get("/api/v1/perception?res=10", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for f in public["features"].as_array().unwrap() {
+        for key in ["insecurity", "incidents"] {
+            let v = &f["properties"][key];
+            assert!(v.is_null() || v == 0 || v.as_u64().unwrap() >= 5, "{f}");
+        }
+    }
+    problem(
+        app.get("/api/v1/perception?kind=insecurity", None).await,
+        400,
+    )
+    .await;
+}

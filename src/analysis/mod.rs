@@ -4,6 +4,8 @@
 pub mod area;
 pub mod emerging;
 pub mod hotspots;
+pub mod overlay;
+pub mod perception;
 pub mod trend;
 
 pub use area::{AreaAnalysis, AreaInput, analyse_area, is_dark};

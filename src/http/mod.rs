@@ -27,6 +27,7 @@ mod hotspots;
 mod observations;
 mod ogc;
 mod openapi;
+mod perception;
 pub mod problem;
 mod security;
 pub(crate) mod session;
@@ -66,6 +67,8 @@ pub struct AppState {
     started: Instant,
     /// The cells of recently analysed study regions.
     region_cells: Arc<crate::analysis::RegionCellCache>,
+    /// Hot-spot, trend and perception flags behind `?analysis=true` tiles.
+    overlays: Arc<crate::analysis::overlay::OverlayCache>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
             metrics: metrics_handle(),
             started: Instant::now(),
             region_cells: Arc::default(),
+            overlays: Arc::default(),
         }
     }
 }
@@ -140,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/analyses/{id}", get(analyses::get))
         .route("/actions", get(actions::list))
         .route("/actions/{id}", put(actions::put).delete(actions::delete))
+        .route("/perception", get(perception::perception))
         .route("/hotspots", get(hotspots::hotspots))
         .route("/hotspots/emerging", get(hotspots::emerging))
         .route("/walks", post(walks::create).get(walks::list))

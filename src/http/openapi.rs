@@ -18,7 +18,7 @@ use super::{areas, hexagons, observations, session, system, walks};
     paths(
         observations::create, observations::import, observations::list, observations::nearby,
         observations::get_one, observations::set_status,
-        hexagons::hexagons, hexagons::cell, super::hotspots::hotspots, super::hotspots::emerging,
+        hexagons::hexagons, hexagons::cell, super::hotspots::hotspots, super::hotspots::emerging, super::perception::perception,
         super::analyses::live, super::analyses::create, super::analyses::list, super::analyses::get,
         super::actions::list, super::actions::put, super::actions::delete,
         walks::create, walks::list, walks::get_one, walks::close, walks::join,

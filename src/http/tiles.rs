@@ -5,7 +5,11 @@
 //! - `hexagons` — H3 cells with `cell`, `count` and a count per kind, at the
 //!   resolution the zoom calls for ([`resolution_for_zoom`]) or `?res=`;
 //!   the same filters and the same numbers as `/api/v1/hexagons`, and the
-//!   same suppression of small counts for everyone but analysts.
+//!   same suppression of small counts for everyone but analysts. With
+//!   `?analysis=true` each cell also carries `bin` (Gi* hot-spot bin, k = 1,
+//!   over the served region or the filtered area), `trend` (emerging-hot-spot
+//!   category over the filter's months, default the last 24) and `gap`
+//!   (perceived insecurity against incidents), see [`crate::analysis::overlay`].
 //! - `areas` — area outlines with `id` and `name`.
 //! - `observations` — points with `kind` and `category`, for analysts only
 //!   (each tile read is audited).
@@ -28,6 +32,7 @@ use super::extract::Query;
 use super::filters::filter_params;
 use super::hexagons::parse_resolution;
 use super::problem::Problem;
+use crate::analysis::overlay::Overlay;
 use crate::index::{CellCount, Filter};
 use crate::model::{Kind, Principal};
 use crate::store::AuditEntry;
@@ -79,9 +84,34 @@ pub struct TileParams {
     to: Option<String>,
     hours: Option<String>,
     area: Option<String>,
+    analysis: Option<String>,
 }
 
 impl TileParams {
+    fn analysis(&self) -> Result<bool, Problem> {
+        match self.analysis.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(o) => Err(Problem::invalid_query(format!(
+                "analysis: {o:?} is not true or false"
+            ))),
+        }
+    }
+
+    /// What identifies the overlay these parameters ask for.
+    fn overlay_key(&self, res: h3o::Resolution, version: u64) -> String {
+        format!(
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{version}",
+            u8::from(res),
+            self.kind,
+            self.category,
+            self.from,
+            self.to,
+            self.hours,
+            self.area
+        )
+    }
+
     fn filter(&self, state: &AppState) -> Result<Filter, Problem> {
         filter_params!(self, area: self.area.as_deref(), bbox: None)
             .to_filter(&state.service.taxonomy)
@@ -111,6 +141,7 @@ pub async fn tile(
     };
     let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
 
+    let with_analysis = params.analysis()?;
     let version = state.service.index().version();
     let etag = etag(version, &principal, tile, layer, &params);
     let public = principal.role == crate::model::Role::Anonymous;
@@ -127,10 +158,29 @@ pub async fn tile(
     }
 
     let service = state.service.clone();
+    let (overlays, region_cells) = (state.overlays.clone(), state.region_cells.clone());
+    let overlay_key = params.overlay_key(res, version);
     let bytes = tokio::task::spawn_blocking(move || {
+        let overlay = (with_analysis && layer == Layer::Hexagons).then(|| {
+            overlays.get_or_compute(overlay_key, || {
+                let r = service.region;
+                let region = geo::MultiPolygon::new(vec![
+                    geo::Rect::new((r.west, r.south), (r.east, r.north)).to_polygon(),
+                ]);
+                Overlay::compute(
+                    &service.index(),
+                    &region_cells,
+                    &region,
+                    res,
+                    &filter,
+                    &service.taxonomy.incident_codes(),
+                    time::OffsetDateTime::now_utc(),
+                )
+            })
+        });
         let index = service.index();
         let features = match layer {
-            Layer::Hexagons => hexagon_features(&index, tile, res, filter, k),
+            Layer::Hexagons => hexagon_features(&index, tile, res, filter, k, overlay.as_deref()),
             Layer::Areas => area_features(&index),
             Layer::Observations => point_features(&index, tile, filter),
         };
@@ -194,6 +244,7 @@ fn etag(version: u64, principal: &Principal, tile: TileId, layer: Layer, p: &Til
         &p.to,
         &p.hours,
         &p.area,
+        &p.analysis,
     )
         .hash(&mut h);
     principal.reads_raw().hash(&mut h);
@@ -207,6 +258,7 @@ fn hexagon_features(
     res: h3o::Resolution,
     mut filter: Filter,
     k: Option<u32>,
+    overlay: Option<&Overlay>,
 ) -> Vec<LayerFeature> {
     // Every observation of a cell that touches the tile lies within one cell
     // diameter of it: widen the box by that much so cell counts are whole.
@@ -233,11 +285,11 @@ fn hexagon_features(
         .hexagon_counts(res, &filter)
         .into_iter()
         .filter(|c| k.is_none_or(|k| c.total >= k))
-        .map(|c| hexagon_feature(&c, k))
+        .map(|c| hexagon_feature(&c, k, overlay))
         .collect()
 }
 
-fn hexagon_feature(c: &CellCount, k: Option<u32>) -> LayerFeature {
+fn hexagon_feature(c: &CellCount, k: Option<u32>, overlay: Option<&Overlay>) -> LayerFeature {
     let ring: Vec<(f64, f64)> = c
         .cell
         .boundary()
@@ -252,6 +304,18 @@ fn hexagon_feature(c: &CellCount, k: Option<u32>) -> LayerFeature {
     if !hidden {
         for kind in Kind::ALL {
             properties.push((kind.as_str(), Value::Uint(u64::from(c.of_kind(kind)))));
+        }
+    }
+    if let Some(overlay) = overlay {
+        let flags = overlay.get(c.cell);
+        if let Some(bin) = flags.bin {
+            properties.push(("bin", Value::Sint(i64::from(bin))));
+        }
+        if let Some(trend) = flags.trend {
+            properties.push(("trend", Value::Str(trend.as_str().to_owned())));
+        }
+        if let Some(gap) = flags.gap {
+            properties.push(("gap", Value::Str(gap.as_str().to_owned())));
         }
     }
     LayerFeature {
@@ -347,6 +411,9 @@ pub async fn tilejson(
             "insecurity": "Number: perceived-insecurity reports (absent when withheld)",
             "walk_finding": "Number: safety-walk findings (absent when withheld)",
             "place_observation": "Number: place observations (absent when withheld)",
+            "bin": "Number: Gi* hot-spot bin, +3..-3 (with ?analysis=true)",
+            "trend": "String: emerging-hot-spot category (with ?analysis=true)",
+            "gap": "String: more_insecurity, more_incidents, balanced or too_few (with ?analysis=true)",
         }),
         Layer::Areas => json!({"id": "String", "name": "String"}),
         Layer::Observations => json!({"kind": "String", "category": "String"}),

@@ -25,6 +25,10 @@ pub struct Category {
     /// Icon name for the web UI.
     #[serde(default)]
     pub icon: Option<String>,
+    /// Whether the category records an incident (place observations), as
+    /// opposed to a perception of the place.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incident: bool,
 }
 
 /// Categories per kind, in the file's order.
@@ -119,6 +123,20 @@ impl Taxonomy {
     }
 
     /// Whether any kind has this category code.
+    /// Codes of the categories that record incidents.
+    pub fn incident_codes(&self) -> Vec<String> {
+        [
+            &self.insecurity,
+            &self.walk_finding,
+            &self.place_observation,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|c| c.incident)
+        .map(|c| c.code.clone())
+        .collect()
+    }
+
     pub fn knows(&self, code: &str) -> bool {
         Kind::ALL.into_iter().any(|k| self.contains(k, code))
     }

@@ -19,6 +19,8 @@ pub const BUFFER: f64 = 64.0;
 pub enum Value {
     Str(String),
     Uint(u64),
+    /// A signed integer (MVT `sint_value`, zig-zag encoded).
+    Sint(i64),
     Bool(bool),
 }
 
@@ -136,6 +138,7 @@ pub fn encode_layer(
             match value {
                 Value::Str(s) => feature.add_tag_string(key, s),
                 Value::Uint(n) => feature.add_tag_uint(key, *n),
+                Value::Sint(n) => feature.add_tag_sint(key, *n),
                 Value::Bool(b) => feature.add_tag_bool(key, *b),
             }
         }

@@ -1,0 +1,100 @@
+//! `GET /api/v1/perception` — perceived insecurity against recorded
+//! incidents, per cell (see [`crate::analysis::perception`]).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::extract::Query;
+use super::filters::FilterParams;
+use super::hexagons::{cell_polygon, parse_resolution};
+use super::observations::geojson;
+use super::problem::Problem;
+use crate::analysis::perception::perception_in;
+use crate::model::Principal;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PerceptionParams {
+    /// H3 resolution, 5–12 (default 9).
+    #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
+    res: Option<String>,
+    /// Only cells in this area.
+    area: Option<String>,
+    /// Start of the period (inclusive).
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<String>,
+    /// End of the period (exclusive).
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<String>,
+    /// Hours of the day, Swedish local time.
+    #[param(
+        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        example = "22-6"
+    )]
+    hours: Option<String>,
+}
+
+/// `GET /api/v1/perception`.
+#[utoipa::path(get, path = "/api/v1/perception", tag = "analysis", params(PerceptionParams),
+    responses(
+        (status = 200, description = "One Feature per cell with reports or incidents: `insecurity` (perceived-insecurity reports), `incidents` (place observations of incident categories), `z` (binomial score of the cell's share of reports against the region's) and `gap`: `more_insecurity`, `more_incidents`, `balanced` or `too_few`. For callers other than analysts cells with fewer than k observations are left out and counts under k are null.", body = Object, content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn perception(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(p): Query<PerceptionParams>,
+) -> Result<Response, Problem> {
+    let res = parse_resolution(p.res.as_deref())?;
+    let filter = FilterParams {
+        from: p.from.as_deref(),
+        to: p.to.as_deref(),
+        hours: p.hours.as_deref(),
+        area: p.area.as_deref(),
+        ..FilterParams::default()
+    }
+    .to_filter(&state.service.taxonomy)?;
+    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let service = state.service.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let incidents = service.taxonomy.incident_codes();
+        let cells = perception_in(&service.index(), res, &filter, &incidents, k.unwrap_or(1));
+        let shown = |n: u32| match k {
+            Some(k) if n > 0 && n < k => Value::Null,
+            _ => json!(n),
+        };
+        let features: Vec<Value> = cells
+            .iter()
+            .filter(|c| k.is_none_or(|k| c.insecurity + c.incidents >= k))
+            .map(|c| {
+                json!({
+                    "type": "Feature",
+                    "id": c.cell.to_string(),
+                    "geometry": cell_polygon(c.cell),
+                    "properties": {
+                        "cell": c.cell.to_string(),
+                        "insecurity": shown(c.insecurity),
+                        "incidents": shown(c.incidents),
+                        "z": c.z,
+                        "gap": c.gap.as_str(),
+                    },
+                })
+            })
+            .collect();
+        json!({
+            "type": "FeatureCollection",
+            "resolution": u8::from(res),
+            "incident_categories": incidents,
+            "features": features,
+        })
+    })
+    .await
+    .map_err(|_| Problem::internal())?;
+    Ok(geojson(StatusCode::OK, &body))
+}
