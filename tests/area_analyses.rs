@@ -495,3 +495,103 @@ async fn action_plan_indicators_follow_the_data() {
     assert_eq!(delete(app.admin.clone()).await, 204);
     assert_eq!(delete(app.admin.clone()).await, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn areas_are_imported_in_sweref99tm() {
+    let app = spawn_app().await;
+    // A square around Hovsjö centrum, in SWEREF 99 TM metres.
+    let (e, n) = trygg::ingest::sweref99::from_wgs84(17.5868, 59.18);
+    let ring: Vec<[f64; 2]> = [
+        (-300.0, -300.0),
+        (300.0, -300.0),
+        (300.0, 300.0),
+        (-300.0, 300.0),
+        (-300.0, -300.0),
+    ]
+    .iter()
+    .map(|(de, dn)| [e + de, n + dn])
+    .collect();
+    let feature = |crs: Option<&str>| {
+        let mut f = json!({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"name": "Hovsjö torg", "type": "custom"}
+        });
+        if let Some(name) = crs {
+            f["crs"] = json!({"type": "name", "properties": {"name": name}});
+        }
+        f
+    };
+    let put = |path: &str, body: Value| {
+        let app = &app;
+        let path = path.to_owned();
+        async move {
+            send(
+                app,
+                reqwest::Method::PUT,
+                &path,
+                Some(&app.admin),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    // Without a CRS the metres are refused, with a hint.
+    let p = problem(put("/api/v1/areas/torg", feature(None)).await, 422).await;
+    assert!(
+        p["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("EPSG:3006"),
+        "{p}"
+    );
+    // With ?crs= or with the GeoJSON crs member QGIS writes.
+    for (path, body) in [
+        ("/api/v1/areas/torg?crs=EPSG:3006", feature(None)),
+        (
+            "/api/v1/areas/torg2",
+            feature(Some("urn:ogc:def:crs:EPSG::3006")),
+        ),
+    ] {
+        let resp = put(path, body).await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+    let areas = json_of(app.get("/api/v1/areas", None).await).await;
+    let torg = areas["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "torg")
+        .unwrap();
+    let first = &torg["geometry"]["coordinates"][0][0][0];
+    let (lon, lat) = trygg::ingest::sweref99::to_wgs84(e - 300.0, n - 300.0);
+    assert!((first[0].as_f64().unwrap() - lon).abs() < 1e-9, "{first}");
+    assert!((first[1].as_f64().unwrap() - lat).abs() < 1e-9, "{first}");
+    // The area counts what lies in it.
+    let mut report = common::report(17.5868, 59.18);
+    report["properties"]["observed_at"] = json!("2025-09-01T12:00:00Z");
+    json_of(
+        app.post_json("/api/v1/observations", Some(&app.analyst), &report)
+            .await,
+    )
+    .await;
+    let a = json_of(
+        app.get(
+            "/api/v1/areas/torg/analysis?period=2025-Q3",
+            Some(&app.analyst),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(a["total"], 1);
+    assert!(
+        (a["area"]["km2"].as_f64().unwrap() - 0.36).abs() < 0.01,
+        "{}",
+        a["area"]["km2"]
+    );
+    problem(
+        put("/api/v1/areas/torg3?crs=EPSG:3857", feature(None)).await,
+        422,
+    )
+    .await;
+}

@@ -119,10 +119,13 @@ function main() {
     if (!file) return;
     const doc = JSON.parse(await file.text());
     const features = doc.type === 'FeatureCollection' ? doc.features : [doc];
+    // A collection's CRS (QGIS names SWEREF 99 TM this way) goes with each feature.
+    const crs = doc.crs?.properties?.name;
+    const query = crs ? `?crs=${encodeURIComponent(crs)}` : '';
     let n = 0;
     for (const f of features) {
       const id = f.properties?.id || slug(f.properties?.name || '');
-      await api(`/api/v1/areas/${encodeURIComponent(id)}`, { method: 'PUT', headers: { 'content-type': 'application/geo+json' }, body: JSON.stringify(f) });
+      await api(`/api/v1/areas/${encodeURIComponent(id)}${query}`, { method: 'PUT', headers: { 'content-type': 'application/geo+json' }, body: JSON.stringify(f) });
       n += 1;
     }
     document.getElementById('areas-status').textContent = `${n} ${t('uploaded')}`;

@@ -3,15 +3,17 @@
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::require;
-use super::extract::json_body;
+use super::extract::{Query, json_body};
 use super::filters::filter_params;
 use super::observations::geojson;
 use super::problem::Problem;
 use crate::ingest::geometry::multipolygon_from_value;
+use crate::ingest::sweref99;
 use crate::model::{Area, AreaType, Principal, ValidationError};
 
 pub(crate) fn area_feature(a: &Area) -> Value {
@@ -50,11 +52,42 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PutParams {
+    /// The coordinates' CRS: `EPSG:4326` (WGS 84, the default) or
+    /// `EPSG:3006` (SWEREF 99 TM); a GeoJSON `crs` member naming either works too.
+    #[param(example = "EPSG:3006")]
+    crs: Option<String>,
+}
+
+/// Whether the feature's coordinates are SWEREF 99 TM: by `?crs=`, else by
+/// a GeoJSON 2008 `crs` member (as QGIS writes for a layer in SWEREF 99
+/// TM); WGS 84 when neither says.
+fn in_sweref99tm(feature: &geojson::Feature, query: Option<&str>) -> Result<bool, Problem> {
+    let named = feature
+        .foreign_members
+        .as_ref()
+        .and_then(|m| m.get("crs"))
+        .and_then(|c| c.pointer("/properties/name"))
+        .and_then(Value::as_str);
+    let Some(crs) = query.or(named) else {
+        return Ok(false);
+    };
+    sweref99::is_sweref99tm(crs).ok_or_else(|| {
+        Problem::validation(vec![ValidationError::new(
+            "crs",
+            format!("{crs:?} is not supported: use WGS 84 (EPSG:4326) or SWEREF 99 TM (EPSG:3006)"),
+        )])
+    })
+}
+
 /// `PUT /api/v1/areas/{id}` — create or replace an area (admin). The body is
 /// a GeoJSON Feature with a Polygon or MultiPolygon and properties `name`,
 /// `type` (`district`, `police_vulnerable`, `custom`) and `approximate`.
 #[utoipa::path(put, path = "/api/v1/areas/{id}", tag = "areas",
-    params(("id" = String, Path, description = "Area slug, e.g. hovsjo")),
+    params(("id" = String, Path, description = "Area slug, e.g. hovsjo"), PutParams),
     request_body(content = Object, content_type = "application/geo+json"),
     responses(
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -70,6 +103,7 @@ pub async fn put(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    Query(q): Query<PutParams>,
     req: Request,
 ) -> Result<Response, Problem> {
     require(&principal, principal.is_admin(), "changing areas")?;
@@ -80,8 +114,12 @@ pub async fn put(
         )]));
     }
     let body = json_body(req, &state).await?;
-    let feature =
+    let mut feature =
         crate::ingest::feature::parse_feature(&body).map_err(|e| Problem::validation(vec![e]))?;
+    let sweref = in_sweref99tm(&feature, q.crs.as_deref())?;
+    if sweref && let Some(g) = feature.geometry.as_mut() {
+        crate::ingest::geometry::sweref99tm_to_wgs84(&mut g.value);
+    }
     let mut errors = Vec::new();
     let geometry = match feature.geometry.as_ref() {
         None => {
@@ -98,9 +136,17 @@ pub async fn put(
                 .flat_map(|p| p.exterior().coords())
                 .find(|c| state.service.region.check(c.x, c.y).is_err());
         if let Some(c) = outside {
+            let hint = if !sweref && c.x.abs() > 180.0 {
+                " (coordinates in SWEREF 99 TM? add ?crs=EPSG:3006)"
+            } else {
+                ""
+            };
             errors.push(ValidationError::new(
                 "geometry",
-                format!("vertex [{}, {}] lies outside the served region", c.x, c.y),
+                format!(
+                    "vertex [{}, {}] lies outside the served region{hint}",
+                    c.x, c.y
+                ),
             ));
         }
     }

@@ -39,6 +39,26 @@ pub fn multipolygon_from_value(value: &GeometryValue) -> Result<MultiPolygon<f64
     }
 }
 
+/// Converts every position of a Polygon or MultiPolygon from SWEREF 99 TM
+/// (`[easting, northing]`, EPSG:3006) to WGS 84 `[lon, lat]`, in place.
+/// Positions that are not two or three finite numbers are left for the
+/// parser to refuse.
+pub fn sweref99tm_to_wgs84(value: &mut GeometryValue) {
+    let rings: Vec<&mut Vec<Position>> = match value {
+        GeometryValue::Polygon { coordinates } => coordinates.iter_mut().collect(),
+        GeometryValue::MultiPolygon { coordinates } => coordinates.iter_mut().flatten().collect(),
+        _ => Vec::new(),
+    };
+    for position in rings.into_iter().flatten() {
+        if let Ok([e, n]) = lon_lat(position) {
+            let (lon, lat) = super::sweref99::to_wgs84(e, n);
+            let p = position.as_slice_mut();
+            p[0] = lon;
+            p[1] = lat;
+        }
+    }
+}
+
 /// `[longitude, latitude]` of a position with two or three finite numbers.
 fn lon_lat(position: &Position) -> Result<[f64; 2], String> {
     match position.as_slice() {

@@ -8,6 +8,7 @@ pub mod csv;
 pub mod feature;
 pub mod feature_collection;
 pub mod geometry;
+pub mod sweref99;
 
 use std::io::BufRead;
 
