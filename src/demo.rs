@@ -44,8 +44,18 @@ struct Hotspot {
     spread_m: f64,
     /// Relative share of observations.
     weight: f64,
-    /// Insecurity categories typical of the place.
+    /// What kind of place it is.
+    place: &'static PlaceType,
+}
+
+/// A kind of place: the insecurity people report there, and how much of
+/// what is recorded there are incidents (place observations) rather than
+/// felt insecurity — high at stations and squares, low on dark paths, so
+/// the perception-versus-incidents view has something to show.
+struct PlaceType {
     typical: &'static [&'static str],
+    /// Share of observations that are place observations.
+    incidents: f64,
 }
 
 const fn spot(
@@ -53,37 +63,52 @@ const fn spot(
     lat: f64,
     spread_m: f64,
     weight: f64,
-    typical: &'static [&'static str],
+    place: &'static PlaceType,
 ) -> Hotspot {
     Hotspot {
         lon,
         lat,
         spread_m,
         weight,
-        typical,
+        place,
     }
 }
 
-const STATION: &[&str] = &[
-    "fear_of_robbery",
-    "drunk_people",
-    "disruptive_youths",
-    "harassment_of_women",
-];
-const SQUARE: &[&str] = &["disruptive_youths", "drug_use", "fighting", "drunk_people"];
-const UNDERPASS: &[&str] = &[
-    "dark_area",
-    "graffiti",
-    "fear_of_violence",
-    "harassment_of_women",
-];
-const PARK: &[&str] = &["dark_area", "drug_use", "fear_of_violence", "litter"];
-const CENTRE: &[&str] = &[
-    "disruptive_youths",
-    "litter",
-    "graffiti",
-    "fear_of_violence",
-];
+const STATION: &PlaceType = &PlaceType {
+    typical: &[
+        "fear_of_robbery",
+        "drunk_people",
+        "disruptive_youths",
+        "harassment_of_women",
+    ],
+    incidents: 0.5,
+};
+const SQUARE: &PlaceType = &PlaceType {
+    typical: &["disruptive_youths", "drug_use", "fighting", "drunk_people"],
+    incidents: 0.55,
+};
+const UNDERPASS: &PlaceType = &PlaceType {
+    typical: &[
+        "dark_area",
+        "graffiti",
+        "fear_of_violence",
+        "harassment_of_women",
+    ],
+    incidents: 0.08,
+};
+const PARK: &PlaceType = &PlaceType {
+    typical: &["dark_area", "drug_use", "fear_of_violence", "litter"],
+    incidents: 0.12,
+};
+const CENTRE: &PlaceType = &PlaceType {
+    typical: &[
+        "disruptive_youths",
+        "litter",
+        "graffiti",
+        "fear_of_violence",
+    ],
+    incidents: 0.35,
+};
 
 /// Plausible hotspots; positions are approximate.
 const HOTSPOTS: &[Hotspot] = &[
@@ -153,33 +178,29 @@ pub fn generate(seed: u64, count: usize, end: Date, taxonomy: &Taxonomy) -> Demo
     let total_weight: f64 = HOTSPOTS.iter().map(|h| h.weight).sum();
     let mut observations = Vec::with_capacity(count);
     for n in 0..count {
-        // 62 % insecurity reports, 35 % place observations, 3 % walk findings
-        // (a few dozen findings per walk).
-        let roll = rng.random::<f64>();
-        let kind = if walks.is_empty() || roll < 0.62 {
-            Kind::Insecurity
-        } else if roll < 0.97 {
-            Kind::PlaceObservation
-        } else {
-            Kind::WalkFinding
-        };
-        let obs = if kind == Kind::WalkFinding {
+        // 3 % walk findings (a few dozen per walk); the rest insecurity
+        // reports and place observations in the proportions of the place
+        // (about 65 : 35 overall).
+        let obs = if !walks.is_empty() && rng.random::<f64>() < 0.03 {
             walk_finding(&mut rng, &walks[n % walks.len()], taxonomy, end_t)
         } else {
-            {
-                let (lon, lat, typical) = place(&mut rng, total_weight);
-                let observed_at = moment(&mut rng, kind, start_t, end_t);
-                scattered(
-                    &mut rng,
-                    kind,
-                    lon,
-                    lat,
-                    typical,
-                    observed_at,
-                    taxonomy,
-                    end_t,
-                )
-            }
+            let (lon, lat, place) = place(&mut rng, total_weight);
+            let kind = if rng.random::<f64>() < place.incidents {
+                Kind::PlaceObservation
+            } else {
+                Kind::Insecurity
+            };
+            let observed_at = moment(&mut rng, kind, start_t, end_t);
+            scattered(
+                &mut rng,
+                kind,
+                lon,
+                lat,
+                place.typical,
+                observed_at,
+                taxonomy,
+                end_t,
+            )
         };
         observations.push(obs);
     }
@@ -230,7 +251,7 @@ fn offset(lon: f64, lat: f64, east_m: f64, north_m: f64) -> (f64, f64) {
     (lon + dlon, lat + dlat)
 }
 
-fn place(rng: &mut ChaCha8Rng, total_weight: f64) -> (f64, f64, &'static [&'static str]) {
+fn place(rng: &mut ChaCha8Rng, total_weight: f64) -> (f64, f64, &'static PlaceType) {
     if rng.random::<f64>() < BACKGROUND_SHARE {
         let lon = BUILT_UP[0] + rng.random::<f64>() * (BUILT_UP[2] - BUILT_UP[0]);
         let lat = BUILT_UP[1] + rng.random::<f64>() * (BUILT_UP[3] - BUILT_UP[1]);
@@ -250,7 +271,7 @@ fn place(rng: &mut ChaCha8Rng, total_weight: f64) -> (f64, f64, &'static [&'stat
         normal(rng) * h.spread_m,
         normal(rng) * h.spread_m,
     );
-    (lon, lat, h.typical)
+    (lon, lat, h.place)
 }
 
 /// Relative weight of a month: more reports in the dark half of the year.
@@ -473,6 +494,30 @@ fn walk_finding(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn perception_and_incidents_part_ways_somewhere() {
+        use crate::analysis::perception::{Gap, perception_in};
+        use crate::index::{Filter, IndexEntry, ObservationIndex};
+        let t = Taxonomy::builtin();
+        let d = generate(1, 20_000, date!(2026 - 11 - 01), &t);
+        let index = ObservationIndex::from_entries(
+            d.observations
+                .iter()
+                .enumerate()
+                .map(|(i, o)| IndexEntry::from_observation(i64::try_from(i).unwrap() + 1, o)),
+        );
+        let cells = perception_in(
+            &index,
+            h3o::Resolution::Nine,
+            &Filter::default(),
+            &t.incident_codes(),
+            5,
+        );
+        for gap in [Gap::MoreInsecurity, Gap::MoreIncidents, Gap::Balanced] {
+            assert!(cells.iter().any(|c| c.gap == gap), "no {gap:?} cell");
+        }
+    }
 
     #[test]
     fn the_action_plan_is_valid() {

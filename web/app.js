@@ -38,6 +38,27 @@ function fillCategories() {
 }
 
 const HOT = [[3, '#b2182b', 'hot3'], [2, '#ef8a62', 'hot2'], [1, '#fddbc7', 'hot1'], [-1, '#67a9cf', 'cold1']];
+// Emerging-hot-spot categories in five groups a planner can act on.
+const TREND = [
+  ['rising', '#b2182b', ['new_hot_spot', 'consecutive_hot_spot', 'intensifying_hot_spot']],
+  ['persistent', '#ef6548', ['persistent_hot_spot']],
+  ['fading', '#fdbb84', ['diminishing_hot_spot', 'historical_hot_spot']],
+  ['sporadic', '#9e9ac8', ['sporadic_hot_spot', 'oscillating_hot_spot']],
+  ['cold', '#4393c3', ['new_cold_spot', 'consecutive_cold_spot', 'intensifying_cold_spot', 'persistent_cold_spot',
+    'diminishing_cold_spot', 'sporadic_cold_spot', 'oscillating_cold_spot', 'historical_cold_spot']],
+];
+const GAP = [['more_insecurity', '#7b3294'], ['more_incidents', '#1b7837'], ['balanced', '#bdbdbd']];
+
+function swatchList(id, entries) {
+  document.getElementById(id).replaceChildren(...entries.map(([key, colour]) => {
+    const li = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = colour;
+    li.append(swatch, document.createTextNode(t(key)));
+    return li;
+  }));
+}
 
 function drawHotLegend() {
   document.getElementById('legend-hot').replaceChildren(...HOT.map(([, colour, key]) => {
@@ -52,6 +73,8 @@ function drawHotLegend() {
 
 function drawLegend() {
   drawHotLegend();
+  swatchList('legend-trend', TREND.map(([key, colour]) => [`trend.${key}`, colour]));
+  swatchList('legend-gap', GAP.map(([key, colour]) => [`gap.${key}`, colour]));
   const ol = document.getElementById('legend-items');
   ol.replaceChildren(...CLASSES.map((from, i) => {
     const li = document.createElement('li');
@@ -139,8 +162,34 @@ async function main() {
     new maplibregl.Marker({ element: el }).setLngLat([lon, lat]).addTo(map);
   }
 
+  // Trend and gap views: the hexagon tiles with ?analysis=true, added the
+  // first time one of them is chosen (the server computes them on demand).
+  const trendColour = ['match', ['get', 'trend']];
+  for (const [, colour, cats] of TREND) trendColour.push(cats, colour);
+  trendColour.push('rgba(0,0,0,0)');
+  const gapColour = ['match', ['get', 'gap']];
+  for (const [key, colour] of GAP) gapColour.push(key, colour);
+  gapColour.push('rgba(0,0,0,0)');
+  const analysisUrl = () => {
+    const q = query();
+    q.set('analysis', 'true');
+    return `/tiles/hexagons.json?${q}`;
+  };
+  function ensureAnalysisLayers() {
+    if (map.getSource('hexa')) return;
+    map.addSource('hexa', { type: 'vector', url: analysisUrl() });
+    for (const [id, paint] of [
+      ['trend-fill', { 'fill-color': trendColour, 'fill-opacity': 0.78 }],
+      ['gap-fill', { 'fill-color': gapColour, 'fill-opacity': 0.72 }],
+    ]) {
+      map.addLayer({ id, type: 'fill', source: 'hexa', 'source-layer': 'hexagons', layout: { visibility: 'none' }, paint }, 'areas-line');
+      map.on('click', id, (e) => showCell(e.features[0].properties));
+    }
+  }
+  const view = () => document.querySelector('input[name=view]:checked').value;
+
   // Hot-spot view: Gi* bins for the cells at the zoom's resolution.
-  const hotView = () => document.querySelector('input[name=view]:checked').value === 'hotspots';
+  const hotView = () => view() === 'hotspots';
   async function loadHot() {
     if (!hotView()) return;
     const q = query();
@@ -151,12 +200,20 @@ async function main() {
     if (r.ok) map.getSource('hot').setData(await r.json());
   }
   const setView = () => {
-    const hot = hotView();
-    for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', hot ? 'none' : 'visible');
-    map.setLayoutProperty('hot-fill', 'visibility', hot ? 'visible' : 'none');
-    document.getElementById('legend-items').hidden = hot;
-    document.getElementById('legend-hot').hidden = !hot;
-    document.getElementById('legend-h').textContent = t(hot ? 'hotLegend' : 'legend');
+    const v = view();
+    if (v === 'trend' || v === 'gap') ensureAnalysisLayers();
+    const show = (id, on) => { if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none'); };
+    show('hex-fill', v === 'count');
+    show('hex-line', v === 'count' || v === 'trend' || v === 'gap');
+    show('hot-fill', v === 'hotspots');
+    show('trend-fill', v === 'trend');
+    show('gap-fill', v === 'gap');
+    document.getElementById('legend-items').hidden = v !== 'count';
+    document.getElementById('legend-hot').hidden = v !== 'hotspots';
+    document.getElementById('legend-trend').hidden = v !== 'trend';
+    document.getElementById('legend-gap').hidden = v !== 'gap';
+    const legend = { count: 'legend', hotspots: 'hotLegend', trend: 'trendLegend', gap: 'gapLegend' }[v];
+    document.getElementById('legend-h').textContent = t(legend);
     loadHot();
   };
   for (const r of document.querySelectorAll('input[name=view]')) r.addEventListener('change', setView);
@@ -167,6 +224,7 @@ async function main() {
     for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', none ? 'none' : 'visible');
     const q = query().toString();
     map.getSource('hex').setUrl(`/tiles/hexagons.json${q ? `?${q}` : ''}`);
+    map.getSource('hexa')?.setUrl(analysisUrl());
     closeCell();
     loadHot();
   };
@@ -194,8 +252,8 @@ async function main() {
     map.setFilter('hex-selected', ['==', ['get', 'cell'], '']);
   }
   document.getElementById('cell-close').addEventListener('click', closeCell);
-  map.on('click', 'hex-fill', (e) => {
-    const p = e.features[0].properties;
+  map.on('click', 'hex-fill', (e) => showCell(e.features[0].properties));
+  function showCell(p) {
     map.setFilter('hex-selected', ['==', ['get', 'cell'], p.cell]);
     document.getElementById('cell-count').textContent = p.count;
     document.getElementById('cell-id').textContent = `H3 ${p.cell}`;
@@ -213,9 +271,13 @@ async function main() {
         return [dt, dd];
       }));
     }
+    const flags = [];
+    if (p.trend) flags.push(t(`trend.${TREND.find(([, , cats]) => cats.includes(p.trend))?.[0]}`));
+    if (p.gap && p.gap !== 'too_few') flags.push(t(`gap.${p.gap}`));
+    document.getElementById('cell-flags').textContent = flags.join(' · ');
     panel.hidden = false;
     showBreakdown(p.cell);
-  });
+  }
 
   async function showBreakdown(cell) {
     const r = await fetch(`/api/v1/cells/${cell}?${query()}`);

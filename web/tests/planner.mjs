@@ -86,6 +86,16 @@ try {
     return m.querySourceFeatures('hot').some((f) => f.properties.bin === 3);
   }, null, { timeout: 30000 });
   await page.screenshot({ path: `${out}/planner-hotspots.png` });
+
+  // The trend and gap views draw the analysis tiles' categories.
+  for (const [view, prop] of [['trend', 'trend'], ['gap', 'gap']]) {
+    await page.check(`input[name=view][value=${view}]`);
+    await page.waitForFunction(([layer, key]) => {
+      const m = window.trygg.map;
+      return m.getLayer(layer) && m.queryRenderedFeatures({ layers: [layer] }).some((f) => typeof f.properties[key] === 'string');
+    }, [`${view}-fill`, prop], { timeout: 60000 });
+    await page.screenshot({ path: `${out}/planner-${view}.png` });
+  }
   await page.check('input[name=view][value=count]');
 
   await page.click('#lang');
