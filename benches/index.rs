@@ -8,7 +8,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use h3o::Resolution;
 use time::macros::{date, datetime};
-use trygg::analysis::{AreaInput, analyse_area, emerging_in, hot_spots_in, region_cells};
+use trygg::analysis::overlay::Overlay;
+use trygg::analysis::{
+    AreaInput, RegionCellCache, analyse_area, emerging_in, hot_spots_in, region_cells,
+};
 use trygg::index::{Filter, HourSet, IndexEntry, ObservationIndex};
 use trygg::model::{Kind, Period, PeriodKind, Region, Taxonomy};
 
@@ -87,6 +90,21 @@ fn hexagons(c: &mut Criterion) {
     };
     g.bench_function("area_analysis_hovsjo_quarter", |b| {
         b.iter(|| black_box(analyse_area(&index, &input)));
+    });
+    let incidents = Taxonomy::builtin().incident_codes();
+    let cells_cache = RegionCellCache::default();
+    g.bench_function("tile_overlay_res9_24_months", |b| {
+        b.iter(|| {
+            black_box(Overlay::compute(
+                &index,
+                &cells_cache,
+                &municipality,
+                Resolution::Nine,
+                &Filter::default(),
+                &incidents,
+                datetime!(2026-11-01 0:00 UTC),
+            ))
+        });
     });
     let res9 = region_cells(&municipality, Resolution::Nine, 1_000_000).unwrap();
     let end = Period::containing(PeriodKind::Month, date!(2026 - 10 - 01));
