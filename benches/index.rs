@@ -60,6 +60,18 @@ fn hexagons(c: &mut Criterion) {
     });
     g.finish();
 
+    analyses(c, &index, &last_year);
+
+    let mut g = c.benchmark_group("index_build_1m");
+    g.sample_size(10);
+    g.bench_function("from_entries", |b| {
+        b.iter(|| black_box(ObservationIndex::from_entries(entries.clone())));
+    });
+    g.finish();
+}
+
+/// Hot spots, emerging hot spots, an area analysis and the tile overlay.
+fn analyses(c: &mut Criterion, index: &ObservationIndex, last_year: &Filter) {
     let mut g = c.benchmark_group("analysis_1m");
     let r = Region::sodertalje();
     let municipality = geo::MultiPolygon::new(vec![
@@ -71,7 +83,7 @@ fn hexagons(c: &mut Criterion) {
         b.iter(|| black_box(region_cells(&municipality, Resolution::Ten, 1_000_000)));
     });
     g.bench_function("gi_star_res10_last_year", |b| {
-        b.iter(|| black_box(hot_spots_in(&index, &res10, Resolution::Ten, &last_year, 1)));
+        b.iter(|| black_box(hot_spots_in(index, &res10, Resolution::Ten, last_year, 1)));
     });
     let areas = trygg::demo::areas();
     let hovsjo = areas.iter().find(|a| a.id == "hovsjo").unwrap();
@@ -89,14 +101,14 @@ fn hexagons(c: &mut Criterion) {
         now: datetime!(2026-11-01 0:00 UTC),
     };
     g.bench_function("area_analysis_hovsjo_quarter", |b| {
-        b.iter(|| black_box(analyse_area(&index, &input)));
+        b.iter(|| black_box(analyse_area(index, &input)));
     });
     let incidents = Taxonomy::builtin().incident_codes();
     let cells_cache = RegionCellCache::default();
     g.bench_function("tile_overlay_res9_24_months", |b| {
         b.iter(|| {
             black_box(Overlay::compute(
-                &index,
+                index,
                 &cells_cache,
                 &municipality,
                 Resolution::Nine,
@@ -116,7 +128,7 @@ fn hexagons(c: &mut Criterion) {
     g.bench_function("emerging_res9_24_months", |b| {
         b.iter(|| {
             black_box(emerging_in(
-                &index,
+                index,
                 &res9,
                 Resolution::Nine,
                 &Filter::default(),
@@ -125,13 +137,6 @@ fn hexagons(c: &mut Criterion) {
                 0.05,
             ))
         });
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("index_build_1m");
-    g.sample_size(10);
-    g.bench_function("from_entries", |b| {
-        b.iter(|| black_box(ObservationIndex::from_entries(entries.clone())));
     });
     g.finish();
 }
