@@ -1125,3 +1125,95 @@ async fn malformed_positions_in_routes_and_areas_are_problems_not_crashes() {
         .unwrap();
     problem(resp, 422).await;
 }
+
+#[tokio::test]
+async fn admins_list_and_revoke_tokens() {
+    let app = spawn_app().await;
+    let issued: Value = app
+        .post_json(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"role": "partner", "organisation": "Avarn Security", "label": "EST-flöde"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (secret, id) = (
+        issued["token"].as_str().unwrap().to_owned(),
+        issued["id"].as_str().unwrap().to_owned(),
+    );
+    let listed: Value = app
+        .get("/api/v1/tokens", Some(&app.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entry = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(entry["label"], "EST-flöde");
+    assert_eq!(entry["active"], true);
+    assert!(entry.get("token").is_none() && entry.get("hash").is_none());
+    // The token works, then is revoked and refused at once.
+    let mut place = report(17.6262, 59.1956);
+    place["properties"]["kind"] = json!("place_observation");
+    place["properties"]["category"] = json!("vandalism");
+    assert_eq!(
+        app.post_json("/api/v1/observations", Some(&secret), &place)
+            .await
+            .status(),
+        201
+    );
+    let revoke = |token: String, id: String| {
+        let app = &app;
+        async move {
+            app.client
+                .delete(app.url(&format!("/api/v1/tokens/{id}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(revoke(app.analyst.clone(), id.clone()).await, 403);
+    assert_eq!(revoke(app.admin.clone(), id.clone()).await, 204);
+    let p = problem(
+        app.post_json("/api/v1/observations", Some(&secret), &place)
+            .await,
+        401,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("revoked"), "{p}");
+    let listed: Value = app
+        .get("/api/v1/tokens", Some(&app.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id.as_str() && t["active"] == false)
+    );
+    assert_eq!(
+        revoke(app.admin.clone(), uuid::Uuid::nil().to_string()).await,
+        404
+    );
+    assert_eq!(revoke(app.admin.clone(), "not-a-token".into()).await, 404);
+    problem(app.get("/api/v1/tokens", Some(&app.analyst)).await, 403).await;
+    problem(
+        app.get("/api/v1/tokens?participants=maybe", Some(&app.admin))
+            .await,
+        400,
+    )
+    .await;
+}

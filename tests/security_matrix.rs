@@ -358,6 +358,9 @@ fn analysis_cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> 
         )],
         // Checked in area_analyses: the first staff caller removes it.
         ("delete", "/api/v1/actions/{id}") => vec![],
+        ("get", "/api/v1/tokens") => vec![case(template.into(), None, admin_only)],
+        // Checked in http_api: revoking is done once.
+        ("delete", "/api/v1/tokens/{id}") => vec![],
         _ => return None,
     })
 }

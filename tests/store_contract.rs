@@ -462,6 +462,43 @@ async fn credentials_are_found_by_hash_and_name(f: &dyn Fixture) {
     assert_eq!(store.find_user("bertil").await.unwrap(), None);
 }
 
+async fn tokens_are_listed_and_revoked(f: &dyn Fixture) {
+    let store = f.open();
+    let token = |n: u8, role: Role, minute: i64| TokenRecord {
+        id: Uuid::from_u128(u128::from(n)),
+        hash: [n; 32],
+        role,
+        organisation: (role == Role::Partner).then(|| "Securitas".into()),
+        walk_id: (role == Role::WalkParticipant).then(|| Uuid::from_u128(99)),
+        label: format!("token {n}"),
+        created_at: datetime!(2026-01-01 0:00 UTC) + time::Duration::minutes(minute),
+        expires_at: None,
+    };
+    let (a, b, c) = (
+        token(1, Role::Partner, 0),
+        token(2, Role::Analyst, 1),
+        token(3, Role::WalkParticipant, 2),
+    );
+    for t in [&a, &b, &c] {
+        store.create_token(t).await.unwrap();
+    }
+    assert_eq!(
+        store.list_tokens(false).await.unwrap(),
+        vec![b.clone(), a.clone()]
+    );
+    assert_eq!(
+        store.list_tokens(true).await.unwrap(),
+        vec![c, b, a.clone()]
+    );
+    let at = datetime!(2026-02-01 12:00 UTC);
+    assert!(store.expire_token(a.id, at).await.unwrap());
+    assert!(!store.expire_token(Uuid::from_u128(42), at).await.unwrap());
+    assert_eq!(
+        store.find_token(&a.hash).await.unwrap().unwrap().expires_at,
+        Some(at)
+    );
+}
+
 async fn the_audit_log_grows_newest_first(f: &dyn Fixture) {
     let store = f.open();
     for n in 0..3 {
@@ -615,6 +652,7 @@ contract_tests!(
         walks_are_created_joined_and_closed,
         areas_are_stored_and_replaced,
         credentials_are_found_by_hash_and_name,
+        tokens_are_listed_and_revoked,
         the_audit_log_grows_newest_first,
         actions_are_stored_replaced_and_removed,
         analyses_are_kept_unchanged,

@@ -56,6 +56,34 @@ async function loadWalks() {
   }));
 }
 
+async function loadTokens() {
+  const { tokens } = await api('/api/v1/tokens');
+  document.getElementById('token-rows').replaceChildren(...tokens.map((tok) => {
+    const tr = document.createElement('tr');
+    const cells = [0, 1, 2, 3, 4].map(() => document.createElement('td'));
+    cells[0].textContent = tok.role;
+    cells[1].textContent = tok.organisation || '';
+    cells[2].textContent = tok.label || '';
+    cells[3].textContent = tok.created_at.slice(0, 10);
+    if (tok.active) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'secondary';
+      b.textContent = t('revoke');
+      b.setAttribute('aria-label', `${t('revoke')} ${tok.label || tok.role}`);
+      b.addEventListener('click', async () => {
+        await api(`/api/v1/tokens/${tok.id}`, { method: 'DELETE' });
+        loadTokens();
+      });
+      cells[4].append(b);
+    } else {
+      cells[4].textContent = t('revoked');
+    }
+    tr.append(...cells);
+    return tr;
+  }));
+}
+
 async function loadAreas() {
   const areas = await fetch('/api/v1/areas').then((r) => r.json());
   const select = document.getElementById('walk-area');
@@ -66,7 +94,7 @@ async function loadAreas() {
 async function enter() {
   document.getElementById('login-box').hidden = true;
   document.getElementById('admin').hidden = false;
-  await Promise.all([loadWalks(), loadAreas()]);
+  await Promise.all([loadWalks(), loadAreas(), loadTokens()]);
   document.body.dataset.ready = 'true';
 }
 
@@ -134,12 +162,14 @@ function main() {
   document.getElementById('token-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const org = document.getElementById('token-org').value.trim();
+    const label = document.getElementById('token-label').value.trim();
     const body = await api('/api/v1/tokens', {
       method: 'POST',
-      body: JSON.stringify({ role: document.getElementById('token-role').value, ...(org ? { organisation: org } : {}) }),
+      body: JSON.stringify({ role: document.getElementById('token-role').value, ...(org ? { organisation: org } : {}), ...(label ? { label } : {}) }),
     });
     document.getElementById('token-secret').textContent = body.token;
     document.getElementById('token-out').hidden = false;
+    loadTokens();
   });
   document.getElementById('logout').addEventListener('click', () => {
     sessionStorage.removeItem('trygg.admin');

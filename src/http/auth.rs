@@ -39,7 +39,9 @@ impl FromRequestParts<AppState> for Principal {
             .expires_at
             .is_some_and(|t| t <= OffsetDateTime::now_utc())
         {
-            return Err(Problem::unauthorized("the token has expired"));
+            return Err(Problem::unauthorized(
+                "the token has expired or was revoked",
+            ));
         }
         Ok(Principal {
             role: record.role,

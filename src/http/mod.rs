@@ -13,7 +13,7 @@
 //! | `GET /api/v1/hexagons` | everyone; exact for analysts, k-suppressed otherwise |
 //! | `GET/POST /api/v1/walks`, `POST …/join`, `POST …/{id}/close` | admin; join: anyone with the code |
 //! | `GET /api/v1/areas`, `PUT /api/v1/areas/{id}` | everyone; admin |
-//! | `POST /api/v1/tokens`, `POST /api/v1/auth/login` | admin; anyone |
+//! | `GET`/`POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`, `POST /api/v1/auth/login` | admin; anyone |
 //! | `GET /health`, `/metrics`, `/api/openapi.json`, `/api/v1/taxonomy` | everyone |
 
 mod actions;
@@ -46,7 +46,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
@@ -154,7 +154,11 @@ pub fn router(state: AppState) -> Router {
         .route("/areas", get(areas::list))
         .route("/areas/{id}", put(areas::put))
         .route("/areas/{id}/summary", get(areas::summary))
-        .route("/tokens", post(session::create_token))
+        .route(
+            "/tokens",
+            post(session::create_token).get(session::list_tokens),
+        )
+        .route("/tokens/{id}", delete(session::revoke_token))
         .route("/auth/login", post(session::login))
         .route("/taxonomy", get(system::taxonomy));
 

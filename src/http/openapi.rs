@@ -23,7 +23,7 @@ use super::{areas, hexagons, observations, session, system, walks};
         super::actions::list, super::actions::put, super::actions::delete,
         walks::create, walks::list, walks::get_one, walks::close, walks::join,
         areas::list, areas::put, areas::summary,
-        session::login, session::create_token,
+        session::login, session::create_token, session::list_tokens, session::revoke_token,
         system::health, system::metrics, system::taxonomy,
     ),
     components(schemas(super::problem::Problem, crate::model::ValidationError, crate::model::Kind)),

@@ -147,6 +147,89 @@ pub async fn create_token(
         .into_response())
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TokenListParams {
+    /// Also list walk participants' tokens (`true`/`false`, default false).
+    participants: Option<String>,
+}
+
+/// `GET /api/v1/tokens` — the issued tokens, newest first (admin). Secrets
+/// are never stored, so never shown.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", params(TokenListParams),
+    responses(
+        (status = 200, description = "`tokens`: id, role, organisation, walk, label, created_at, expires_at and active", body = Object),
+        (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    principal: Principal,
+    super::extract::Query(p): super::extract::Query<TokenListParams>,
+) -> Result<Response, Problem> {
+    require(&principal, principal.is_admin(), "listing tokens")?;
+    let participants = match p.participants.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(o) => {
+            return Err(Problem::invalid_query(format!(
+                "participants: {o:?} is not true or false"
+            )));
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let tokens = state.service.store().list_tokens(participants).await?;
+    let items: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id,
+                "role": t.role,
+                "organisation": t.organisation,
+                "walk": t.walk_id,
+                "label": t.label,
+                "created_at": format_timestamp(t.created_at),
+                "expires_at": t.expires_at.map(format_timestamp),
+                "active": t.expires_at.is_none_or(|e| e > now),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "tokens": items })).into_response())
+}
+
+/// `DELETE /api/v1/tokens/{id}` — revoke a token at once (admin).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth",
+    params(("id" = String, Path, description = "Token id (not the secret)")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, Problem> {
+    require(&principal, principal.is_admin(), "revoking tokens")?;
+    let not_found = || Problem::not_found(format!("no token {id:?}"));
+    let uuid = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    if !state
+        .service
+        .store()
+        .expire_token(uuid, OffsetDateTime::now_utc())
+        .await?
+    {
+        return Err(not_found());
+    }
+    super::observations::audit(&state, &principal, "token.revoke", id).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// Checks a token request and builds its record (the hash is filled in by the caller).
 pub fn token_record(
     role: Role,

@@ -260,6 +260,12 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError>;
+    /// Tokens, newest first; `include_participants` adds walk participants'
+    /// (one per person who joined a walk).
+    async fn list_tokens(&self, include_participants: bool)
+    -> Result<Vec<TokenRecord>, StoreError>;
+    /// Makes a token expire at `at` (revocation); false when there is none.
+    async fn expire_token(&self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
     async fn add_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
 

@@ -1089,6 +1089,32 @@ impl Store for PgStore {
         .transpose()
     }
 
+    async fn list_tokens(
+        &self,
+        include_participants: bool,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT hash, id, role, organisation, walk_id, label, created_at, expires_at \
+             FROM tokens WHERE $1 OR role <> 'walk_participant' ORDER BY created_at DESC, id",
+            &[&include_participants],
+        )
+        .await?
+        .iter()
+        .map(token_row)
+        .collect()
+    }
+
+    async fn expire_token(&self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "UPDATE tokens SET expires_at = $2 WHERE id = $1",
+            &[&id, &nanos(at)],
+        )
+        .await?
+            > 0)
+    }
+
     async fn add_user(&self, u: &UserRecord) -> Result<(), StoreError> {
         let c = self.client().await?;
         c.execute(

@@ -1048,6 +1048,32 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn list_tokens(
+        &self,
+        include_participants: bool,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT hash, id, role, organisation, walk_id, label, created_at, expires_at \
+                 FROM tokens WHERE ?1 OR role <> 'walk_participant' ORDER BY created_at DESC, id",
+            )?;
+            Ok(stmt
+                .query_map([include_participants], token_row)?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn expire_token(&self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE tokens SET expires_at = ?2 WHERE id = ?1",
+                params![id.as_bytes(), nanos(at)],
+            )? > 0)
+        })
+        .await
+    }
+
     async fn add_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let u = user.clone();
         self.write(move |c| {

@@ -57,6 +57,11 @@ try {
   await admin.page.fill('#token-org', 'Securitas');
   await admin.page.click('#token-form button[type=submit]');
   await admin.page.waitForSelector('#token-out:not([hidden])', { timeout: 10000 });
+  // The new token is listed and can be revoked.
+  await admin.page.waitForFunction(() => [...document.querySelectorAll('#token-rows td')].some((td) => td.textContent === 'Securitas'), null, { timeout: 10000 });
+  const row = admin.page.locator('#token-rows tr', { hasText: 'Securitas' });
+  await row.locator('button').click();
+  await admin.page.waitForFunction(() => [...document.querySelectorAll('#token-rows tr')].some((tr) => tr.textContent.includes('Securitas') && !tr.querySelector('button')), null, { timeout: 10000 });
   await admin.page.screenshot({ path: `${out}/admin-desktop.png`, fullPage: true });
   if (admin.errors.length) fail(`console errors: ${admin.errors.join(' | ')}`);
   console.log(JSON.stringify({ code }));
