@@ -356,11 +356,10 @@ fn analysis_cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> 
             })),
             staff,
         )],
-        // Checked in area_analyses: the first staff caller removes it.
-        ("delete", "/api/v1/actions/{id}") => vec![],
+        // Removing is done once, by the first allowed caller: checked in
+        // area_analyses (actions) and http_api (tokens).
+        ("delete", "/api/v1/actions/{id}" | "/api/v1/tokens/{id}") => vec![],
         ("get", "/api/v1/tokens") => vec![case(template.into(), None, admin_only)],
-        // Checked in http_api: revoking is done once.
-        ("delete", "/api/v1/tokens/{id}") => vec![],
         _ => return None,
     })
 }
