@@ -108,10 +108,23 @@ async fn planner_map_draws_hexagons_and_filters_them() {
         return;
     }
     let app = Arc::new(app_with_demo_data().await);
-    let base = format!("http://{}", app.addr);
-    tokio::task::spawn_blocking(move || run_script("planner.mjs", &base, &[]))
+    let password = "an analyst's long password";
+    app.store
+        .add_user(&trygg::store::UserRecord {
+            username: "analytiker".into(),
+            password_hash: trygg::auth::hash_password(password).unwrap(),
+            role: trygg::model::Role::Analyst,
+            organisation: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
         .await
         .unwrap();
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || {
+        run_script("planner.mjs", &base, &["analytiker", password]);
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,12 +11,18 @@ const COLOURS = ['#ffe08a', '#fdbb5c', '#fb8c3c', '#f05a2a', '#d7301f', '#a50f15
 
 let lang = localStorage.getItem('trygg.lang') || 'sv';
 let taxonomy = null;
+// An analyst's session token (from signing in on this page): tiles then
+// carry exact counts and individual points are shown when zoomed in.
+const session = JSON.parse(sessionStorage.getItem('trygg.session') || 'null');
+/** Zoom from which analysts see individual observations. */
+const POINTS_FROM_ZOOM = 14;
 const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
 
 function applyStrings() {
   document.documentElement.lang = lang;
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   document.getElementById('lang').textContent = t('lang');
+  if (session) document.getElementById('signin').textContent = t('signedIn');
   fillCategories();
   drawLegend();
 }
@@ -142,6 +148,10 @@ async function main() {
   const map = new maplibregl.Map({
     container: 'map',
     style: { version: 8, sources, layers },
+    // Signed-in analysts send their token with Trygg's own requests.
+    transformRequest: (url) => (session && url.startsWith(location.origin)
+      ? { url, headers: { authorization: `Bearer ${session.token}` } }
+      : { url }),
     center: config.center,
     zoom: 11.5,
     minZoom: 8,
@@ -219,6 +229,8 @@ async function main() {
   for (const r of document.querySelectorAll('input[name=view]')) r.addEventListener('change', setView);
   map.on('moveend', loadHot);
 
+  if (session?.role === 'analyst') map.once('load', () => addPoints(map));
+
   const refresh = () => {
     const none = document.querySelectorAll('input[name=kind]:checked').length === 0;
     for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', none ? 'none' : 'visible');
@@ -227,6 +239,7 @@ async function main() {
     map.getSource('hexa')?.setUrl(analysisUrl());
     closeCell();
     loadHot();
+    loadPoints(map);
   };
   for (const el of document.querySelectorAll('#filters input:not([name=view]), #filters select')) el.addEventListener('change', refresh);
   for (const b of document.querySelectorAll('.quick button')) {
@@ -252,7 +265,9 @@ async function main() {
     map.setFilter('hex-selected', ['==', ['get', 'cell'], '']);
   }
   document.getElementById('cell-close').addEventListener('click', closeCell);
-  map.on('click', 'hex-fill', (e) => showCell(e.features[0].properties));
+  // A click on an analyst's point or cluster is about that, not the cell under it.
+  const onPoint = (e) => ['point', 'clusters'].some((l) => map.getLayer(l) && map.queryRenderedFeatures(e.point, { layers: [l] }).length);
+  map.on('click', 'hex-fill', (e) => { if (!onPoint(e)) showCell(e.features[0].properties); });
   function showCell(p) {
     map.setFilter('hex-selected', ['==', ['get', 'cell'], p.cell]);
     document.getElementById('cell-count').textContent = p.count;
@@ -290,4 +305,116 @@ async function main() {
   map.on('mouseleave', 'hex-fill', () => { map.getCanvas().style.cursor = ''; });
 }
 
+/** The sign-in dialog; signing out forgets the session. */
+function setupSignin() {
+  const dialog = document.getElementById('signin-dialog');
+  document.getElementById('signin').addEventListener('click', () => {
+    if (session) {
+      sessionStorage.removeItem('trygg.session');
+      location.reload();
+    } else {
+      dialog.showModal();
+    }
+  });
+  document.getElementById('signin-cancel').addEventListener('click', () => dialog.close());
+  document.getElementById('signin-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = await fetch('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        username: document.getElementById('signin-user').value,
+        password: document.getElementById('signin-password').value,
+      }),
+    });
+    if (!r.ok) {
+      const err = document.getElementById('signin-error');
+      err.textContent = t('loginFailed');
+      err.hidden = false;
+      return;
+    }
+    const { token, role } = await r.json();
+    sessionStorage.setItem('trygg.session', JSON.stringify({ token, role }));
+    location.reload();
+  });
+}
+
+const KIND_COLOURS = { insecurity: '#7b3294', walk_finding: '#1b7837', place_observation: '#2166ac' };
+
+/** Individual observations for analysts, clustered where dense. */
+function addPoints(map) {
+  map.addSource('points', {
+    type: 'geojson', data: { type: 'FeatureCollection', features: [] }, cluster: true, clusterRadius: 36, clusterMaxZoom: 16,
+  });
+  map.addLayer({
+    id: 'clusters', type: 'circle', source: 'points', filter: ['has', 'point_count'],
+    paint: {
+      'circle-color': '#14213d', 'circle-opacity': 0.8, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2,
+      'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 50, 22, 200, 28],
+    },
+  });
+  map.addLayer({
+    id: 'point', type: 'circle', source: 'points', filter: ['!', ['has', 'point_count']],
+    paint: {
+      'circle-color': ['match', ['get', 'kind'], 'insecurity', KIND_COLOURS.insecurity, 'walk_finding', KIND_COLOURS.walk_finding, KIND_COLOURS.place_observation],
+      'circle-radius': 7, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2,
+    },
+  });
+  map.on('click', 'clusters', async (e) => {
+    const f = e.features[0];
+    const zoom = await map.getSource('points').getClusterExpansionZoom(f.properties.cluster_id);
+    map.easeTo({ center: f.geometry.coordinates, zoom });
+  });
+  map.on('click', 'point', (e) => showPoint(map, e.features[0]));
+  for (const id of ['clusters', 'point']) {
+    map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+    map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+  }
+  map.on('moveend', () => loadPoints(map));
+  loadPoints(map);
+}
+
+/** Loads the observations in view (audited on the server) when zoomed in. */
+async function loadPoints(map) {
+  const source = map.getSource('points');
+  if (!source) return;
+  if (map.getZoom() < POINTS_FROM_ZOOM) {
+    source.setData({ type: 'FeatureCollection', features: [] });
+    return;
+  }
+  const b = map.getBounds();
+  const q = query();
+  q.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
+  q.set('limit', '5000');
+  const r = await fetch(`/api/v1/observations?${q}`, { headers: { authorization: `Bearer ${session.token}` } });
+  if (r.ok) source.setData(await r.json());
+}
+
+function categoryLabel(code) {
+  for (const kind of KINDS) {
+    const c = taxonomy?.[kind]?.find((x) => x.code === code);
+    if (c) return lang === 'sv' ? c.sv : c.en;
+  }
+  return code;
+}
+
+/** A popup with one observation; every text goes in as text, never HTML. */
+function showPoint(map, feature) {
+  const p = feature.properties;
+  const box = document.createElement('div');
+  box.className = 'point-popup';
+  const h = document.createElement('h3');
+  h.textContent = categoryLabel(p.category);
+  const line = (text) => {
+    const e = document.createElement('p');
+    e.textContent = text;
+    return e;
+  };
+  box.append(h, line(t(`kind.${p.kind}`)), line(new Date(p.observed_at).toLocaleString(lang === 'sv' ? 'sv-SE' : 'en-GB')));
+  if (p.severity) box.append(line(`${t('severityShort')}: ${p.severity} / 3`));
+  if (p.description) box.append(line(p.description));
+  new maplibregl.Popup({ maxWidth: '280px' }).setLngLat(feature.geometry.coordinates).setDOMContent(box).addTo(map);
+}
+
+setupSignin();
 main();

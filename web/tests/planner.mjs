@@ -1,9 +1,9 @@
 // End-to-end test of the planner map in headless Chromium.
-// Usage: node tests/planner.mjs BASE_URL OUTPUT_DIR
+// Usage: node tests/planner.mjs BASE_URL OUTPUT_DIR ANALYST_USER ANALYST_PASSWORD
 // Exits non-zero, with the reason on stderr, when a check fails.
 import { chromium } from 'playwright-core';
 
-const [base, out] = process.argv.slice(2);
+const [base, out, analyst, password] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
@@ -107,6 +107,36 @@ try {
   await phone.page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['hex-fill'] }).length > 0, null, { timeout: 30000 });
   await phone.page.screenshot({ path: `${out}/planner-phone.png` });
   if (phone.errors.length) fail(`console errors on the phone: ${phone.errors.join(' | ')}`);
+
+  // An analyst signs in and sees individual observations, clustered, when zoomed in.
+  const signed = await open({ width: 1280, height: 800 });
+  await signed.page.click('#signin');
+  await signed.page.fill('#signin-user', analyst);
+  await signed.page.fill('#signin-password', password);
+  await Promise.all([signed.page.waitForNavigation(), signed.page.click('#signin-form button[type=submit]')]);
+  await signed.page.waitForFunction(() => window.trygg?.map?.getSource('points'), null, { timeout: 30000 });
+  await signed.page.evaluate(() => window.trygg.map.jumpTo({ center: [17.6267, 59.1917], zoom: 15 }));
+  await signed.page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['clusters'] }).length > 0, null, { timeout: 30000 });
+  await signed.page.screenshot({ path: `${out}/planner-analyst-clusters.png` });
+  await signed.page.evaluate(() => window.trygg.map.jumpTo({ center: [17.6267, 59.1917], zoom: 17.5 }));
+  await signed.page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['point'] }).length > 0, null, { timeout: 30000 });
+  const point = await signed.page.evaluate(() => {
+    const m = window.trygg.map;
+    // The point nearest the middle, clear of the panels.
+    const c = m.project(m.getCenter());
+    const fs = m.queryRenderedFeatures({ layers: ['point'] });
+    const d = (f) => { const p = m.project(f.geometry.coordinates); return (p.x - c.x) ** 2 + (p.y - c.y) ** 2; };
+    const f = fs.reduce((a, b) => (d(b) < d(a) ? b : a));
+    const pt = m.project(f.geometry.coordinates);
+    return { x: pt.x, y: pt.y };
+  });
+  const mapBox = await signed.page.locator('#map').boundingBox();
+  await signed.page.mouse.click(mapBox.x + point.x, mapBox.y + point.y);
+  await signed.page.waitForSelector('.point-popup h3', { timeout: 5000 });
+  if (await signed.page.isVisible('#cell')) fail('a click on a point also opened the cell panel');
+  await signed.page.screenshot({ path: `${out}/planner-analyst-point.png` });
+  if ((await signed.page.textContent('#signin')) !== 'Analytiker – logga ut') fail('the header does not show the analyst session');
+  if (signed.errors.length) fail(`console errors for the analyst: ${signed.errors.join(' | ')}`);
   console.log(JSON.stringify({ all, night }));
 } catch (e) {
   fail(e.stack || String(e));
