@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use common::{TestApp, problem, spawn_app};
 use mvt_reader::Reader;
 use mvt_reader::feature::Value as MvtValue;
-use serde_json::Value;
+use serde_json::{Value, json};
 use trygg::tiles::TileId;
 
 /// 600 observations spread over central Södertälje plus a dense cluster,
@@ -465,4 +465,97 @@ async fn perception_is_compared_with_incidents_per_cell() {
         400,
     )
     .await;
+}
+
+#[tokio::test]
+async fn walk_tiles_show_routes_and_findings_to_those_who_may_see_them() {
+    let app = spawn_app().await;
+    let walk = |name: &str, lon: f64| {
+        json!({"name": name, "area": "hovsjo", "date": "2026-11-20", "time_of_day": "night",
+               "route": {"type": "LineString", "coordinates": [[lon, 59.179], [lon + 0.004, 59.181], [lon + 0.006, 59.183]]}})
+    };
+    let mut ids = Vec::new();
+    for (name, lon) in [("A", 17.585), ("B", 17.587)] {
+        let w: Value = app
+            .post_json("/api/v1/walks", Some(&app.admin), &walk(name, lon))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mut finding = common::report(lon + 0.002, 59.180);
+        finding["properties"]["kind"] = json!("walk_finding");
+        finding["properties"]["category"] = json!("lighting");
+        finding["properties"]["walk"] = w["id"].clone();
+        let resp = app
+            .post_json("/api/v1/observations", Some(&app.analyst), &finding)
+            .await;
+        assert_eq!(resp.status(), 201);
+        ids.push((
+            w["id"].as_str().unwrap().to_owned(),
+            w["join_code"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let joined: Value = app
+        .post_json("/api/v1/walks/join", None, &json!({"code": ids[0].1}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let participant = joined["token"].as_str().unwrap().to_owned();
+    let t = TileId::containing(17.588, 59.181, 14);
+    let path = format!("/tiles/walks/{}/{}/{}.mvt", t.z, t.x, t.y);
+    // (walk, is a line) for every feature of the tile.
+    let read = |bytes: Vec<u8>| -> Vec<(String, bool)> {
+        let reader = Reader::new(bytes).unwrap();
+        reader
+            .get_features(0)
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                let walk = match f.properties.unwrap_or_default().get("walk") {
+                    Some(MvtValue::String(s)) => s.clone(),
+                    other => panic!("no walk: {other:?}"),
+                };
+                let line = matches!(
+                    f.geometry,
+                    geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_)
+                );
+                (walk, line)
+            })
+            .collect()
+    };
+    let all = read(
+        tile(&app, &path, Some(&app.analyst))
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec(),
+    );
+    for (walk, _) in &ids {
+        assert!(
+            all.contains(&(walk.clone(), true)),
+            "route of {walk}: {all:?}"
+        );
+        assert!(
+            all.contains(&(walk.clone(), false)),
+            "finding of {walk}: {all:?}"
+        );
+    }
+    let own = read(
+        tile(&app, &path, Some(&participant))
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec(),
+    );
+    assert!(
+        !own.is_empty() && own.iter().all(|(w, _)| *w == ids[0].0),
+        "{own:?}"
+    );
+    problem(tile(&app, &path, Some(&app.partner)).await, 403).await;
+    problem(tile(&app, &path, None).await, 401).await;
+    let tj = app.get("/tiles/walks.json", Some(&participant)).await;
+    assert_eq!(tj.status(), 200);
 }

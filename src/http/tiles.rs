@@ -13,6 +13,9 @@
 //! - `areas` — area outlines with `id` and `name`.
 //! - `observations` — points with `kind` and `category`, for analysts only
 //!   (each tile read is audited).
+//! - `walks` — safety-walk routes (`walk`, `name`, `date`, `open`) and their
+//!   findings (`walk`, `category`): every walk for analysts and admins, its
+//!   own walk for a participant (audited).
 //!
 //! A tile with nothing in it is answered `204 No Content`, which MapLibre
 //! treats as an empty tile. Tiles carry an `ETag` tied to the index's data
@@ -51,6 +54,7 @@ enum Layer {
     Hexagons,
     Areas,
     Observations,
+    Walks,
 }
 
 impl Layer {
@@ -59,8 +63,9 @@ impl Layer {
             "hexagons" => Ok(Layer::Hexagons),
             "areas" => Ok(Layer::Areas),
             "observations" => Ok(Layer::Observations),
+            "walks" => Ok(Layer::Walks),
             _ => Err(Problem::not_found(format!(
-                "no tile layer {s:?}; layers: hexagons, areas, observations"
+                "no tile layer {s:?}; layers: hexagons, areas, observations, walks"
             ))),
         }
     }
@@ -70,6 +75,22 @@ impl Layer {
             Layer::Hexagons => "hexagons",
             Layer::Areas => "areas",
             Layer::Observations => "observations",
+            Layer::Walks => "walks",
+        }
+    }
+
+    /// Refuses callers who may not read the layer at all.
+    fn check_access(self, principal: &Principal) -> Result<(), Problem> {
+        match self {
+            Layer::Observations => {
+                super::auth::require(principal, principal.reads_raw(), "the observations layer")
+            }
+            Layer::Walks => super::auth::require(
+                principal,
+                principal.reads_raw() || principal.is_admin() || principal.walk_id.is_some(),
+                "the walks layer",
+            ),
+            Layer::Hexagons | Layer::Areas => Ok(()),
         }
     }
 }
@@ -131,9 +152,7 @@ pub async fn tile(
         .strip_suffix(".mvt")
         .ok_or_else(|| Problem::not_found("tile paths end in .mvt"))?;
     let tile = TileId::parse(&z, &x, y).map_err(|e| Problem::invalid_query(e.to_string()))?;
-    if layer == Layer::Observations {
-        super::auth::require(&principal, principal.reads_raw(), "the observations layer")?;
-    }
+    layer.check_access(&principal)?;
     let filter = params.filter(&state)?;
     let res = match params.res.as_deref() {
         Some(r) => parse_resolution(Some(r))?,
@@ -157,6 +176,18 @@ pub async fn tile(
         ));
     }
 
+    let walks: Vec<crate::model::Walk> = if layer == Layer::Walks {
+        state
+            .service
+            .store()
+            .list_walks()
+            .await?
+            .into_iter()
+            .filter(|w| principal.walk_id.is_none_or(|own| own == w.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let service = state.service.clone();
     let (overlays, region_cells) = (state.overlays.clone(), state.region_cells.clone());
     let overlay_key = params.overlay_key(res, version);
@@ -183,6 +214,7 @@ pub async fn tile(
             Layer::Hexagons => hexagon_features(&index, tile, res, filter, k, overlay.as_deref()),
             Layer::Areas => area_features(&index),
             Layer::Observations => point_features(&index, tile, filter),
+            Layer::Walks => walk_features(&index, tile, &filter, &walks),
         };
         encode_layer(tile, layer.name(), &features)
     })
@@ -193,11 +225,11 @@ pub async fn tile(
         Problem::internal()
     })?;
 
-    if layer == Layer::Observations {
+    if matches!(layer, Layer::Observations | Layer::Walks) {
         let entry = AuditEntry {
             at: time::OffsetDateTime::now_utc(),
             actor: principal.actor.clone(),
-            action: "tiles.observations".into(),
+            action: format!("tiles.{}", layer.name()),
             detail: format!("tile {tile}"),
         };
         if let Err(e) = state.service.store().append_audit(&entry).await {
@@ -248,6 +280,7 @@ fn etag(version: u64, principal: &Principal, tile: TileId, layer: Layer, p: &Til
     )
         .hash(&mut h);
     principal.reads_raw().hash(&mut h);
+    principal.walk_id.hash(&mut h);
     format!("\"{version:x}-{:x}\"", h.finish())
 }
 
@@ -384,6 +417,58 @@ fn point_features(
         .collect()
 }
 
+/// Walk routes crossing the tile, and the findings of those walks in it.
+fn walk_features(
+    index: &crate::index::ObservationIndex,
+    tile: TileId,
+    filter: &Filter,
+    walks: &[crate::model::Walk],
+) -> Vec<LayerFeature> {
+    let [w, s, e, n] = tile.bounds();
+    let mut features = Vec::new();
+    for (i, walk) in walks.iter().enumerate() {
+        let id = Value::Str(walk.id.to_string());
+        if walk.route.len() >= 2 {
+            features.push(LayerFeature {
+                // Routes number after every possible point record.
+                id: (1u64 << 40) + i as u64,
+                geometry: Shape::Lines(vec![walk.route.iter().map(|p| (p[0], p[1])).collect()]),
+                properties: vec![
+                    ("walk", id.clone()),
+                    ("name", Value::Str(walk.name.clone())),
+                    ("date", Value::Str(walk.date.to_string())),
+                    ("open", Value::Bool(walk.is_open())),
+                ],
+            });
+        }
+        let findings = Filter {
+            kinds: vec![Kind::WalkFinding],
+            walk_id: Some(walk.id),
+            bbox: Some(crate::model::Region {
+                west: w,
+                south: s,
+                east: e,
+                north: n,
+            }),
+            ..filter.clone()
+        };
+        features.extend(
+            index
+                .points(&findings, MAX_POINTS)
+                .into_iter()
+                .map(|p| LayerFeature {
+                    id: u64::from(p.record) + 1,
+                    geometry: Shape::Point(p.lon, p.lat),
+                    properties: vec![
+                        ("walk", id.clone()),
+                        ("category", Value::Str(p.category.to_owned())),
+                    ],
+                }),
+        );
+    }
+    features
+}
+
 /// `GET /tiles/{layer}.json` — TileJSON 3.0.0 for a layer; the query string
 /// (filters) is carried into the tile URLs.
 pub async fn tilejson(
@@ -398,9 +483,7 @@ pub async fn tilejson(
         .strip_suffix(".json")
         .ok_or_else(|| Problem::not_found("TileJSON paths end in .json"))?;
     let layer = Layer::parse(name)?;
-    if layer == Layer::Observations {
-        super::auth::require(&principal, principal.reads_raw(), "the observations layer")?;
-    }
+    layer.check_access(&principal)?;
     params.filter(&state)?; // refuse bad filters here rather than in every tile
     let base = super::ogc::base_url(&state, &headers);
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
@@ -417,6 +500,13 @@ pub async fn tilejson(
         }),
         Layer::Areas => json!({"id": "String", "name": "String"}),
         Layer::Observations => json!({"kind": "String", "category": "String"}),
+        Layer::Walks => json!({
+            "walk": "String: the walk's id (routes and findings)",
+            "name": "String: the walk's name (routes)",
+            "date": "String: the walk's date (routes)",
+            "open": "Boolean: whether the walk takes findings (routes)",
+            "category": "String: the finding's category (findings)",
+        }),
     };
     let r = &state.service.region;
     Ok(axum::Json(json!({
@@ -426,6 +516,7 @@ pub async fn tilejson(
             Layer::Hexagons => "Observations per H3 cell; the resolution follows the zoom",
             Layer::Areas => "Area outlines",
             Layer::Observations => "Individual observations (analysts only)",
+            Layer::Walks => "Safety-walk routes and findings (participants: their own walk)",
         },
         "version": "1.0.0",
         "scheme": "xyz",

@@ -48,6 +48,82 @@ fn intersect(a: (f64, f64), b: (f64, f64), axis: usize, lim: f64) -> (f64, f64) 
     }
 }
 
+/// Clips a polyline to `[min, max]²`: the pieces inside, each with at least
+/// two points. Each segment is clipped by Liang–Barsky (Liang & Barsky, "A
+/// new concept and method for line clipping", ACM TOG 3(1), 1984); pieces
+/// that continue across segments are joined.
+pub fn clip_line(line: &[(f64, f64)], min: f64, max: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    for w in line.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        match clip_segment(a, b, min, max) {
+            None => {
+                if current.len() >= 2 {
+                    pieces.push(std::mem::take(&mut current));
+                }
+                current.clear();
+            }
+            Some((p, q)) => {
+                if current.last() != Some(&p) {
+                    if current.len() >= 2 {
+                        pieces.push(std::mem::take(&mut current));
+                    }
+                    current.clear();
+                    current.push(p);
+                }
+                current.push(q);
+                // Leaving the window ends the piece.
+                if q != b {
+                    pieces.push(std::mem::take(&mut current));
+                }
+            }
+        }
+    }
+    if current.len() >= 2 {
+        pieces.push(current);
+    }
+    pieces
+}
+
+/// The part of segment `a`–`b` inside `[min, max]²`, if any.
+fn clip_segment(
+    a: (f64, f64),
+    b: (f64, f64),
+    min: f64,
+    max: f64,
+) -> Option<((f64, f64), (f64, f64))> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - min),
+        (dx, max - a.0),
+        (-dy, a.1 - min),
+        (dy, max - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    if t0 > t1 {
+        return None;
+    }
+    // Endpoints inside stay exact, so consecutive pieces join by equality.
+    let at = |t: f64| (a.0 + t * dx, a.1 + t * dy);
+    let start = if t0 > 0.0 { at(t0) } else { a };
+    let end = if t1 < 1.0 { at(t1) } else { b };
+    Some((start, end))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +155,34 @@ mod tests {
                 prop_assert!((-64.0 - 1e-9..=4160.0 + 1e-9).contains(&p.1));
             }
         }
+    }
+
+    #[test]
+    fn lines_are_cut_into_the_pieces_inside() {
+        // In, out, back in: two pieces.
+        let line = [
+            (1.0, 1.0),
+            (5.0, 1.0),
+            (15.0, 1.0),
+            (15.0, 5.0),
+            (5.0, 5.0),
+            (5.0, 8.0),
+        ];
+        let pieces = clip_line(&line, 0.0, 10.0);
+        assert_eq!(
+            pieces,
+            vec![
+                vec![(1.0, 1.0), (5.0, 1.0), (10.0, 1.0)],
+                vec![(10.0, 5.0), (5.0, 5.0), (5.0, 8.0)],
+            ]
+        );
+        // Crossing the window without a vertex in it.
+        assert_eq!(
+            clip_line(&[(-5.0, 5.0), (15.0, 5.0)], 0.0, 10.0),
+            vec![vec![(0.0, 5.0), (10.0, 5.0)]]
+        );
+        // Entirely outside.
+        assert!(clip_line(&[(-5.0, -5.0), (-1.0, 20.0)], 0.0, 10.0).is_empty());
+        assert!(clip_line(&[(3.0, 3.0)], 0.0, 10.0).is_empty());
     }
 }

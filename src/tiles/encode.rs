@@ -39,6 +39,8 @@ pub enum Shape {
     /// Polygons, each as rings without a repeated closing point; the first
     /// ring of each polygon is its exterior.
     Polygons(Vec<Vec<Vec<(f64, f64)>>>),
+    /// Polylines, each with at least two positions.
+    Lines(Vec<Vec<(f64, f64)>>),
     Point(f64, f64),
 }
 
@@ -86,6 +88,33 @@ fn tile_ring(tile: TileId, ring: &[(f64, f64)], exterior: bool) -> Option<Vec<(i
     Some(out)
 }
 
+/// Projects, clips and rounds a polyline: the pieces left in the tile, each
+/// with at least two distinct points.
+fn tile_lines(tile: TileId, line: &[(f64, f64)]) -> Vec<Vec<(i32, i32)>> {
+    let extent = f64::from(EXTENT);
+    let projected: Vec<(f64, f64)> = line
+        .iter()
+        .map(|&(lon, lat)| tile.project(lon, lat, extent))
+        .collect();
+    crate::tiles::clip::clip_line(&projected, -BUFFER, extent + BUFFER)
+        .into_iter()
+        .filter_map(|piece| {
+            let mut out: Vec<(i32, i32)> = Vec::with_capacity(piece.len());
+            for (x, y) in piece {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "clipped to the buffered tile"
+                )]
+                let p = (x.round() as i32, y.round() as i32);
+                if out.last() != Some(&p) {
+                    out.push(p);
+                }
+            }
+            (out.len() >= 2).then_some(out)
+        })
+        .collect()
+}
+
 /// Encodes one layer of features into a tile; returns the tile's bytes, or
 /// `None` when no feature has geometry in the tile.
 pub fn encode_layer(
@@ -107,6 +136,21 @@ pub fn encode_layer(
                 GeomEncoder::new(GeomType::Point)
                     .point(x.floor(), y.floor())?
                     .encode()?
+            }
+            Shape::Lines(lines) => {
+                let pieces: Vec<Vec<(i32, i32)>> =
+                    lines.iter().flat_map(|l| tile_lines(tile, l)).collect();
+                if pieces.is_empty() {
+                    continue;
+                }
+                let mut enc = GeomEncoder::new(GeomType::Linestring);
+                for piece in pieces {
+                    for (x, y) in piece {
+                        enc.add_point(f64::from(x), f64::from(y))?;
+                    }
+                    enc.complete_geom()?;
+                }
+                enc.encode()?
             }
             Shape::Polygons(polygons) => {
                 let mut enc = GeomEncoder::new(GeomType::Polygon);
