@@ -119,6 +119,10 @@ pub struct ServerArgs {
           value_parser = ["month", "quarter", "off"])]
     pub analysis_schedule: String,
 
+    /// Memory for encoded tiles (plain and gzip), in MiB; 0 turns the cache off.
+    #[arg(long, env = "TRYGG_TILE_CACHE_MB", default_value_t = 256)]
+    pub tile_cache_mb: usize,
+
     /// Public base URL for absolute links (TileJSON), e.g. `https://trygg.example.se`;
     /// taken from the request's Host header when unset.
     #[arg(long, env = "TRYGG_PUBLIC_URL")]
@@ -141,6 +145,7 @@ impl Default for ServerArgs {
             basemap: "none".into(),
             basemap_attribution: String::new(),
             analysis_schedule: "off".into(),
+            tile_cache_mb: 64,
         }
     }
 }
@@ -176,6 +181,7 @@ pub struct Settings {
     pub basemap_attribution: String,
     /// Period after which area analyses are stored automatically.
     pub analysis_schedule: Option<crate::model::PeriodKind>,
+    pub tile_cache_mb: usize,
 }
 
 /// `./web` when run from a checkout, else the source tree's `web/`.
@@ -215,6 +221,7 @@ impl ServerArgs {
             basemap: Some(self.basemap.clone()).filter(|b| !b.is_empty() && b != "none"),
             basemap_attribution: self.basemap_attribution.clone(),
             analysis_schedule: crate::model::PeriodKind::parse(&self.analysis_schedule),
+            tile_cache_mb: self.tile_cache_mb,
         })
     }
 }

@@ -559,3 +559,66 @@ async fn walk_tiles_show_routes_and_findings_to_those_who_may_see_them() {
     let tj = app.get("/tiles/walks.json", Some(&participant)).await;
     assert_eq!(tj.status(), 200);
 }
+
+#[tokio::test]
+async fn a_new_observation_invalidates_only_the_tiles_it_touches() {
+    let app = seeded().await;
+    let here = TileId::containing(17.6267, 59.1917, 14);
+    // Another tile with data, a few kilometres away.
+    let there = TileId::containing(17.6010, 59.1810, 14);
+    assert_ne!(here, there);
+    let get = |t: TileId, gzip: bool| {
+        let app = &app;
+        async move {
+            let mut req = app.client.get(app.url(&format!("/tiles/hexagons/{t}.mvt")));
+            if gzip {
+                req = req.header("accept-encoding", "gzip");
+            }
+            let resp = req.send().await.unwrap();
+            let h = resp.headers().clone();
+            let header = |k: &str| h.get(k).map(|v| v.to_str().unwrap().to_owned());
+            (
+                header("etag").unwrap(),
+                header("x-tile-cache").unwrap(),
+                header("content-encoding"),
+                resp.bytes().await.unwrap().to_vec(),
+            )
+        }
+    };
+    let (here_tag, first, _, plain) = get(here, false).await;
+    assert_eq!(first, "miss");
+    let (tag, cache, encoding, gz) = get(here, true).await;
+    assert_eq!((tag.as_str(), cache.as_str()), (here_tag.as_str(), "hit"));
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    // The cached gzip is the plain tile compressed.
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, plain);
+    let (there_tag, _, _, _) = get(there, false).await;
+
+    let resp = app
+        .post_json(
+            "/api/v1/observations",
+            None,
+            &common::report(17.6267, 59.1917),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let (new_here, cache, _, _) = get(here, false).await;
+    assert_ne!(new_here, here_tag, "the touched tile changes");
+    assert_eq!(cache, "miss");
+    let (same_there, cache, _, _) = get(there, false).await;
+    assert_eq!(same_there, there_tag, "the far tile keeps its validator");
+    assert_eq!(cache, "hit");
+    // Coarser zooms that contain the point change too.
+    let z9 = TileId::containing(17.6267, 59.1917, 9);
+    let (a, _, _, _) = get(z9, false).await;
+    app.post_json(
+        "/api/v1/observations",
+        None,
+        &common::report(17.6268, 59.1918),
+    )
+    .await;
+    let (b, _, _, _) = get(z9, false).await;
+    assert_ne!(a, b);
+}

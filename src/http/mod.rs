@@ -69,11 +69,16 @@ pub struct AppState {
     region_cells: Arc<crate::analysis::RegionCellCache>,
     /// Hot-spot, trend and perception flags behind `?analysis=true` tiles.
     overlays: Arc<crate::analysis::overlay::OverlayCache>,
+    /// Encoded tiles, plain and gzip.
+    tile_cache: Arc<crate::tiles::cache::TileCache>,
 }
 
 impl AppState {
     pub fn new(service: Arc<Service>, settings: Settings) -> Self {
         let per_minute = NonZeroU32::new(settings.anonymous_per_minute).unwrap_or(NonZeroU32::MIN);
+        let tile_cache = Arc::new(crate::tiles::cache::TileCache::new(
+            settings.tile_cache_mb.saturating_mul(1024 * 1024),
+        ));
         AppState {
             service,
             anonymous_submissions: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
@@ -87,6 +92,7 @@ impl AppState {
             started: Instant::now(),
             region_cells: Arc::default(),
             overlays: Arc::default(),
+            tile_cache,
         }
     }
 }
@@ -164,10 +170,13 @@ pub fn router(state: AppState) -> Router {
 
     // Tiles compress well (gzip when the client accepts it); JSON answers
     // elsewhere are small.
+    // Tiles are compressed once, when cached; TileJSON on the fly.
     let tiles = Router::new()
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
-        .route("/tiles/{file}", get(tiles::tilejson))
-        .layer(tower_http::compression::CompressionLayer::new());
+        .route(
+            "/tiles/{file}",
+            get(tiles::tilejson).layer(tower_http::compression::CompressionLayer::new()),
+        );
 
     Router::new()
         .nest("/api/v1", api)

@@ -39,6 +39,7 @@ use crate::analysis::overlay::Overlay;
 use crate::index::{CellCount, Filter};
 use crate::model::{Kind, Principal};
 use crate::store::AuditEntry;
+use crate::tiles::cache::CachedTile;
 use crate::tiles::{LayerFeature, Shape, TileId, Value, encode_layer, resolution_for_zoom};
 
 /// Media type of Mapbox Vector Tiles.
@@ -161,21 +162,6 @@ pub async fn tile(
     let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
 
     let with_analysis = params.analysis()?;
-    let version = state.service.index().version();
-    let etag = etag(version, &principal, tile, layer, &params);
-    let public = principal.role == crate::model::Role::Anonymous;
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
-        return Ok(with_cache_headers(
-            StatusCode::NOT_MODIFIED.into_response(),
-            &etag,
-            public,
-        ));
-    }
-
     let walks: Vec<crate::model::Walk> = if layer == Layer::Walks {
         state
             .service
@@ -188,6 +174,32 @@ pub async fn tile(
     } else {
         Vec::new()
     };
+    let (version, stamp) = {
+        let index = state.service.index();
+        (index.version(), index.tile_stamp(tile))
+    };
+    let data_version = data_version(layer, &params, with_analysis, version, stamp, &walks);
+    let etag = etag(data_version, &principal, tile, layer, &params);
+    let public = principal.role == crate::model::Role::Anonymous;
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok(with_cache_headers(
+            StatusCode::NOT_MODIFIED.into_response(),
+            &etag,
+            public,
+        ));
+    }
+    let gzip_ok = accepts_gzip(&headers);
+    if matches!(layer, Layer::Observations | Layer::Walks) {
+        audit_read(&state, &principal, layer, tile).await;
+    }
+    if let Some(hit) = state.tile_cache.get(&etag) {
+        return Ok(tile_response(&hit, gzip_ok, &etag, public, "hit"));
+    }
+
     let service = state.service.clone();
     let (overlays, region_cells) = (state.overlays.clone(), state.region_cells.clone());
     let overlay_key = params.overlay_key(res, version);
@@ -225,22 +237,81 @@ pub async fn tile(
         Problem::internal()
     })?;
 
-    if matches!(layer, Layer::Observations | Layer::Walks) {
-        let entry = AuditEntry {
-            at: time::OffsetDateTime::now_utc(),
-            actor: principal.actor.clone(),
-            action: format!("tiles.{}", layer.name()),
-            detail: format!("tile {tile}"),
-        };
-        if let Err(e) = state.service.store().append_audit(&entry).await {
-            tracing::error!(error = %super::problem::error_chain(&e), "audit write failed");
+    let cached = state.tile_cache.put(etag.clone(), CachedTile::new(bytes));
+    Ok(tile_response(&cached, gzip_ok, &etag, public, "miss"))
+}
+
+/// What the tile's content depends on: the tile's own stamp where the
+/// stamps describe it (see `index::tile_stamps`), else every change.
+fn data_version(
+    layer: Layer,
+    params: &TileParams,
+    with_analysis: bool,
+    version: u64,
+    stamp: Option<u64>,
+    walks: &[crate::model::Walk],
+) -> u64 {
+    match layer {
+        Layer::Hexagons if params.res.is_none() && !with_analysis => stamp.unwrap_or(version),
+        Layer::Observations => stamp.unwrap_or(version),
+        Layer::Walks => {
+            let mut h = rustc_hash::FxHasher::default();
+            for w in walks {
+                (w.id, w.closed_at, w.route.len()).hash(&mut h);
+            }
+            version ^ h.finish()
         }
+        Layer::Hexagons | Layer::Areas => version,
     }
-    let resp = match bytes {
-        None => StatusCode::NO_CONTENT.into_response(),
-        Some(b) => ([(header::CONTENT_TYPE, MVT)], b).into_response(),
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|e| e.trim().starts_with("gzip") && !e.contains("q=0"))
+        })
+}
+
+/// Raw points were read: into the audit log.
+async fn audit_read(state: &AppState, principal: &Principal, layer: Layer, tile: TileId) {
+    let entry = AuditEntry {
+        at: time::OffsetDateTime::now_utc(),
+        actor: principal.actor.clone(),
+        action: format!("tiles.{}", layer.name()),
+        detail: format!("tile {tile}"),
     };
-    Ok(with_cache_headers(resp, &etag, public))
+    if let Err(e) = state.service.store().append_audit(&entry).await {
+        tracing::error!(error = %super::problem::error_chain(&e), "audit write failed");
+    }
+}
+
+/// The tile in the encoding the client takes (gzip when it says so).
+fn tile_response(
+    t: &CachedTile,
+    gzip_ok: bool,
+    etag: &str,
+    public: bool,
+    cache: &'static str,
+) -> Response {
+    let mut resp = match (&t.plain, &t.gzip) {
+        (None, _) => StatusCode::NO_CONTENT.into_response(),
+        (Some(_), Some(gz)) if gzip_ok => (
+            [
+                (header::CONTENT_TYPE, MVT),
+                (header::CONTENT_ENCODING, "gzip"),
+            ],
+            gz.clone(),
+        )
+            .into_response(),
+        (Some(plain), _) => ([(header::CONTENT_TYPE, MVT)], plain.clone()).into_response(),
+    };
+    resp.headers_mut()
+        .insert("x-tile-cache", HeaderValue::from_static(cache));
+    with_cache_headers(resp, etag, public)
 }
 
 fn with_cache_headers(mut resp: Response, etag: &str, public: bool) -> Response {

@@ -12,6 +12,7 @@ mod filter;
 mod hexagons;
 mod interner;
 mod spatial;
+pub mod tile_stamps;
 
 pub use filter::{Filter, HourSet};
 pub use hexagons::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION};
@@ -142,6 +143,8 @@ pub struct ObservationIndex {
     max_seq: i64,
     /// Bumped by every change, for cache validation (`ETag`s).
     version: u64,
+    /// The version at which each map tile last changed.
+    tile_stamps: tile_stamps::TileStamps,
 }
 
 /// Interned id 0 means "none" for walks and organisations.
@@ -193,6 +196,7 @@ impl ObservationIndex {
         }
         let i = self.push_columns(entry);
         self.version += 1;
+        self.tile_stamps.touch(entry.lon, entry.lat, self.version);
         self.tree
             .insert(GeomWithData::new([entry.lon, entry.lat], i));
         for area in &mut self.areas {
@@ -218,6 +222,7 @@ impl ObservationIndex {
         }
         self.rebuild_tree();
         self.version += 1;
+        self.tile_stamps.touch_all(self.version);
         let new = first_new..self.ids.len();
         let added = new.len();
         for area in &mut self.areas {
@@ -267,6 +272,12 @@ impl ObservationIndex {
     }
 
     /// A number that changes whenever the index does.
+    /// The version at which a map tile's data last changed (`None` for
+    /// tiles deeper than [`tile_stamps::STAMPED_ZOOM`]).
+    pub fn tile_stamp(&self, tile: crate::tiles::TileId) -> Option<u64> {
+        self.tile_stamps.stamp(tile)
+    }
+
     pub fn version(&self) -> u64 {
         self.version
     }
@@ -306,6 +317,7 @@ impl ObservationIndex {
     /// Replaces the set of areas and computes their members.
     pub fn set_areas(&mut self, areas: &[Area]) {
         self.version += 1;
+        self.tile_stamps.touch_all(self.version);
         self.areas = areas
             .iter()
             .map(|a| {

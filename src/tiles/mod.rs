@@ -1,6 +1,7 @@
 //! Map tiles: Web Mercator tile math, polygon clipping and Mapbox Vector
 //! Tile 2.1 encoding. Bytes out; this module never sees HTTP.
 
+pub mod cache;
 mod clip;
 mod encode;
 mod math;

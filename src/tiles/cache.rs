@@ -1,0 +1,144 @@
+//! A bounded cache of encoded tiles, holding each tile both plain and
+//! gzip-compressed so that a hit costs neither encoding nor compression.
+//!
+//! Keys carry the tile's data stamp (see `index::tile_stamps`): a new
+//! observation changes the key of exactly the tiles it touches, and the
+//! entries it leaves behind age out first-in, first-out within the byte budget.
+
+use std::collections::VecDeque;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use rustc_hash::FxHashMap;
+
+/// One encoded tile; both `None` for an empty tile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedTile {
+    pub plain: Option<Bytes>,
+    pub gzip: Option<Bytes>,
+}
+
+impl CachedTile {
+    /// Keeps `plain` and its gzip compression (fast level: tiles are small
+    /// and compress well at any level).
+    pub fn new(plain: Option<Vec<u8>>) -> Self {
+        let gzip = plain.as_ref().and_then(|p| {
+            let mut enc = flate2::write::GzEncoder::new(
+                Vec::with_capacity(p.len() / 2),
+                flate2::Compression::fast(),
+            );
+            enc.write_all(p).ok()?;
+            enc.finish().ok().map(Bytes::from)
+        });
+        CachedTile {
+            plain: plain.map(Bytes::from),
+            gzip,
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.plain.as_ref().map_or(0, Bytes::len) + self.gzip.as_ref().map_or(0, Bytes::len) + 64
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    map: FxHashMap<String, Arc<CachedTile>>,
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+/// The cache; `max_bytes` 0 turns it off.
+pub struct TileCache {
+    inner: Mutex<Inner>,
+    max_bytes: usize,
+}
+
+impl TileCache {
+    pub fn new(max_bytes: usize) -> Self {
+        TileCache {
+            inner: Mutex::default(),
+            max_bytes,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<CachedTile>> {
+        self.lock().map.get(key).cloned()
+    }
+
+    /// Stores a tile, dropping the oldest entries beyond the budget.
+    pub fn put(&self, key: String, tile: CachedTile) -> Arc<CachedTile> {
+        let tile = Arc::new(tile);
+        let size = tile.size();
+        if size > self.max_bytes {
+            return tile;
+        }
+        let mut inner = self.lock();
+        if let Some(old) = inner.map.insert(key.clone(), Arc::clone(&tile)) {
+            inner.bytes -= old.size();
+        } else {
+            inner.order.push_back(key);
+        }
+        inner.bytes += size;
+        while inner.bytes > self.max_bytes {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = inner.map.remove(&oldest) {
+                inner.bytes -= old.size();
+            }
+        }
+        tile
+    }
+
+    /// Entries and bytes held.
+    pub fn usage(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.map.len(), inner.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stays_within_its_budget_oldest_out_first() {
+        let cache = TileCache::new(3 * (1000 + 64) + 200);
+        let tile = |b: u8| CachedTile {
+            plain: Some(Bytes::from(vec![b; 1000])),
+            gzip: None,
+        };
+        for i in 0..5u8 {
+            cache.put(format!("t{i}"), tile(i));
+        }
+        assert!(cache.get("t0").is_none() && cache.get("t1").is_none());
+        assert_eq!(cache.get("t4").unwrap().plain.as_ref().unwrap()[0], 4);
+        let (entries, bytes) = cache.usage();
+        assert_eq!(entries, 3);
+        assert!(bytes <= 3 * (1000 + 64) + 200);
+    }
+
+    #[test]
+    fn gzip_round_trips() {
+        use std::io::Read as _;
+        let t = CachedTile::new(Some(b"tile bytes tile bytes tile bytes".to_vec()));
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&t.gzip.unwrap()[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"tile bytes tile bytes tile bytes");
+        assert_eq!(
+            CachedTile::new(None),
+            CachedTile {
+                plain: None,
+                gzip: None
+            }
+        );
+    }
+}
