@@ -119,6 +119,11 @@ pub struct ServerArgs {
           value_parser = ["month", "quarter", "off"])]
     pub analysis_schedule: String,
 
+    /// Serve `GET /bench/ceiling`, a static 1 KiB answer: the ceiling the
+    /// tile benchmark (`benches/tiles.sh`) measures against.
+    #[arg(long, env = "TRYGG_BENCH_CEILING", hide = true)]
+    pub bench_ceiling: bool,
+
     /// Memory for encoded tiles (plain and gzip), in MiB; 0 turns the cache off.
     #[arg(long, env = "TRYGG_TILE_CACHE_MB", default_value_t = 256)]
     pub tile_cache_mb: usize,
@@ -146,6 +151,7 @@ impl Default for ServerArgs {
             basemap_attribution: String::new(),
             analysis_schedule: "off".into(),
             tile_cache_mb: 64,
+            bench_ceiling: false,
         }
     }
 }
@@ -182,6 +188,7 @@ pub struct Settings {
     /// Period after which area analyses are stored automatically.
     pub analysis_schedule: Option<crate::model::PeriodKind>,
     pub tile_cache_mb: usize,
+    pub bench_ceiling: bool,
 }
 
 /// `./web` when run from a checkout, else the source tree's `web/`.
@@ -222,6 +229,7 @@ impl ServerArgs {
             basemap_attribution: self.basemap_attribution.clone(),
             analysis_schedule: crate::model::PeriodKind::parse(&self.analysis_schedule),
             tile_cache_mb: self.tile_cache_mb,
+            bench_ceiling: self.bench_ceiling,
         })
     }
 }

@@ -168,15 +168,18 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(session::login))
         .route("/taxonomy", get(system::taxonomy));
 
-    // Tiles compress well (gzip when the client accepts it); JSON answers
-    // elsewhere are small.
     // Tiles are compressed once, when cached; TileJSON on the fly.
-    let tiles = Router::new()
+    let mut tiles = Router::new()
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route(
             "/tiles/{file}",
             get(tiles::tilejson).layer(tower_http::compression::CompressionLayer::new()),
         );
+    if state.settings.bench_ceiling {
+        // A static 1 KiB answer through the same stack: the benchmark's ceiling.
+        static KIB: [u8; 1024] = [b'.'; 1024];
+        tiles = tiles.route("/bench/ceiling", get(|| async { &KIB[..] }));
+    }
 
     Router::new()
         .nest("/api/v1", api)
