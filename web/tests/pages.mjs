@@ -1,5 +1,6 @@
 // Area pages and the admin page in headless Chromium.
 // Usage: node tests/pages.mjs BASE_URL OUTPUT_DIR ADMIN_USER ADMIN_PASSWORD
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const [base, out, user, password] = process.argv.slice(2);
@@ -18,6 +19,13 @@ async function open(path, viewport) {
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${base}${path}`);
   return { page, errors };
+}
+// A repeated key in a language's object literal silently wins over the
+// first; every key once per language.
+for (const block of readFileSync(new URL('../i18n.js', import.meta.url), 'utf8').split(/\n {2}\w+: \{/).slice(1)) {
+  const keys = [...block.matchAll(/^ {4}'?([\w.]+)'?:/gm)].map((m) => m[1]);
+  const repeated = keys.filter((k, i) => keys.indexOf(k) !== i);
+  if (repeated.length) fail(`i18n.js repeats ${repeated.join(', ')}`);
 }
 try {
   for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
