@@ -877,10 +877,24 @@ async fn hot_spots_rise_where_reports_cluster() {
         .json()
         .await
         .unwrap();
+    let exact_count: std::collections::HashMap<String, u64> = features
+        .iter()
+        .map(|f| {
+            (
+                f["properties"]["cell"].as_str().unwrap().to_owned(),
+                f["properties"]["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
     for f in public["features"].as_array().unwrap() {
         assert!(f["properties"].get("z").is_none());
         let c = &f["properties"]["count"];
         assert!(c.is_null() || c.as_u64().unwrap() >= 5);
+        // Cells with 1..k-1 observations show no bin either.
+        let n = exact_count[f["properties"]["cell"].as_str().unwrap()];
+        if (1..5).contains(&n) {
+            assert!(f["properties"]["bin"].is_null(), "{f}");
+        }
     }
     problem(app.get("/api/v1/hotspots?k=9", None).await, 400).await;
     problem(app.get("/api/v1/hotspots?res=12", None).await, 400).await;
@@ -968,6 +982,15 @@ async fn an_emerging_hot_spot_is_found_where_reports_start_to_cluster() {
         assert!(f["properties"].get("z").is_none());
         let c = &f["properties"]["count"];
         assert!(c.is_null() || c.as_u64().unwrap() >= 5);
+        if c.is_null() && !f["properties"]["category"].is_null() {
+            // Only empty cells keep a category without a count.
+            let cell = f["properties"]["cell"].as_str().unwrap();
+            let exact = features
+                .iter()
+                .find(|e| e["properties"]["cell"] == cell)
+                .unwrap();
+            assert_eq!(exact["properties"]["count"], 0, "{f}");
+        }
     }
     for bad in [
         "period=week",

@@ -101,6 +101,10 @@ pub async fn hotspots(
                     props["p"] = json!(h.p);
                 } else {
                     props["count"] = if h.count >= suppress { json!(h.count) } else { Value::Null };
+                    // A cell with 1..k-1 observations stays invisible: no bin either.
+                    if h.count > 0 && h.count < suppress {
+                        props["bin"] = Value::Null;
+                    }
                 }
                 json!({"type": "Feature", "id": h.cell.to_string(), "geometry": cell_polygon(h.cell), "properties": props})
             })
@@ -303,6 +307,12 @@ pub async fn emerging(
                     props["p"] = json!(s.p);
                 } else {
                     props["count"] = if s.total >= suppress { json!(s.total) } else { Value::Null };
+                    // A cell with 1..k-1 observations stays invisible: no category or trend either.
+                    if s.total > 0 && s.total < suppress {
+                        for key in ["category", "trend_z", "trend_p"] {
+                            props[key] = Value::Null;
+                        }
+                    }
                 }
                 json!({"type": "Feature", "id": s.cell.to_string(), "geometry": cell_polygon(s.cell), "properties": props})
             })
