@@ -128,6 +128,18 @@ async fn planner_map_draws_hexagons_and_filters_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_the_automated_accessibility_rules() {
+    if !tooling_ready() {
+        return;
+    }
+    let app = Arc::new(app_with_demo_data().await);
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || run_script("a11y.mjs", &base, &[]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_reports_a_place_anonymously() {
     if !tooling_ready() {
         return;
