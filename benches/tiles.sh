@@ -28,8 +28,8 @@ echo "== $N demo observations"
 "$BIN" demo-data --count "$N" --seed 1 --out "$WORK/demo.csv" >/dev/null
 "$BIN" import "$WORK/demo.csv" --data-dir "$WORK/data" >/dev/null 2>&1
 
-# ~470 tiles: at each zoom the tiles over the town (17.55–17.70 E,
-# 59.15–59.23 N), at most 11 × 11 around its middle.
+# ~500 tiles: at each zoom the tiles over the town (17.55–17.70 E,
+# 59.15–59.23 N), at most 14 × 14 around its middle.
 awk -v port="$PORT" 'function tx(lon, z) { return int((lon + 180) / 360 * 2^z) }
 function ty(lat, z,  r) { r = lat * 3.141592653589793 / 180
   return int((1 - log(sin(r) / cos(r) + 1 / cos(r)) / 3.141592653589793) / 2 * 2^z) }
@@ -37,8 +37,8 @@ BEGIN {
   for (z = 9; z <= 16; z++) {
     x0 = tx(17.55, z); x1 = tx(17.70, z); y0 = ty(59.23, z); y1 = ty(59.15, z)
     cx = int((x0 + x1) / 2); cy = int((y0 + y1) / 2)
-    if (x1 - x0 > 10) { x0 = cx - 5; x1 = cx + 5 }
-    if (y1 - y0 > 10) { y0 = cy - 5; y1 = cy + 5 }
+    if (x1 - x0 > 13) { x0 = cx - 7; x1 = cx + 6 }
+    if (y1 - y0 > 13) { y0 = cy - 7; y1 = cy + 6 }
     for (x = x0; x <= x1; x++) for (y = y0; y <= y1; y++)
       printf "http://127.0.0.1:%d/tiles/hexagons/%d/%d/%d.mvt?from=2025-11-01\n", port, z, x, y
   }
