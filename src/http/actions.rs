@@ -108,13 +108,6 @@ pub async fn list(
     Ok(Json(body).into_response())
 }
 
-fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 /// `PUT /api/v1/actions/{id}` — create or replace an action.
 #[utoipa::path(put, path = "/api/v1/actions/{id}", tag = "action plan",
     params(("id" = String, Path, description = "Action slug, e.g. hovsjo-belysning")),
@@ -140,7 +133,7 @@ pub async fn put(
         principal.may_follow_up(),
         "changing the action plan",
     )?;
-    if !valid_id(&id) {
+    if !crate::model::is_slug(&id) {
         return Err(Problem::validation(vec![ValidationError::new(
             "id",
             "use 1–64 lower-case letters, digits, - or _",

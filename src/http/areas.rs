@@ -44,14 +44,6 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, Problem> {
     ))
 }
 
-/// Area ids are short slugs: they appear in URLs and filters.
-fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -107,7 +99,7 @@ pub async fn put(
     req: Request,
 ) -> Result<Response, Problem> {
     require(&principal, principal.is_admin(), "changing areas")?;
-    if !valid_id(&id) {
+    if !crate::model::is_slug(&id) {
         return Err(Problem::validation(vec![ValidationError::new(
             "id",
             "use 1–64 lower-case letters, digits, - or _",

@@ -87,6 +87,17 @@ impl FilterParams<'_> {
     }
 }
 
+/// A `true`/`false` query parameter named `name`; absent is false.
+pub fn flag(name: &str, value: Option<&str>) -> Result<bool, Problem> {
+    match value {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(o) => Err(Problem::invalid_query(format!(
+            "{name}: {o:?} is not true or false"
+        ))),
+    }
+}
+
 fn list(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty())
 }

@@ -69,15 +69,7 @@ pub async fn hotspots(
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
     let k = parse_k(p.k.as_deref())?;
-    let fdr = match p.fdr.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(o) => {
-            return Err(Problem::invalid_query(format!(
-                "fdr: {o:?} is not true or false"
-            )));
-        }
-    };
+    let fdr = super::filters::flag("fdr", p.fdr.as_deref())?;
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
         .to_filter(&state.service.taxonomy)?;
     let region = study_region(&state.service, p.area.as_deref()).await?;

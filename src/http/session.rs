@@ -171,15 +171,7 @@ pub async fn list_tokens(
     super::extract::Query(p): super::extract::Query<TokenListParams>,
 ) -> Result<Response, Problem> {
     require(&principal, principal.is_admin(), "listing tokens")?;
-    let participants = match p.participants.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(o) => {
-            return Err(Problem::invalid_query(format!(
-                "participants: {o:?} is not true or false"
-            )));
-        }
-    };
+    let participants = super::filters::flag("participants", p.participants.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let tokens = state.service.store().list_tokens(participants).await?;
     let items: Vec<_> = tokens

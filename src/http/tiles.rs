@@ -111,13 +111,7 @@ pub struct TileParams {
 
 impl TileParams {
     fn analysis(&self) -> Result<bool, Problem> {
-        match self.analysis.as_deref() {
-            None | Some("false") => Ok(false),
-            Some("true") => Ok(true),
-            Some(o) => Err(Problem::invalid_query(format!(
-                "analysis: {o:?} is not true or false"
-            ))),
-        }
+        super::filters::flag("analysis", self.analysis.as_deref())
     }
 
     /// What identifies the overlay these parameters ask for.

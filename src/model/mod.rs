@@ -21,3 +21,12 @@ pub use region::Region;
 pub use role::{Principal, Role};
 pub use taxonomy::Taxonomy;
 pub use walk::Walk;
+
+/// Whether `id` is a short slug (1–64 lower-case letters, digits, `-`, `_`):
+/// area and action ids appear in URLs and filters.
+pub fn is_slug(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
