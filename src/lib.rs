@@ -16,6 +16,7 @@
 //! - [`demo`] — the deterministic Södertälje demo-data generator.
 //! - [`auth`] — tokens and passwords: generation and hashing.
 //! - [`config`] — the typed configuration.
+//! - [`privacy`] — what public views may show of a count (cell-key rounding).
 
 pub mod analysis;
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod model;
+pub mod privacy;
 pub mod report;
 pub mod service;
 pub mod store;

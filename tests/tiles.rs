@@ -58,15 +58,7 @@ async fn seeded() -> TestApp {
             }
         })
         .collect();
-    let resp = app
-        .client
-        .post(app.url("/api/v1/observations/import"))
-        .bearer_auth(&app.analyst)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.import_csv(&csv, "").await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     app
 }
@@ -170,41 +162,182 @@ async fn hexagon_tiles_match_the_geojson_api() {
     }
 }
 
+/// Checks one anonymous count: withheld below k, otherwise a multiple of k
+/// (so no difference of two counts can be 1..k−1).
+fn assert_public(n: u64, what: &str) {
+    assert!(n == 0 || (n >= 5 && n.is_multiple_of(5)), "{what}: {n}");
+}
+
 #[tokio::test]
 async fn anonymous_tiles_never_show_small_counts() {
+    use rand::{RngExt, SeedableRng};
     let app = seeded().await;
-    let filters = [
-        "",
-        "?kind=insecurity",
-        "?kind=place_observation",
-        "?hours=22-6",
-        "?from=2026-01-01",
-        "?category=litter",
-        "?res=12",
-        "?res=10&kind=insecurity&hours=6-18",
-    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2025);
     let mut seen = 0;
-    for z in 9..=16u8 {
-        let t = TileId::containing(17.6267, 59.1917, z);
-        for q in filters {
-            let resp = tile(&app, &format!("/tiles/hexagons/{t}.mvt{q}"), None).await;
-            if resp.status() == 204 {
-                continue;
-            }
-            assert_eq!(resp.status(), 200);
-            for (cell, props) in decode(resp.bytes().await.unwrap().to_vec()) {
-                seen += 1;
-                assert!(uint(props.get("count")) >= 5, "{cell} at z{z}{q}");
-                for kind in ["insecurity", "walk_finding", "place_observation"] {
-                    if let Some(v) = props.get(kind) {
-                        let n = uint(Some(v));
-                        assert!(n == 0 || n >= 5, "{kind}={n} in {cell} at z{z}{q}");
-                    }
+    // A randomised (but repeatable) sweep over filter combinations and zooms.
+    for _ in 0..160 {
+        let mut q = Vec::new();
+        let kinds = ["insecurity", "place_observation", "walk_finding"];
+        if rng.random::<f64>() < 0.5 {
+            q.push(format!("kind={}", kinds[rng.random_range(0..kinds.len())]));
+        }
+        if rng.random::<f64>() < 0.4 {
+            let cats = ["dark_area", "litter", "vandalism", "fear_of_robbery"];
+            let n = rng.random_range(1..=cats.len());
+            q.push(format!("category={}", cats[..n].join(",")));
+        }
+        if rng.random::<f64>() < 0.5 {
+            q.push(format!(
+                "from=202{}-0{}-01",
+                5 + rng.random_range(0..2),
+                rng.random_range(1..10)
+            ));
+        }
+        if rng.random::<f64>() < 0.3 {
+            q.push(format!("to=2026-0{}-15", rng.random_range(1..10)));
+        }
+        if rng.random::<f64>() < 0.4 {
+            q.push(format!(
+                "hours={}-{}",
+                rng.random_range(0..24),
+                rng.random_range(0..25)
+            ));
+        }
+        if rng.random::<f64>() < 0.2 {
+            q.push(format!("res={}", rng.random_range(5..13)));
+        }
+        let q = q.join("&");
+        let z = rng.random_range(9..=16u8);
+        let t = TileId::containing(
+            17.60 + rng.random::<f64>() * 0.05,
+            59.18 + rng.random::<f64>() * 0.017,
+            z,
+        );
+        let resp = tile(&app, &format!("/tiles/hexagons/{t}.mvt?{q}"), None).await;
+        if resp.status() == 204 {
+            continue;
+        }
+        assert_eq!(resp.status(), 200, "{t}?{q}");
+        for (cell, props) in decode(resp.bytes().await.unwrap().to_vec()) {
+            seen += 1;
+            assert!(uint(props.get("count")) >= 5, "{cell} at {t}?{q}");
+            assert_public(uint(props.get("count")), &format!("{cell} at {t}?{q}"));
+            for kind in kinds {
+                if let Some(v) = props.get(kind) {
+                    assert_public(uint(Some(v)), &format!("{kind} in {cell} at {t}?{q}"));
                 }
             }
         }
     }
-    assert!(seen > 0, "the sweep saw no cells at all");
+    assert!(seen > 100, "the sweep saw only {seen} cells");
+}
+
+/// The count `/api/v1/hexagons` gives for one cell (`None`: not shown).
+async fn hexagon_count(app: &TestApp, query: &str, cell: &str, token: Option<&str>) -> Option<u64> {
+    let body: Value = app
+        .get(&format!("/api/v1/hexagons?{query}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["cell"] == cell)
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn small_counts_cannot_be_recovered_by_subtracting_answers() {
+    let app = spawn_app().await;
+    // One res-10 cell A with 7 reports (5 of one kind, 2 of another) and
+    // a neighbour B in the same res-9 parent with 3; one of A's reports is
+    // a day later than the others.
+    let (lon, lat) = (17.6267, 59.1917);
+    let a = h3o::LatLng::new(lat, lon)
+        .unwrap()
+        .to_cell(h3o::Resolution::Twelve);
+    let a10 = a.parent(h3o::Resolution::Ten).unwrap();
+    let parent = a.parent(h3o::Resolution::Nine).unwrap();
+    let b10 = a10
+        .grid_disk::<Vec<_>>(1)
+        .into_iter()
+        .find(|c| *c != a10 && c.parent(h3o::Resolution::Nine) == Some(parent))
+        .unwrap();
+    let b = h3o::LatLng::from(b10.center_child(h3o::Resolution::Twelve).unwrap());
+    let mut csv = String::from("lon,lat,kind,category,observed_at,organisation\n");
+    for i in 0..5 {
+        let day = if i == 0 { 11 } else { 10 };
+        writeln!(
+            csv,
+            "{lon},{lat},insecurity,dark_area,2026-03-{day}T20:00:00Z,"
+        )
+        .unwrap();
+    }
+    for _ in 0..2 {
+        writeln!(
+            csv,
+            "{lon},{lat},place_observation,vandalism,2026-03-10T20:00:00Z,Polisen"
+        )
+        .unwrap();
+    }
+    for _ in 0..3 {
+        writeln!(
+            csv,
+            "{},{},insecurity,dark_area,2026-03-10T20:00:00Z,",
+            b.lng(),
+            b.lat()
+        )
+        .unwrap();
+    }
+    let resp = app.import_csv(&csv, "").await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let (a10, parent) = (a10.to_string(), parent.to_string());
+    let analyst = Some(app.analyst.as_str());
+
+    // Each pair of questions whose exact answers differ by 1..k−1.
+    let pairs = [
+        // filtered minus unfiltered: the 2 place observations
+        (
+            ("res=10", a10.as_str()),
+            ("res=10&kind=insecurity", a10.as_str()),
+            2,
+        ),
+        // parent minus child: the 3 reports in B
+        (("res=9", parent.as_str()), ("res=10", a10.as_str()), 3),
+        // adjacent periods: the one report made a day later
+        (
+            ("res=10&to=2026-03-12", a10.as_str()),
+            ("res=10&to=2026-03-11", a10.as_str()),
+            1,
+        ),
+    ];
+    for ((q1, c1), (q2, c2), small) in pairs {
+        let exact1 = hexagon_count(&app, q1, c1, analyst).await.unwrap();
+        let exact2 = hexagon_count(&app, q2, c2, analyst).await.unwrap();
+        assert_eq!(exact1 - exact2, small, "the scenario: {q1} − {q2}");
+        let p1 = hexagon_count(&app, q1, c1, None).await.unwrap_or(0);
+        let p2 = hexagon_count(&app, q2, c2, None).await.unwrap_or(0);
+        assert_public(p1, q1);
+        assert_public(p2, q2);
+        assert!(
+            !(1..5).contains(&p1.abs_diff(p2)),
+            "{q1} − {q2} gives {p1} − {p2}"
+        );
+        // The tile says the same as the GeoJSON.
+        let t = TileId::containing(lon, lat, 13);
+        let resp = tile(&app, &format!("/tiles/hexagons/{t}.mvt?{q1}"), None).await;
+        let shown = decode(resp.bytes().await.unwrap().to_vec())
+            .into_iter()
+            .find(|(cell, _)| cell == c1)
+            .map_or(0, |(_, p)| uint(p.get("count")));
+        assert_eq!(shown, p1, "tile {t}?{q1}");
+    }
+    // The same observations asked for in different ways get the same answer.
+    let by_kind = hexagon_count(&app, "res=10&kind=insecurity", &a10, None).await;
+    let by_category = hexagon_count(&app, "res=10&category=dark_area", &a10, None).await;
+    assert_eq!(by_kind, by_category);
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ use crate::index::{Filter, ObservationIndex};
 use crate::model::{
     Action, Area, FindingStatus, Indicator, Kind, Observation, Period, Region, Taxonomy,
 };
+use crate::privacy::Keyed;
 
 /// Cells of this resolution (about 0.015 km²) for top cells and hot spots.
 pub const CELL_RESOLUTION: Resolution = Resolution::Ten;
@@ -146,6 +147,9 @@ pub struct IndicatorFigure {
     pub value: u32,
     pub baseline_period: Period,
     pub baseline: u32,
+    /// Cell keys of `value` and `baseline`, for public rounding ([`crate::privacy`]).
+    #[serde(skip)]
+    pub keys: [u32; 2],
     pub target_change_percent: f64,
     pub target: f64,
     /// Change against the baseline, per cent.
@@ -162,6 +166,8 @@ pub struct IndicatorFigure {
 pub struct PeriodValue {
     pub period: Period,
     pub value: u32,
+    #[serde(skip)]
+    pub key: u32,
 }
 
 /// What an analysis needs besides the index.
@@ -178,7 +184,7 @@ pub struct AreaInput<'a> {
     pub now: OffsetDateTime,
 }
 
-fn change(now: u32, then: u32) -> Option<f64> {
+pub fn change(now: u32, then: u32) -> Option<f64> {
     (then > 0).then(|| (f64::from(now) - f64::from(then)) / f64::from(then) * 100.0)
 }
 
@@ -398,19 +404,23 @@ pub fn indicator(
         ..Filter::default()
     };
     let area = action.indicator_area(ind);
-    let value_of =
-        |p: Period| u32::try_from(index.count(&in_period(&base, p, area))).unwrap_or(u32::MAX);
+    let value_of = |p: Period| index.count_keyed(&in_period(&base, p, area));
     let series: Vec<PeriodValue> = (1 - INDICATOR_PERIODS..=0)
         .map(|i| {
             let p = current.offset(i);
+            let c = value_of(p);
             PeriodValue {
                 period: p,
-                value: value_of(p),
+                value: c.n,
+                key: c.key,
             }
         })
         .collect();
-    let value = series.last().map_or(0, |v| v.value);
-    let baseline = value_of(ind.baseline);
+    let (value, value_key) = series.last().map_or((0, 0), |v| (v.value, v.key));
+    let Keyed {
+        n: baseline,
+        key: baseline_key,
+    } = value_of(ind.baseline);
     let target = f64::from(baseline) * (1.0 + ind.target_change_percent / 100.0);
     let on_track = if ind.target_change_percent <= 0.0 {
         f64::from(value) <= target
@@ -427,6 +437,7 @@ pub fn indicator(
         value,
         baseline_period: ind.baseline,
         baseline,
+        keys: [value_key, baseline_key],
         target_change_percent: ind.target_change_percent,
         target,
         change_percent: change(value, baseline),

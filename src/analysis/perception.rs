@@ -38,6 +38,8 @@ pub struct PerceptionCell {
     pub cell: CellIndex,
     pub insecurity: u32,
     pub incidents: u32,
+    /// Cell keys of the two counts, for public rounding ([`crate::privacy`]).
+    pub keys: [u32; 2],
     /// Binomial score of the cell's share of insecurity reports against the region's.
     pub z: f64,
     pub gap: Gap,
@@ -75,6 +77,7 @@ pub fn perception_gaps(counts: &[(CellIndex, u32, u32)], min_n: u32) -> Vec<Perc
                 cell,
                 insecurity: a,
                 incidents: b,
+                keys: [0, 0],
                 z,
                 gap,
             }
@@ -115,6 +118,7 @@ pub fn perception_in(
     };
     // Both are ordered by cell: merge them.
     let mut counts = Vec::with_capacity(reports.len().max(incidents.len()));
+    let mut keys = Vec::with_capacity(counts.capacity());
     let (mut i, mut j) = (0, 0);
     while i < reports.len() || j < incidents.len() {
         let r = reports.get(i);
@@ -122,25 +126,33 @@ pub fn perception_in(
         match (r, c) {
             (Some(r), Some(c)) if r.cell == c.cell => {
                 counts.push((r.cell, r.total, c.total));
+                keys.push([r.key, c.key]);
                 i += 1;
                 j += 1;
             }
             (Some(r), Some(c)) if r.cell < c.cell => {
                 counts.push((r.cell, r.total, 0));
+                keys.push([r.key, 0]);
                 i += 1;
             }
             (Some(r), None) => {
                 counts.push((r.cell, r.total, 0));
+                keys.push([r.key, 0]);
                 i += 1;
             }
             (_, Some(c)) => {
                 counts.push((c.cell, 0, c.total));
+                keys.push([0, c.key]);
                 j += 1;
             }
             (None, None) => break,
         }
     }
-    perception_gaps(&counts, min_n)
+    let mut cells = perception_gaps(&counts, min_n);
+    for (c, k) in cells.iter_mut().zip(keys) {
+        c.keys = k;
+    }
+    cells
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use super::auth::require;
 use super::extract::{Query, json_body};
 use super::observations::audit;
 use super::problem::Problem;
-use crate::analysis::area::{IndicatorFigure, indicator};
+use crate::analysis::area::{IndicatorFigure, change, indicator};
 use crate::model::{Action, Period, Principal, ValidationError};
+use crate::privacy::{Disclosure, Keyed};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -25,26 +26,30 @@ pub struct ActionParams {
     area: Option<String>,
 }
 
-/// Hides figures under `k` (and what would give them away) from callers
-/// who may not see exact counts.
-fn suppress(figure: &IndicatorFigure, k: u32) -> Value {
+/// An indicator's figures as a public caller may see them: counts under k
+/// null, the rest rounded to base k ([`crate::privacy`]), and what is derived
+/// from them (target, change) derived from the shown values.
+fn public_figure(figure: &IndicatorFigure, d: Disclosure) -> Value {
     let mut v = serde_json::to_value(figure).unwrap_or_default();
-    let small = |n: u32| n > 0 && n < k;
-    if small(figure.value) || small(figure.baseline) {
-        v["change_percent"] = Value::Null;
-    }
-    if small(figure.value) {
-        v["value"] = Value::Null;
-    }
-    if small(figure.baseline) {
-        v["baseline"] = Value::Null;
-        v["target"] = Value::Null;
-    }
+    let value = d.publish(Keyed {
+        n: figure.value,
+        key: figure.keys[0],
+    });
+    let baseline = d.publish(Keyed {
+        n: figure.baseline,
+        key: figure.keys[1],
+    });
+    v["value"] = json!(value);
+    v["baseline"] = json!(baseline);
+    v["target"] =
+        json!(baseline.map(|b| f64::from(b) * (1.0 + figure.target_change_percent / 100.0)));
+    v["change_percent"] = json!(value.zip(baseline).and_then(|(a, b)| change(a, b)));
     if let Some(series) = v["series"].as_array_mut() {
         for (s, f) in series.iter_mut().zip(&figure.series) {
-            if small(f.value) {
-                s["value"] = Value::Null;
-            }
+            s["value"] = json!(d.publish(Keyed {
+                n: f.value,
+                key: f.key
+            }));
         }
     }
     v
@@ -53,7 +58,7 @@ fn suppress(figure: &IndicatorFigure, k: u32) -> Value {
 /// `GET /api/v1/actions`.
 #[utoipa::path(get, path = "/api/v1/actions", tag = "action plan", params(ActionParams),
     responses(
-        (status = 200, description = "The actions, each with `figures`: every indicator's value in its last complete period, baseline, target, series and trend. Counts under k are null for callers other than analysts.", body = Object),
+        (status = 200, description = "The actions, each with `figures`: every indicator's value in its last complete period, baseline, target, series and trend. For callers other than analysts counts under k are null and the rest rounded to a multiple of k.", body = Object),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])))]
@@ -74,8 +79,7 @@ pub async fn list(
             Some(area) => a.area.as_deref() == Some(area),
         })
         .collect();
-    let exact = principal.reads_raw();
-    let k = state.settings.k_anonymity;
+    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
         let now = time::OffsetDateTime::now_utc();
@@ -89,10 +93,10 @@ pub async fn list(
                     .map(|ind| {
                         let last = Period::containing_instant(ind.period, now).offset(-1);
                         let figure = indicator(&index, a, ind, last);
-                        if exact {
+                        if d.is_exact() {
                             serde_json::to_value(&figure).unwrap_or_default()
                         } else {
-                            suppress(&figure, k)
+                            public_figure(&figure, d)
                         }
                     })
                     .collect();

@@ -1,9 +1,9 @@
 //! `GET /api/v1/hexagons` — counts per H3 cell as GeoJSON polygons.
 //!
-//! Privacy: callers other than analysts get aggregates with small counts
-//! suppressed — a cell with 1..k−1 observations is left out, and a cell's
-//! per-kind breakdown is given only when no kind has 1..k−1 (otherwise the
-//! small count could be recovered by subtraction from the total).
+//! Privacy: callers other than analysts get counts as [`crate::privacy`]
+//! publishes them — a cell with 1..k−1 observations is left out, other
+//! counts are rounded to a multiple of k by their cell key, and a cell's
+//! per-kind breakdown is given only when no kind has 1..k−1.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,6 +19,7 @@ use super::observations::geojson;
 use super::problem::Problem;
 use crate::index::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION};
 use crate::model::{Kind, Principal};
+use crate::privacy::{Disclosure, Keyed};
 
 /// Resolution used when the caller does not choose (cells of about 0.1 km²).
 const DEFAULT_RESOLUTION: u8 = 9;
@@ -88,23 +89,22 @@ pub(super) fn cell_polygon(cell: h3o::CellIndex) -> Value {
     json!({ "type": "Polygon", "coordinates": [ring] })
 }
 
-/// A cell as a GeoJSON Feature; `k` suppresses small per-kind counts.
-pub(super) fn hexagon_feature_json(c: &CellCount, k: Option<u32>) -> Value {
-    let breakdown_hidden = k.is_some_and(|k| c.by_kind.iter().any(|&n| n > 0 && n < k));
-    let mut props = json!({ "cell": c.cell.to_string(), "count": c.total });
+/// A cell as a GeoJSON Feature with the counts the caller may see; `None`
+/// when the cell is withheld.
+pub(super) fn hexagon_feature_json(c: &CellCount, d: Disclosure) -> Option<Value> {
+    let shown = d.cell(c.keyed(), Kind::ALL.map(|kind| c.keyed_kind(kind)))?;
+    let mut props = json!({ "cell": c.cell.to_string(), "count": shown.total });
     for kind in Kind::ALL {
-        props[kind.as_str()] = if breakdown_hidden {
-            Value::Null
-        } else {
-            json!(c.of_kind(kind))
-        };
+        props[kind.as_str()] = shown
+            .by_kind
+            .map_or(Value::Null, |n| json!(n[kind.index()]));
     }
-    json!({
+    Some(json!({
         "type": "Feature",
         "id": c.cell.to_string(),
         "geometry": cell_polygon(c.cell),
         "properties": props,
-    })
+    }))
 }
 
 fn round7(v: f64) -> f64 {
@@ -123,7 +123,7 @@ fn signed_area(ring: &[[f64; 2]]) -> f64 {
 /// `GET /api/v1/hexagons`.
 #[utoipa::path(get, path = "/api/v1/hexagons", tag = "analysis", params(HexagonParams),
     responses(
-        (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out and per-kind counts are null when any is below k.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
+        (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out, counts are rounded to a multiple of k by cell key, and per-kind counts are null when any is below k.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Bad token", body = Problem, content_type = "application/problem+json"),
     ),
@@ -136,22 +136,22 @@ pub async fn hexagons(
     let res = parse_resolution(p.res.as_deref())?;
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
         .to_filter(&state.service.taxonomy)?;
-    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
         let cells = service.index().hexagon_counts(res, &filter);
         let features: Vec<Value> = cells
             .iter()
-            .filter(|c| k.is_none_or(|k| c.total >= k))
-            .map(|c| hexagon_feature_json(c, k))
+            .filter_map(|c| hexagon_feature_json(c, d))
             .collect();
         let mut body = json!({
             "type": "FeatureCollection",
             "resolution": u8::from(res),
             "features": features,
         });
-        if let Some(k) = k {
+        if let Some(k) = d.k() {
             body["k_anonymity"] = json!(k);
+            body["rounding_base"] = json!(k);
         }
         body
     })
@@ -167,33 +167,32 @@ mod tests {
     #[test]
     fn cell_polygons_are_closed_and_counter_clockwise() {
         let cell: h3o::CellIndex = "89088645e97ffff".parse().unwrap();
-        let f = hexagon_feature_json(
-            &CellCount {
-                cell,
-                total: 9,
-                by_kind: [7, 2, 0],
-            },
-            Some(5),
-        );
+        let c = CellCount {
+            cell,
+            total: 9,
+            by_kind: [7, 2, 0],
+            key: 0,
+            kind_keys: [0; 3],
+        };
+        let f = hexagon_feature_json(&c, Disclosure::Rounded { k: 5 }).unwrap();
         let ring: Vec<[f64; 2]> =
             serde_json::from_value(f["geometry"]["coordinates"][0].clone()).unwrap();
         assert_eq!(ring.len(), 7);
         assert_eq!(ring.first(), ring.last());
         assert!(signed_area(&ring[..6]) > 0.0);
-        assert_eq!(f["properties"]["count"], 9);
+        assert_eq!(
+            f["properties"]["count"], 10,
+            "9 rounded up: key 0 / 2³² < 4 / 5"
+        );
         assert!(
             f["properties"]["walk_finding"].is_null(),
             "2 < k must not be derivable"
         );
-        let exact = hexagon_feature_json(
-            &CellCount {
-                cell,
-                total: 9,
-                by_kind: [7, 2, 0],
-            },
-            None,
-        );
+        let exact = hexagon_feature_json(&c, Disclosure::Exact).unwrap();
+        assert_eq!(exact["properties"]["count"], 9);
         assert_eq!(exact["properties"]["walk_finding"], 2);
+        let small = CellCount { total: 4, ..c };
+        assert!(hexagon_feature_json(&small, Disclosure::Rounded { k: 5 }).is_none());
     }
 
     #[test]
@@ -256,40 +255,33 @@ pub async fn cell(
         })?;
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
         .to_filter(&state.service.taxonomy)?;
-    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let s = state.service.index().cell_summary(cell, &filter);
-    let mut body = breakdown(&s, k, &state.service.taxonomy);
+    let mut body = breakdown(&s, d, &state.service.taxonomy);
     body["cell"] = json!(cell.to_string());
     body["resolution"] = json!(u8::from(cell.resolution()));
     Ok(axum::Json(body).into_response())
 }
 
 /// A summary as JSON: `count`, `by_kind`, `by_category` (with labels) and
-/// `by_month`. With `k`, a total under k is withheld entirely, the per-kind
-/// breakdown as in `/api/v1/hexagons`, and other values under k are null.
+/// `by_month`, as the caller may see them: for public callers a total under
+/// k is withheld entirely, the per-kind breakdown as in `/api/v1/hexagons`,
+/// other values under k are null and the rest rounded to base k.
 pub(super) fn breakdown(
     s: &CellSummary,
-    k: Option<u32>,
+    d: Disclosure,
     taxonomy: &crate::model::Taxonomy,
 ) -> Value {
-    if k.is_some_and(|k| s.total < k) {
-        return json!({"count": Value::Null, "withheld": true});
-    }
-    let shown = |n: u32| {
-        if k.is_some_and(|k| n < k) {
-            Value::Null
-        } else {
-            json!(n)
-        }
+    // A public caller learns nothing of a cell under k, not even that it is empty.
+    let total = match d.publish(s.total) {
+        Some(n) if d.is_exact() || n > 0 => n,
+        _ => return json!({"count": Value::Null, "withheld": true}),
     };
-    let hide_kinds = k.is_some_and(|k| s.by_kind.iter().any(|&n| n > 0 && n < k));
+    let by_kind_shown = d.parts(s.by_kind);
+    let value = |c: Keyed| d.publish(c).map_or(Value::Null, |n| json!(n));
     let mut by_kind = json!({});
     for kind in Kind::ALL {
-        by_kind[kind.as_str()] = if hide_kinds {
-            Value::Null
-        } else {
-            json!(s.by_kind[kind.index()])
-        };
+        by_kind[kind.as_str()] = by_kind_shown.map_or(Value::Null, |n| json!(n[kind.index()]));
     }
     let label = |code: &str| {
         Kind::ALL
@@ -299,10 +291,10 @@ pub(super) fn breakdown(
             .map_or(Value::Null, |c| json!({"sv": c.sv, "en": c.en}))
     };
     json!({
-        "count": s.total,
+        "count": total,
         "withheld": false,
         "by_kind": by_kind,
-        "by_category": s.by_category.iter().map(|(c, n)| json!({"code": c, "label": label(c), "count": shown(*n)})).collect::<Vec<_>>(),
-        "by_month": s.by_month.iter().map(|((y, m), n)| json!({"month": format!("{y}-{m:02}"), "count": shown(*n)})).collect::<Vec<_>>(),
+        "by_category": s.by_category.iter().map(|(c, n)| json!({"code": c, "label": label(c), "count": value(*n)})).collect::<Vec<_>>(),
+        "by_month": s.by_month.iter().map(|((y, m), n)| json!({"month": format!("{y}-{m:02}"), "count": value(*n)})).collect::<Vec<_>>(),
     })
 }

@@ -92,7 +92,8 @@ pub async fn hotspots(
                     props["z"] = json!(h.z);
                     props["p"] = json!(h.p);
                 } else {
-                    props["count"] = if h.count >= suppress { json!(h.count) } else { Value::Null };
+                    // Counts are for /api/v1/hexagons, rounded there; here only the bin.
+                    props["count"] = Value::Null;
                     // A cell with 1..k-1 observations stays invisible: no bin either.
                     if h.count > 0 && h.count < suppress {
                         props["bin"] = Value::Null;
@@ -298,7 +299,7 @@ pub async fn emerging(
                     props["z"] = json!(s.z);
                     props["p"] = json!(s.p);
                 } else {
-                    props["count"] = if s.total >= suppress { json!(s.total) } else { Value::Null };
+                    props["count"] = Value::Null;
                     // A cell with 1..k-1 observations stays invisible: no category or trend either.
                     if s.total > 0 && s.total < suppress {
                         for key in ["category", "trend_z", "trend_p"] {

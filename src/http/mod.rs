@@ -10,7 +10,7 @@
 //! | `POST /api/v1/observations/import` | analyst, admin |
 //! | `GET /api/v1/observations`, `…/nearby`, `…/{id}` | analyst (all), participant (own walk), partner (own organisation); audited |
 //! | `PATCH /api/v1/observations/{id}/status` | analyst, admin |
-//! | `GET /api/v1/hexagons` | everyone; exact for analysts, k-suppressed otherwise |
+//! | `GET /api/v1/hexagons` | everyone; exact for analysts, small counts withheld and the rest rounded to base k otherwise |
 //! | `GET/POST /api/v1/walks`, `POST …/join`, `POST …/{id}/close` | admin; join: anyone with the code |
 //! | `GET /api/v1/areas`, `PUT /api/v1/areas/{id}` | everyone; admin |
 //! | `GET`/`POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`, `POST /api/v1/auth/login` | admin; anyone |

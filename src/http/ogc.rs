@@ -21,6 +21,7 @@ use super::problem::Problem;
 use crate::export::observation_feature;
 use crate::index::Filter;
 use crate::model::{Kind, Principal};
+use crate::privacy::Disclosure;
 use crate::store::AuditEntry;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -31,7 +32,7 @@ const COLLECTIONS: [(&str, &str, &str); 3] = [
     (
         "hexagons",
         "Hexagon counts",
-        "Observations per H3 cell (resolution 9 unless ?res=); cells under k are left out for non-analysts",
+        "Observations per H3 cell (resolution 9 unless ?res=); cells under k are left out and counts rounded to base k for non-analysts",
     ),
     (
         "observations",
@@ -209,12 +210,11 @@ pub async fn items(
         }
         "hexagons" => {
             let res = parse_resolution(p.res.as_deref())?;
-            let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+            let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
             let cells = state.service.index().hexagon_counts(res, &filter);
             cells
                 .iter()
-                .filter(|c| k.is_none_or(|k| c.total >= k))
-                .map(|c| hexagon_feature_json(c, k))
+                .filter_map(|c| hexagon_feature_json(c, d))
                 .collect()
         }
         "observations" => {
@@ -359,17 +359,17 @@ pub async fn item(
         }
         "hexagons" => {
             let cell: h3o::CellIndex = fid.parse().map_err(|_| not_found())?;
-            let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+            let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
             let s = state.service.index().cell_summary(cell, &Filter::default());
-            if s.total == 0 || k.is_some_and(|k| s.total < k) {
-                return Err(not_found());
-            }
             let c = crate::index::CellCount {
                 cell,
-                total: s.total,
-                by_kind: s.by_kind,
+                total: s.total.n,
+                by_kind: s.by_kind.map(|c| c.n),
+                key: s.total.key,
+                kind_keys: s.by_kind.map(|c| c.key),
             };
-            Ok(geojson(StatusCode::OK, &hexagon_feature_json(&c, k)))
+            let feature = hexagon_feature_json(&c, d).ok_or_else(not_found)?;
+            Ok(geojson(StatusCode::OK, &feature))
         }
         "observations" => {
             super::auth::require(

@@ -140,8 +140,10 @@ pub struct HexagonCollection {
     resolution: u8,
     #[schema(value_type = Vec<Object>)]
     features: Vec<serde_json::Value>,
-    /// Present when small counts were suppressed.
+    /// Present when small counts were withheld and the rest rounded.
     k_anonymity: Option<u32>,
+    /// Present with `k_anonymity`: every count is a multiple of it.
+    rounding_base: Option<u32>,
 }
 
 /// Areas as Polygon/MultiPolygon Features.

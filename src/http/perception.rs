@@ -15,6 +15,7 @@ use super::observations::geojson;
 use super::problem::Problem;
 use crate::analysis::perception::perception_in;
 use crate::model::Principal;
+use crate::privacy::{Disclosure, Keyed};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -42,7 +43,7 @@ pub struct PerceptionParams {
 /// `GET /api/v1/perception`.
 #[utoipa::path(get, path = "/api/v1/perception", tag = "analysis", params(PerceptionParams),
     responses(
-        (status = 200, description = "One Feature per cell with reports or incidents: `insecurity` (perceived-insecurity reports), `incidents` (place observations of incident categories), `z` (binomial score of the cell's share of reports against the region's) and `gap`: `more_insecurity`, `more_incidents`, `balanced` or `too_few`. For callers other than analysts cells with fewer than k observations are left out and counts under k are null.", body = Object, content_type = "application/geo+json"),
+        (status = 200, description = "One Feature per cell with reports or incidents: `insecurity` (perceived-insecurity reports), `incidents` (place observations of incident categories), `z` (binomial score of the cell's share of reports against the region's) and `gap`: `more_insecurity`, `more_incidents`, `balanced` or `too_few`. For callers other than analysts cells with fewer than k observations are left out, counts under k are null and the rest rounded to a multiple of k.", body = Object, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])))]
@@ -60,18 +61,24 @@ pub async fn perception(
         ..FilterParams::default()
     }
     .to_filter(&state.service.taxonomy)?;
-    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
         let incidents = service.taxonomy.incident_codes();
-        let cells = perception_in(&service.index(), res, &filter, &incidents, k.unwrap_or(1));
-        let shown = |n: u32| match k {
-            Some(k) if n > 0 && n < k => Value::Null,
-            _ => json!(n),
+        let cells = perception_in(
+            &service.index(),
+            res,
+            &filter,
+            &incidents,
+            d.k().unwrap_or(1),
+        );
+        let shown = |n: u32, key: u32| {
+            d.publish(Keyed { n, key })
+                .map_or(Value::Null, |n| json!(n))
         };
         let features: Vec<Value> = cells
             .iter()
-            .filter(|c| k.is_none_or(|k| c.insecurity + c.incidents >= k))
+            .filter(|c| !d.withholds(c.insecurity + c.incidents))
             .map(|c| {
                 json!({
                     "type": "Feature",
@@ -79,8 +86,8 @@ pub async fn perception(
                     "geometry": cell_polygon(c.cell),
                     "properties": {
                         "cell": c.cell.to_string(),
-                        "insecurity": shown(c.insecurity),
-                        "incidents": shown(c.incidents),
+                        "insecurity": shown(c.insecurity, c.keys[0]),
+                        "incidents": shown(c.incidents, c.keys[1]),
                         "z": c.z,
                         "gap": c.gap.as_str(),
                     },

@@ -4,8 +4,9 @@
 //! Layers:
 //! - `hexagons` — H3 cells with `cell`, `count` and a count per kind, at the
 //!   resolution the zoom calls for ([`resolution_for_zoom`]) or `?res=`;
-//!   the same filters and the same numbers as `/api/v1/hexagons`, and the
-//!   same suppression of small counts for everyone but analysts. With
+//!   the same filters and the same numbers as `/api/v1/hexagons`: for
+//!   everyone but analysts, cells under k left out and counts rounded to
+//!   base k by cell key ([`crate::privacy`]). With
 //!   `?analysis=true` each cell also carries `bin` (Gi* hot-spot bin, k = 1,
 //!   over the served region or the filtered area), `trend` (emerging-hot-spot
 //!   category over the filter's months, default the last 24) and `gap`
@@ -38,6 +39,7 @@ use super::problem::Problem;
 use crate::analysis::overlay::Overlay;
 use crate::index::{CellCount, Filter};
 use crate::model::{Kind, Principal};
+use crate::privacy::Disclosure;
 use crate::store::AuditEntry;
 use crate::tiles::cache::CachedTile;
 use crate::tiles::{LayerFeature, Shape, TileId, Value, encode_layer, resolution_for_zoom};
@@ -153,7 +155,7 @@ pub async fn tile(
         Some(r) => parse_resolution(Some(r))?,
         None => resolution_for_zoom(tile.z),
     };
-    let k = (!principal.reads_raw()).then_some(state.settings.k_anonymity);
+    let disclosure = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
 
     let with_analysis = params.analysis()?;
     let walks: Vec<crate::model::Walk> = if layer == Layer::Walks {
@@ -217,7 +219,9 @@ pub async fn tile(
         });
         let index = service.index();
         let features = match layer {
-            Layer::Hexagons => hexagon_features(&index, tile, res, filter, k, overlay.as_deref()),
+            Layer::Hexagons => {
+                hexagon_features(&index, tile, res, filter, disclosure, overlay.as_deref())
+            }
             Layer::Areas => area_features(&index),
             Layer::Observations => point_features(&index, tile, filter),
             Layer::Walks => walk_features(&index, tile, &filter, &walks),
@@ -355,7 +359,7 @@ fn hexagon_features(
     tile: TileId,
     res: h3o::Resolution,
     mut filter: Filter,
-    k: Option<u32>,
+    disclosure: Disclosure,
     overlay: Option<&Overlay>,
 ) -> Vec<LayerFeature> {
     // Every observation of a cell that touches the tile lies within one cell
@@ -381,13 +385,18 @@ fn hexagon_features(
     });
     index
         .hexagon_counts(res, &filter)
-        .into_iter()
-        .filter(|c| k.is_none_or(|k| c.total >= k))
-        .map(|c| hexagon_feature(&c, k, overlay))
+        .iter()
+        .filter_map(|c| hexagon_feature(c, disclosure, overlay))
         .collect()
 }
 
-fn hexagon_feature(c: &CellCount, k: Option<u32>, overlay: Option<&Overlay>) -> LayerFeature {
+/// A cell with the counts the caller may see; `None` when it is withheld.
+fn hexagon_feature(
+    c: &CellCount,
+    disclosure: Disclosure,
+    overlay: Option<&Overlay>,
+) -> Option<LayerFeature> {
+    let shown = disclosure.cell(c.keyed(), Kind::ALL.map(|kind| c.keyed_kind(kind)))?;
     let ring: Vec<(f64, f64)> = c
         .cell
         .boundary()
@@ -396,12 +405,11 @@ fn hexagon_feature(c: &CellCount, k: Option<u32>, overlay: Option<&Overlay>) -> 
         .collect();
     let mut properties = vec![
         ("cell", Value::Str(c.cell.to_string())),
-        ("count", Value::Uint(u64::from(c.total))),
+        ("count", Value::Uint(u64::from(shown.total))),
     ];
-    let hidden = k.is_some_and(|k| c.by_kind.iter().any(|&n| n > 0 && n < k));
-    if !hidden {
+    if let Some(by_kind) = shown.by_kind {
         for kind in Kind::ALL {
-            properties.push((kind.as_str(), Value::Uint(u64::from(c.of_kind(kind)))));
+            properties.push((kind.as_str(), Value::Uint(u64::from(by_kind[kind.index()]))));
         }
     }
     if let Some(overlay) = overlay {
@@ -416,11 +424,11 @@ fn hexagon_feature(c: &CellCount, k: Option<u32>, overlay: Option<&Overlay>) -> 
             properties.push(("gap", Value::Str(gap.as_str().to_owned())));
         }
     }
-    LayerFeature {
+    Some(LayerFeature {
         id: u64::from(c.cell),
         geometry: Shape::Polygons(vec![vec![ring]]),
         properties,
-    }
+    })
 }
 
 fn area_features(index: &crate::index::ObservationIndex) -> Vec<LayerFeature> {

@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::{Filter, ObservationIndex};
 use crate::model::Kind;
+use crate::privacy::Keyed;
 
 /// Coarsest resolution served (cells of about 250 km²).
 pub const MIN_RESOLUTION: Resolution = Resolution::Five;
@@ -26,11 +27,31 @@ pub struct CellCount {
     pub total: u32,
     /// Counts per kind, indexed by [`Kind::index`].
     pub by_kind: [u32; 3],
+    /// Cell key of all the cell's observations, see [`crate::privacy`].
+    pub key: u32,
+    /// Cell keys per kind.
+    pub kind_keys: [u32; 3],
 }
 
 impl CellCount {
     pub fn of_kind(&self, kind: Kind) -> u32 {
         self.by_kind[kind.index()]
+    }
+
+    /// The total with its cell key.
+    pub fn keyed(&self) -> Keyed {
+        Keyed {
+            n: self.total,
+            key: self.key,
+        }
+    }
+
+    /// One kind's count with its cell key.
+    pub fn keyed_kind(&self, kind: Kind) -> Keyed {
+        Keyed {
+            n: self.by_kind[kind.index()],
+            key: self.kind_keys[kind.index()],
+        }
     }
 }
 
@@ -43,10 +64,14 @@ trait Tally: Default + Send {
     fn absorb(&mut self, other: Self);
 }
 
-impl Tally for [u32; 4] {
+/// Counts and cell keys alike add modulo 2³² (counts never get near it).
+impl<const N: usize> Tally for [u32; N]
+where
+    [u32; N]: Default,
+{
     fn absorb(&mut self, other: Self) {
         for (x, y) in self.iter_mut().zip(other) {
-            *x += y;
+            *x = x.wrapping_add(y);
         }
     }
 }
@@ -88,19 +113,24 @@ impl ObservationIndex {
         );
         let counts = self.tally_by_cell(
             filter,
-            |c: &mut [u32; 4], i| {
+            |c: &mut [u32; 8], i| {
+                let (kind, key) = (usize::from(self.kinds[i]), self.keys[i]);
                 c[0] += 1;
-                c[1 + usize::from(self.kinds[i])] += 1;
+                c[1 + kind] += 1;
+                c[4] = c[4].wrapping_add(key);
+                c[5 + kind] = c[5 + kind].wrapping_add(key);
             },
             u8::from(res),
         );
         let mut out: Vec<CellCount> = counts
             .into_iter()
-            .filter_map(|(cell, [total, a, b, c])| {
+            .filter_map(|(cell, [total, a, b, c, key, ka, kb, kc])| {
                 Some(CellCount {
                     cell: CellIndex::try_from(cell).ok()?,
                     total,
                     by_kind: [a, b, c],
+                    key,
+                    kind_keys: [ka, kb, kc],
                 })
             })
             .collect();
@@ -187,12 +217,12 @@ impl ObservationIndex {
 /// What one cell holds: counts by kind, by category and by month.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CellSummary {
-    pub total: u32,
-    pub by_kind: [u32; 3],
+    pub total: Keyed,
+    pub by_kind: [Keyed; 3],
     /// Category code and count, most frequent first.
-    pub by_category: Vec<(String, u32)>,
+    pub by_category: Vec<(String, Keyed)>,
     /// `(year, month)` in Swedish local time and count, in time order.
-    pub by_month: Vec<((i32, u8), u32)>,
+    pub by_month: Vec<((i32, u8), Keyed)>,
 }
 
 impl ObservationIndex {
@@ -243,25 +273,27 @@ impl ObservationIndex {
         let Some(compiled) = filter.compile(self) else {
             return summary;
         };
-        let mut categories: FxHashMap<u16, u32> = FxHashMap::default();
-        let mut months: std::collections::BTreeMap<(i32, u8), u32> =
+        let mut categories: FxHashMap<u16, Keyed> = FxHashMap::default();
+        let mut months: std::collections::BTreeMap<(i32, u8), Keyed> =
             std::collections::BTreeMap::new();
         self.for_each_match(&compiled, |i| {
             let i = i as usize;
             if !keep(i) {
                 return;
             }
-            summary.total += 1;
-            summary.by_kind[usize::from(self.kinds[i])] += 1;
-            *categories.entry(self.categories[i]).or_default() += 1;
+            let key = self.keys[i];
+            summary.total.add(key);
+            summary.by_kind[usize::from(self.kinds[i])].add(key);
+            categories.entry(self.categories[i]).or_default().add(key);
             if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(self.times[i]) {
                 let local = t.to_offset(crate::model::swedish_time::offset_at(t));
-                *months
+                months
                     .entry((local.year(), u8::from(local.month())))
-                    .or_default() += 1;
+                    .or_default()
+                    .add(key);
             }
         });
-        let mut by_category: Vec<(String, u32)> = categories
+        let mut by_category: Vec<(String, Keyed)> = categories
             .into_iter()
             .map(|(c, n)| {
                 (
@@ -273,7 +305,7 @@ impl ObservationIndex {
                 )
             })
             .collect();
-        by_category.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        by_category.sort_by(|a, b| b.1.n.cmp(&a.1.n).then_with(|| a.0.cmp(&b.0)));
         summary.by_category = by_category;
         summary.by_month = months.into_iter().collect();
         summary

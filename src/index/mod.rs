@@ -130,6 +130,8 @@ pub struct ObservationIndex {
     points: Vec<[f64; 2]>,
     cells: Vec<u64>,
     times: Vec<i64>,
+    /// Record keys for public rounding, see [`crate::privacy`].
+    keys: Vec<u32>,
     hours: Vec<u8>,
     kinds: Vec<u8>,
     categories: Vec<u16>,
@@ -245,6 +247,7 @@ impl ObservationIndex {
         self.points.push([e.lon, e.lat]);
         self.cells.push(e.cell);
         self.times.push(e.observed_at);
+        self.keys.push(crate::privacy::record_key(&e.id));
         self.hours.push(swedish_time::local_hour(e.observed_at));
         self.kinds.push(e.kind as u8);
         self.categories.push(
@@ -414,6 +417,15 @@ impl ObservationIndex {
         let mut n = 0;
         self.for_each_match(&compiled, |_| n += 1);
         n
+    }
+
+    /// How many observations match, with their cell key (see [`crate::privacy`]).
+    pub fn count_keyed(&self, filter: &Filter) -> crate::privacy::Keyed {
+        let mut c = crate::privacy::Keyed::default();
+        if let Some(compiled) = filter.compile(self) {
+            self.for_each_match(&compiled, |i| c.add(self.keys[i as usize]));
+        }
+        c
     }
 
     /// Calls `f` with the record number of every observation matching the

@@ -90,6 +90,18 @@ pub async fn spawn_app_with(args: ServerArgs) -> TestApp {
 }
 
 impl TestApp {
+    /// `POST /api/v1/observations/import{query}` of a CSV body, as analyst.
+    pub async fn import_csv(&self, csv: &str, query: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v1/observations/import{query}")))
+            .bearer_auth(&self.analyst)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
