@@ -14,6 +14,8 @@ use trygg::analysis::{
 };
 use trygg::index::{Filter, HourSet, IndexEntry, ObservationIndex};
 use trygg::model::{Kind, Period, PeriodKind, Region, Taxonomy};
+use trygg::privacy::Disclosure;
+use trygg::tiles::{TileId, layers, resolution_for_zoom};
 
 fn entries() -> Vec<IndexEntry> {
     let data = trygg::demo::generate(1, 1_000_000, date!(2026 - 11 - 01), &Taxonomy::builtin());
@@ -61,6 +63,7 @@ fn hexagons(c: &mut Criterion) {
     g.finish();
 
     analyses(c, &index, &last_year);
+    tiles(c, &index);
 
     let mut g = c.benchmark_group("index_build_1m");
     g.sample_size(10);
@@ -139,6 +142,69 @@ fn analyses(c: &mut Criterion, index: &ObservationIndex, last_year: &Filter) {
         });
     });
     g.finish();
+}
+
+/// Hexagon tiles over the town, counted, built and encoded.
+fn tiles(c: &mut Criterion, index: &ObservationIndex) {
+    // The benchmark script's tile list (`benches/tiles.sh`): at each zoom
+    // 9–16 the tiles over the town, at most 14 × 14; anonymous, with the
+    // script's time filter.
+    let tiles = town_tiles();
+    let since = Filter {
+        from: Some(datetime!(2025-11-01 0:00 UTC).unix_timestamp()),
+        ..Filter::default()
+    };
+    let public = Disclosure::Rounded { k: 5 };
+    let mut g = c.benchmark_group("tiles_1m");
+    g.sample_size(10);
+    g.bench_function("hexagon_counts_497_tiles", |b| {
+        b.iter(|| {
+            for &t in &tiles {
+                let [west, south, east, north] = t.bounds();
+                let area = Region {
+                    west,
+                    south,
+                    east,
+                    north,
+                };
+                black_box(index.hexagon_counts_touching(resolution_for_zoom(t.z), &since, area));
+            }
+        });
+    });
+    g.bench_function("hexagon_tiles_497_encoded", |b| {
+        b.iter(|| {
+            for &t in &tiles {
+                let res = resolution_for_zoom(t.z);
+                black_box(layers::hexagon_tile(index, t, res, &since, public, None));
+            }
+        });
+    });
+    g.finish();
+}
+
+/// The tiles of `benches/tiles.sh`.
+fn town_tiles() -> Vec<TileId> {
+    let mut tiles = Vec::new();
+    for z in 9..=16u8 {
+        let (nw, se) = (
+            TileId::containing(17.55, 59.23, z),
+            TileId::containing(17.70, 59.15, z),
+        );
+        let (mut x0, mut x1, mut y0, mut y1) = (nw.x, se.x, nw.y, se.y);
+        let (cx, cy) = (u32::midpoint(x0, x1), u32::midpoint(y0, y1));
+        if x1 - x0 > 13 {
+            (x0, x1) = (cx - 7, cx + 6);
+        }
+        if y1 - y0 > 13 {
+            (y0, y1) = (cy - 7, cy + 6);
+        }
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                tiles.push(TileId { z, x, y });
+            }
+        }
+    }
+    tiles
 }
 
 criterion_group!(benches, hexagons);

@@ -37,19 +37,17 @@ use super::filters::filter_params;
 use super::hexagons::parse_resolution;
 use super::problem::Problem;
 use crate::analysis::overlay::Overlay;
-use crate::index::{CellCount, Filter};
-use crate::model::{Kind, Principal};
+use crate::index::Filter;
+use crate::model::Principal;
 use crate::privacy::Disclosure;
 use crate::store::AuditEntry;
 use crate::tiles::cache::CachedTile;
-use crate::tiles::{LayerFeature, Shape, TileId, Value, encode_layer, resolution_for_zoom};
+use crate::tiles::{TileId, encode_layer, layers, resolution_for_zoom};
 
 /// Media type of Mapbox Vector Tiles.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// Deepest zoom the TileJSON advertises; MapLibre overzooms beyond it.
 const MAX_ZOOM: u8 = 16;
-/// Most points in one `observations` tile.
-const MAX_POINTS: usize = 20_000;
 
 /// Which layers exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,20 +218,23 @@ pub async fn tile(
         let index = service.index();
         let features = match layer {
             Layer::Hexagons => {
-                hexagon_features(&index, tile, res, filter, disclosure, overlay.as_deref())
+                return layers::hexagon_tile(
+                    &index,
+                    tile,
+                    res,
+                    &filter,
+                    disclosure,
+                    overlay.as_deref(),
+                );
             }
-            Layer::Areas => area_features(&index),
-            Layer::Observations => point_features(&index, tile, filter),
-            Layer::Walks => walk_features(&index, tile, &filter, &walks),
+            Layer::Areas => layers::areas(&index),
+            Layer::Observations => layers::points(&index, tile, filter),
+            Layer::Walks => layers::walks(&index, tile, &filter, &walks),
         };
         encode_layer(tile, layer.name(), &features)
     })
     .await
-    .map_err(|_| Problem::internal())?
-    .map_err(|e| {
-        tracing::error!(error = %e, "tile encoding failed");
-        Problem::internal()
-    })?;
+    .map_err(|_| Problem::internal())?;
 
     let cached = state.tile_cache.put(etag.clone(), CachedTile::new(bytes));
     Ok(tile_response(&cached, gzip_ok, &etag, public, "miss"))
@@ -351,195 +352,6 @@ fn etag(version: u64, principal: &Principal, tile: TileId, layer: Layer, p: &Til
     principal.reads_raw().hash(&mut h);
     principal.walk_id.hash(&mut h);
     format!("\"{version:x}-{:x}\"", h.finish())
-}
-
-/// Cells whose hexagon touches the tile, with their whole counts.
-fn hexagon_features(
-    index: &crate::index::ObservationIndex,
-    tile: TileId,
-    res: h3o::Resolution,
-    mut filter: Filter,
-    disclosure: Disclosure,
-    overlay: Option<&Overlay>,
-) -> Vec<LayerFeature> {
-    // Every observation of a cell that touches the tile lies within one cell
-    // diameter of it: widen the box by that much so cell counts are whole.
-    let [w, s, e, n] = tile.bounds();
-    let margin_m = res.edge_length_m() * 2.2;
-    let dlat = margin_m / 111_320.0;
-    let dlon = dlat / s.abs().max(n.abs()).to_radians().cos().max(0.01);
-    let wide = crate::model::Region {
-        west: (w - dlon).max(-180.0),
-        south: (s - dlat).max(-90.0),
-        east: (e + dlon).min(180.0),
-        north: (n + dlat).min(90.0),
-    };
-    filter.bbox = Some(match filter.bbox {
-        None => wide,
-        Some(b) => crate::model::Region {
-            west: b.west.max(wide.west),
-            south: b.south.max(wide.south),
-            east: b.east.min(wide.east),
-            north: b.north.min(wide.north),
-        },
-    });
-    index
-        .hexagon_counts(res, &filter)
-        .iter()
-        .filter_map(|c| hexagon_feature(c, disclosure, overlay))
-        .collect()
-}
-
-/// A cell with the counts the caller may see; `None` when it is withheld.
-fn hexagon_feature(
-    c: &CellCount,
-    disclosure: Disclosure,
-    overlay: Option<&Overlay>,
-) -> Option<LayerFeature> {
-    let shown = disclosure.cell(c.keyed(), Kind::ALL.map(|kind| c.keyed_kind(kind)))?;
-    let ring: Vec<(f64, f64)> = c
-        .cell
-        .boundary()
-        .iter()
-        .map(|ll| (ll.lng(), ll.lat()))
-        .collect();
-    let mut properties = vec![
-        ("cell", Value::Str(c.cell.to_string())),
-        ("count", Value::Uint(u64::from(shown.total))),
-    ];
-    if let Some(by_kind) = shown.by_kind {
-        for kind in Kind::ALL {
-            properties.push((kind.as_str(), Value::Uint(u64::from(by_kind[kind.index()]))));
-        }
-    }
-    if let Some(overlay) = overlay {
-        let flags = overlay.get(c.cell);
-        if let Some(bin) = flags.bin {
-            properties.push(("bin", Value::Sint(i64::from(bin))));
-        }
-        if let Some(trend) = flags.trend {
-            properties.push(("trend", Value::Str(trend.as_str().to_owned())));
-        }
-        if let Some(gap) = flags.gap {
-            properties.push(("gap", Value::Str(gap.as_str().to_owned())));
-        }
-    }
-    Some(LayerFeature {
-        id: u64::from(c.cell),
-        geometry: Shape::Polygons(vec![vec![ring]]),
-        properties,
-    })
-}
-
-fn area_features(index: &crate::index::ObservationIndex) -> Vec<LayerFeature> {
-    index
-        .areas()
-        .enumerate()
-        .map(|(i, (id, name, geometry))| LayerFeature {
-            id: i as u64 + 1,
-            geometry: Shape::Polygons(
-                geometry
-                    .0
-                    .iter()
-                    .map(|p| {
-                        std::iter::once(p.exterior())
-                            .chain(p.interiors())
-                            .map(|ring| {
-                                let mut pts: Vec<(f64, f64)> =
-                                    ring.coords().map(|c| (c.x, c.y)).collect();
-                                if pts.len() > 1 && pts.first() == pts.last() {
-                                    pts.pop();
-                                }
-                                pts
-                            })
-                            .collect()
-                    })
-                    .collect(),
-            ),
-            properties: vec![
-                ("id", Value::Str(id.to_owned())),
-                ("name", Value::Str(name.to_owned())),
-            ],
-        })
-        .collect()
-}
-
-fn point_features(
-    index: &crate::index::ObservationIndex,
-    tile: TileId,
-    mut filter: Filter,
-) -> Vec<LayerFeature> {
-    let [w, s, e, n] = tile.bounds();
-    filter.bbox = Some(crate::model::Region {
-        west: w,
-        south: s,
-        east: e,
-        north: n,
-    });
-    index
-        .points(&filter, MAX_POINTS)
-        .into_iter()
-        .map(|p| LayerFeature {
-            id: u64::from(p.record) + 1,
-            geometry: Shape::Point(p.lon, p.lat),
-            properties: vec![
-                ("kind", Value::Str(p.kind.as_str().to_owned())),
-                ("category", Value::Str(p.category.to_owned())),
-            ],
-        })
-        .collect()
-}
-
-/// Walk routes crossing the tile, and the findings of those walks in it.
-fn walk_features(
-    index: &crate::index::ObservationIndex,
-    tile: TileId,
-    filter: &Filter,
-    walks: &[crate::model::Walk],
-) -> Vec<LayerFeature> {
-    let [w, s, e, n] = tile.bounds();
-    let mut features = Vec::new();
-    for (i, walk) in walks.iter().enumerate() {
-        let id = Value::Str(walk.id.to_string());
-        if walk.route.len() >= 2 {
-            features.push(LayerFeature {
-                // Routes number after every possible point record.
-                id: (1u64 << 40) + i as u64,
-                geometry: Shape::Lines(vec![walk.route.iter().map(|p| (p[0], p[1])).collect()]),
-                properties: vec![
-                    ("walk", id.clone()),
-                    ("name", Value::Str(walk.name.clone())),
-                    ("date", Value::Str(walk.date.to_string())),
-                    ("open", Value::Bool(walk.is_open())),
-                ],
-            });
-        }
-        let findings = Filter {
-            kinds: vec![Kind::WalkFinding],
-            walk_id: Some(walk.id),
-            bbox: Some(crate::model::Region {
-                west: w,
-                south: s,
-                east: e,
-                north: n,
-            }),
-            ..filter.clone()
-        };
-        features.extend(
-            index
-                .points(&findings, MAX_POINTS)
-                .into_iter()
-                .map(|p| LayerFeature {
-                    id: u64::from(p.record) + 1,
-                    geometry: Shape::Point(p.lon, p.lat),
-                    properties: vec![
-                        ("walk", id.clone()),
-                        ("category", Value::Str(p.category.to_owned())),
-                    ],
-                }),
-        );
-    }
-    features
 }
 
 /// `GET /tiles/{layer}.json` — TileJSON 3.0.0 for a layer; the query string

@@ -11,8 +11,11 @@ use h3o::{CellIndex, Resolution};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use rstar::AABB;
+
 use super::{Filter, ObservationIndex};
 use crate::model::Kind;
+use crate::model::Region;
 use crate::privacy::Keyed;
 
 /// Coarsest resolution served (cells of about 250 km²).
@@ -53,6 +56,56 @@ impl CellCount {
             key: self.kind_keys[kind.index()],
         }
     }
+}
+
+/// The margin [`ObservationIndex::hexagon_counts_touching`] widens an area
+/// by: every observation of a cell with one inside the area lies within it.
+fn touching_margin_m(res: Resolution) -> f64 {
+    res.edge_length_m() * 3.0
+}
+
+/// How far beyond an area [`ObservationIndex::hexagon_counts_touching`] may
+/// count an observation: the margin, plus (where pre-aggregated runs answer)
+/// a source cell's diameter, since runs are selected by their cells' centres.
+pub fn touching_reach_m(res: Resolution) -> f64 {
+    let source = Resolution::try_from(u8::from(res).max(super::cell_runs::COARSEST)).unwrap_or(res);
+    touching_margin_m(res) + source.edge_length_m() * 2.2
+}
+
+/// A box widened by `margin_m` metres on every side.
+pub(super) fn widen(b: Region, margin_m: f64) -> Region {
+    let dlat = margin_m / 111_320.0;
+    let dlon = dlat
+        / b.south
+            .abs()
+            .max(b.north.abs())
+            .to_radians()
+            .cos()
+            .max(0.01);
+    Region {
+        west: (b.west - dlon).max(-180.0),
+        south: (b.south - dlat).max(-90.0),
+        east: (b.east + dlon).min(180.0),
+        north: (b.north + dlat).min(90.0),
+    }
+}
+
+/// Tallies (total, three kinds, their cell keys) as cell counts, by cell.
+pub(super) fn cell_counts(tally: FxHashMap<u64, [u32; 8]>) -> Vec<CellCount> {
+    let mut out: Vec<CellCount> = tally
+        .into_iter()
+        .filter_map(|(cell, [total, a, b, c, key, ka, kb, kc])| {
+            Some(CellCount {
+                cell: CellIndex::try_from(cell).ok()?,
+                total,
+                by_kind: [a, b, c],
+                key,
+                kind_keys: [ka, kb, kc],
+            })
+        })
+        .collect();
+    out.sort_unstable_by_key(|c| c.cell);
+    out
 }
 
 /// Records per parallel task in a full scan.
@@ -105,13 +158,81 @@ pub(super) fn ancestor(cell: u64, res: u8) -> u64 {
 
 impl ObservationIndex {
     /// Counts of matching observations per H3 cell at `res`, ordered by cell.
-    /// `res` must lie within [`MIN_RESOLUTION`]..=[`MAX_RESOLUTION`].
+    /// `res` must lie within [`MIN_RESOLUTION`]..=[`MAX_RESOLUTION`]. With a
+    /// bounding box in the filter, only the observations inside it count.
     pub fn hexagon_counts(&self, res: Resolution, filter: &Filter) -> Vec<CellCount> {
+        let Some(compiled) = filter.compile(self) else {
+            return Vec::new();
+        };
+        let tally = if compiled.envelope.is_none() {
+            self.fast_tally(res, &compiled, None)
+        } else {
+            None
+        };
+        cell_counts(tally.unwrap_or_else(|| self.slow_tally(res, filter)))
+    }
+
+    /// Whole counts of every cell at `res` with an observation inside `area`
+    /// (a map tile), and of some cells around it. A bounding box in the
+    /// filter itself still restricts the observations counted.
+    pub fn hexagon_counts_touching(
+        &self,
+        res: Resolution,
+        filter: &Filter,
+        area: Region,
+    ) -> Vec<CellCount> {
+        let Some(compiled) = filter.compile(self) else {
+            return Vec::new();
+        };
+        // A cell's observations lie within its diameter (two edge lengths)
+        // of each other, plus what H3's imperfect nesting adds: a margin of
+        // three edge lengths takes every one of them in.
+        let near = widen(area, touching_margin_m(res));
+        let env = AABB::from_corners([near.west, near.south], [near.east, near.north]);
+        let tally = if compiled.envelope.is_none() {
+            self.fast_tally(res, &compiled, Some(&env))
+        } else {
+            None
+        };
+        cell_counts(tally.unwrap_or_else(|| {
+            let b = filter.bbox.unwrap_or(near);
+            let clipped = Filter {
+                bbox: Some(Region {
+                    west: b.west.max(near.west),
+                    south: b.south.max(near.south),
+                    east: b.east.min(near.east),
+                    north: b.north.min(near.north),
+                }),
+                ..filter.clone()
+            };
+            self.slow_tally(res, &clipped)
+        }))
+    }
+
+    /// The pre-aggregated runs' answer, when the filter is one they hold:
+    /// kinds and a time range, at resolution 11 or coarser.
+    fn fast_tally(
+        &self,
+        res: Resolution,
+        c: &super::filter::Compiled,
+        near: Option<&AABB<[f64; 2]>>,
+    ) -> Option<FxHashMap<u64, [u32; 8]>> {
+        let simple = c.categories.is_none()
+            && c.hours == super::HourSet::ALL
+            && c.area.is_none()
+            && c.walk.is_none()
+            && c.organisation.is_none();
+        (simple && u8::from(res) <= super::cell_runs::FINEST)
+            .then(|| self.runs.tally(u8::from(res), c.kinds, c.from, c.to, near))
+    }
+
+    /// Counts and cell keys per cell, one record at a time.
+    pub(super) fn slow_tally(&self, res: Resolution, filter: &Filter) -> FxHashMap<u64, [u32; 8]> {
         assert!(
             (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&res),
             "resolution {res} outside the served range"
         );
-        let counts = self.tally_by_cell(
+        self.tally_by_cell(
             filter,
             |c: &mut [u32; 8], i| {
                 let (kind, key) = (usize::from(self.kinds[i]), self.keys[i]);
@@ -121,21 +242,7 @@ impl ObservationIndex {
                 c[5 + kind] = c[5 + kind].wrapping_add(key);
             },
             u8::from(res),
-        );
-        let mut out: Vec<CellCount> = counts
-            .into_iter()
-            .filter_map(|(cell, [total, a, b, c, key, ka, kb, kc])| {
-                Some(CellCount {
-                    cell: CellIndex::try_from(cell).ok()?,
-                    total,
-                    by_kind: [a, b, c],
-                    key,
-                    kind_keys: [ka, kb, kc],
-                })
-            })
-            .collect();
-        out.sort_unstable_by_key(|c| c.cell);
-        out
+        )
     }
 
     /// Counts of matching observations per cell at `res` and per time bin:

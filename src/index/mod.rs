@@ -8,6 +8,7 @@
 //!
 //! Memory per observation is about 130 bytes (columns, R-tree leaf, id map).
 
+mod cell_runs;
 mod filter;
 mod hexagons;
 mod interner;
@@ -141,6 +142,8 @@ pub struct ObservationIndex {
     walk_ids: Interner<Uuid>,
     organisation_names: Interner<String>,
     tree: RTree<TreePoint>,
+    /// Per-cell runs answering kind + time questions without a scan.
+    runs: cell_runs::CellRuns,
     areas: Vec<AreaMembers>,
     max_seq: i64,
     /// Bumped by every change, for cache validation (`ETag`s).
@@ -167,7 +170,7 @@ impl ObservationIndex {
         for e in entries {
             idx.push_columns(&e);
         }
-        idx.rebuild_tree();
+        idx.rebuild_search_structures();
         idx
     }
 
@@ -201,6 +204,12 @@ impl ObservationIndex {
         self.tile_stamps.touch(entry.lon, entry.lat, self.version);
         self.tree
             .insert(GeomWithData::new([entry.lon, entry.lat], i));
+        self.runs.insert(
+            entry.cell,
+            entry.kind as u8,
+            entry.observed_at,
+            self.keys[i as usize],
+        );
         for area in &mut self.areas {
             if area.contains(entry.lon, entry.lat) {
                 area.members.push(i);
@@ -222,7 +231,7 @@ impl ObservationIndex {
                 self.push_columns(e);
             }
         }
-        self.rebuild_tree();
+        self.rebuild_search_structures();
         self.version += 1;
         self.tile_stamps.touch_all(self.version);
         let new = first_new..self.ids.len();
@@ -264,7 +273,9 @@ impl ObservationIndex {
         i
     }
 
-    fn rebuild_tree(&mut self) {
+    /// Rebuilds the R-tree and the cell runs from the columns.
+    fn rebuild_search_structures(&mut self) {
+        self.runs = cell_runs::CellRuns::build(&self.cells, &self.kinds, &self.times, &self.keys);
         let pts = self
             .points
             .iter()
@@ -274,15 +285,21 @@ impl ObservationIndex {
         self.tree = RTree::bulk_load(pts);
     }
 
-    /// A number that changes whenever the index does.
     /// The version at which a map tile's data last changed (`None` for
     /// tiles deeper than [`tile_stamps::STAMPED_ZOOM`]).
     pub fn tile_stamp(&self, tile: crate::tiles::TileId) -> Option<u64> {
         self.tile_stamps.stamp(tile)
     }
 
+    /// A number that changes whenever the index does.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// A cell's outline in Web Mercator world coordinates (see
+    /// [`crate::tiles::world`]), kept after first use for cells with data.
+    pub fn cell_ring(&self, cell: CellIndex) -> std::borrow::Cow<'_, [(f64, f64)]> {
+        self.runs.ring(cell)
     }
 
     /// Each area's id, name and outline.

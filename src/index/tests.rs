@@ -111,6 +111,49 @@ proptest! {
     }
 
     #[test]
+    fn the_runs_answer_exactly_as_a_scan_does(
+        points in prop::collection::vec((17.55f64..17.70, 59.15f64..59.23, 0u8..3, 0i64..(2 * 365 * 86400)), 1..400),
+        later in prop::collection::vec((17.55f64..17.70, 59.15f64..59.23, 0u8..3, 0i64..(2 * 365 * 86400)), 0..50),
+        res in 5u8..=11,
+        kinds in 1u8..8,
+        from in prop::option::of(0i64..(2 * 365 * 86400)),
+        to in prop::option::of(0i64..(2 * 365 * 86400)),
+        near in prop::option::of((17.55f64..17.70, 59.15f64..59.23, 0.001f64..0.05)),
+    ) {
+        let base = datetime!(2025-01-01 0:00 UTC);
+        let make = |offset: usize, v: &[(f64, f64, u8, i64)]| -> Vec<IndexEntry> {
+            v.iter().enumerate().map(|(i, (lon, lat, k, dt))| {
+                entry(i64::try_from(offset + i).unwrap() + 1, Kind::from_index(*k).unwrap(), *lon, *lat, base + time::Duration::seconds(*dt), "c")
+            }).collect()
+        };
+        // Bulk-loaded, then some inserted one at a time.
+        let mut idx = ObservationIndex::from_entries(make(0, &points));
+        for e in make(points.len(), &later) {
+            idx.insert(&e);
+        }
+        let r = Resolution::try_from(res).unwrap();
+        let filter = Filter {
+            kinds: Kind::ALL.into_iter().filter(|k| kinds & (1 << k.index()) != 0).collect(),
+            from: from.map(|s| base.unix_timestamp() + s),
+            to: to.map(|s| base.unix_timestamp() + s),
+            ..Filter::default()
+        };
+        let fast = idx.hexagon_counts(r, &filter);
+        let scanned = hexagons::cell_counts(idx.slow_tally(r, &filter));
+        prop_assert_eq!(&fast, &scanned);
+        if let Some((lon, lat, d)) = near {
+            let area = crate::model::Region { west: lon - d, south: lat - d / 2.0, east: lon + d, north: lat + d / 2.0 };
+            // Whole counts for every cell with an observation in the box.
+            let touching = idx.hexagon_counts_touching(r, &filter, area);
+            let inside = idx.hexagon_counts(r, &Filter { bbox: Some(area), ..filter.clone() });
+            for c in &inside {
+                let whole = scanned.iter().find(|s| s.cell == c.cell).unwrap();
+                prop_assert!(touching.contains(whole), "{whole:?} not whole near the box");
+            }
+        }
+    }
+
+    #[test]
     fn bin_counts_equal_time_filtered_counts(
         points in prop::collection::vec((17.3f64..17.95, 58.9f64..59.32, 0i64..(2 * 365 * 86400)), 1..300),
         res in 5u8..=12,

@@ -1,10 +1,10 @@
 //! Which map tiles each change touches, so that cached tiles (and their
 //! `ETag`s) change only where the data did.
 //!
-//! A hexagon tile at zoom z counts every observation within the margin its
-//! query widens the tile by (2.2 edges of a cell at the zoom's resolution,
-//! see `http::tiles`); a new observation therefore stamps, at every zoom up to
-//! [`STAMPED_ZOOM`], the tiles whose widened box holds it. Big batches and
+//! A hexagon tile at zoom z counts observations up to a reach beyond its
+//! edges (`index::hexagons::touching_reach_m` at the zoom's resolution); a
+//! new observation therefore stamps, at every zoom up to [`STAMPED_ZOOM`],
+//! the tiles within that reach of it. Big batches and
 //! area changes stamp everything at once instead.
 
 use rustc_hash::FxHashMap;
@@ -16,7 +16,7 @@ pub const STAMPED_ZOOM: u8 = 16;
 
 /// How far, in metres, a hexagon tile at zoom `z` reaches beyond its edges.
 pub fn tile_margin_m(z: u8) -> f64 {
-    resolution_for_zoom(z).edge_length_m() * 2.2
+    super::hexagons::touching_reach_m(resolution_for_zoom(z))
 }
 
 #[derive(Default)]

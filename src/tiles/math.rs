@@ -9,6 +9,17 @@ pub const MAX_ZOOM: u8 = 22;
 /// Latitude limit of Web Mercator, degrees.
 pub const MAX_LAT: f64 = 85.051_128_779_806_59;
 
+/// A WGS 84 point in Web Mercator world coordinates: the unit square, x to
+/// the east from 180° W, y down from the north edge. Tile `(z, x, y)` covers
+/// `[x, x + 1] / 2^z` by `[y, y + 1] / 2^z`.
+pub fn world(lon: f64, lat: f64) -> (f64, f64) {
+    let lat = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
+    (
+        (lon + 180.0) / 360.0,
+        (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0,
+    )
+}
+
 /// A tile address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileId {
@@ -78,9 +89,8 @@ impl TileId {
     /// fall outside `0..extent`.
     pub fn project(self, lon: f64, lat: f64, extent: f64) -> (f64, f64) {
         let n = self.n();
-        let lat = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
-        let fx = (lon + 180.0) / 360.0 * n;
-        let fy = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0 * n;
+        let (wx, wy) = world(lon, lat);
+        let (fx, fy) = (wx * n, wy * n);
         (
             (fx - f64::from(self.x)) * extent,
             (fy - f64::from(self.y)) * extent,

@@ -4,11 +4,15 @@
 pub mod cache;
 mod clip;
 mod encode;
+pub mod layers;
 mod math;
+mod writer;
 
 pub use clip::clip_ring;
-pub use encode::{BUFFER, EXTENT, LayerFeature, Shape, Value, encode_layer};
+pub use encode::{LayerFeature, Shape, Value, encode_layer};
+pub use math::world;
 pub use math::{TileError, TileId};
+pub use writer::{BUFFER, EXTENT, LayerWriter, Prop};
 
 use h3o::Resolution;
 

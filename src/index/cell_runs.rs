@@ -1,0 +1,252 @@
+//! Pre-aggregated runs for the commonest hexagon question — counts per cell
+//! by kind within a time range, for a map tile or the whole region — so that
+//! answering it costs binary searches per cell instead of a pass over every
+//! record.
+//!
+//! At resolutions 9, 10 and 11 every non-empty cell keeps its observations
+//! as one run sorted by (kind, `observed_at`), with their record keys
+//! alongside (for the cell keys of public rounding). A count for a time range
+//! is two binary searches per kind; the cell key is the sum of the keys
+//! between them. Coarser resolutions add up their resolution-9 descendants.
+//! An R-tree over the cells' centres finds the cells near a tile. Writes
+//! insert into the runs in place (new observations sort last in their kind,
+//! so little moves).
+
+use std::sync::OnceLock;
+
+use h3o::{CellIndex, LatLng};
+use rayon::prelude::*;
+use rstar::{AABB, RTree, primitives::GeomWithData};
+use rustc_hash::FxHashMap;
+
+use super::hexagons::{ancestor, widen};
+use crate::model::Region;
+
+/// Resolutions that keep runs; coarser ones are summed from the first.
+const RUN_RESOLUTIONS: [u8; 3] = [9, 10, 11];
+/// The finest resolution served from runs.
+pub const FINEST: u8 = 11;
+/// The coarsest resolution with runs of its own.
+pub const COARSEST: u8 = RUN_RESOLUTIONS[0];
+
+/// `observed_at` is stored offset by this much so that it sorts as unsigned.
+const TIME_BIAS: i64 = 1 << 61;
+const KIND_SHIFT: u32 = 62;
+
+/// Kind in the top two bits, the biased time below: runs sort by kind,
+/// then time.
+fn order_key(kind: u8, t: i64) -> u64 {
+    let t = t.clamp(-TIME_BIAS, TIME_BIAS - 1) + TIME_BIAS;
+    (u64::from(kind) << KIND_SHIFT) | u64::try_from(t).unwrap_or(0)
+}
+
+#[derive(Default)]
+struct Run {
+    order: Vec<u64>,
+    keys: Vec<u32>,
+    /// The cell's outline in Web Mercator world coordinates, made on first use.
+    ring: OnceLock<Box<[(f64, f64)]>>,
+}
+
+impl Run {
+    fn insert(&mut self, order: u64, key: u32) {
+        let at = self.order.partition_point(|&o| o <= order);
+        self.order.insert(at, order);
+        self.keys.insert(at, key);
+    }
+
+    /// Count and cell key of the entries of `kind` with time in `from..to`.
+    #[inline]
+    fn count(&self, kind: u8, from: i64, to: i64) -> (u32, u32) {
+        let lo = self.order.partition_point(|&o| o < order_key(kind, from));
+        let hi = self.order.partition_point(|&o| o < order_key(kind, to));
+        if hi <= lo {
+            return (0, 0);
+        }
+        let key = self.keys[lo..hi]
+            .iter()
+            .fold(0u32, |a, &k| a.wrapping_add(k));
+        (u32::try_from(hi - lo).unwrap_or(u32::MAX), key)
+    }
+}
+
+struct Level {
+    res: u8,
+    runs: FxHashMap<u64, Run>,
+    centres: RTree<GeomWithData<[f64; 2], u64>>,
+}
+
+fn centre(cell: u64) -> Option<[f64; 2]> {
+    let ll = LatLng::from(CellIndex::try_from(cell).ok()?);
+    Some([ll.lng(), ll.lat()])
+}
+
+impl Level {
+    fn build(res: u8, cells: &[u64], kinds: &[u8], times: &[i64], keys: &[u32]) -> Self {
+        let mut rows: Vec<(u64, u64, u32)> = (0..cells.len())
+            .into_par_iter()
+            .map(|i| {
+                (
+                    ancestor(cells[i], res),
+                    order_key(kinds[i], times[i]),
+                    keys[i],
+                )
+            })
+            .collect();
+        rows.par_sort_unstable();
+        let mut runs: FxHashMap<u64, Run> = FxHashMap::default();
+        for group in rows.chunk_by(|a, b| a.0 == b.0) {
+            runs.insert(
+                group[0].0,
+                Run {
+                    order: group.iter().map(|r| r.1).collect(),
+                    keys: group.iter().map(|r| r.2).collect(),
+                    ring: OnceLock::new(),
+                },
+            );
+        }
+        let centres = RTree::bulk_load(
+            runs.keys()
+                .filter_map(|&c| Some(GeomWithData::new(centre(c)?, c)))
+                .collect(),
+        );
+        Level { res, runs, centres }
+    }
+
+    fn insert(&mut self, cell: u64, kind: u8, t: i64, key: u32) {
+        let cell = ancestor(cell, self.res);
+        let run = self.runs.entry(cell).or_insert_with(|| {
+            if let Some(c) = centre(cell) {
+                self.centres.insert(GeomWithData::new(c, cell));
+            }
+            Run::default()
+        });
+        run.insert(order_key(kind, t), key);
+    }
+}
+
+/// A cell's outline in Web Mercator world coordinates.
+pub fn world_ring(cell: CellIndex) -> Box<[(f64, f64)]> {
+    cell.boundary()
+        .iter()
+        .map(|ll| crate::tiles::world(ll.lng(), ll.lat()))
+        .collect()
+}
+
+/// Per-cell tallies as [`super::hexagons`] builds them: total, three kinds,
+/// then the matching cell keys.
+pub(super) type CellTally = [u32; 8];
+
+/// The runs at every resolution that keeps them.
+pub(super) struct CellRuns {
+    levels: Vec<Level>,
+}
+
+impl Default for CellRuns {
+    fn default() -> Self {
+        CellRuns::build(&[], &[], &[], &[])
+    }
+}
+
+impl CellRuns {
+    /// Runs for the records given column by column (resolution-12 cells).
+    pub fn build(cells: &[u64], kinds: &[u8], times: &[i64], keys: &[u32]) -> Self {
+        CellRuns {
+            levels: RUN_RESOLUTIONS
+                .iter()
+                .map(|&res| Level::build(res, cells, kinds, times, keys))
+                .collect(),
+        }
+    }
+
+    /// A cell's outline in world coordinates, kept for cells with runs.
+    pub fn ring(&self, cell: CellIndex) -> std::borrow::Cow<'_, [(f64, f64)]> {
+        let res = u8::from(cell.resolution());
+        let run = self
+            .levels
+            .iter()
+            .find(|l| l.res == res)
+            .and_then(|l| l.runs.get(&u64::from(cell)));
+        match run {
+            Some(run) => std::borrow::Cow::Borrowed(run.ring.get_or_init(|| world_ring(cell))),
+            None => std::borrow::Cow::Owned(world_ring(cell).into_vec()),
+        }
+    }
+
+    /// Adds one record.
+    pub fn insert(&mut self, cell: u64, kind: u8, t: i64, key: u32) {
+        for level in &mut self.levels {
+            level.insert(cell, kind, t, key);
+        }
+    }
+
+    /// Counts per cell at `res` (≤ [`FINEST`]) of the records of the kinds
+    /// in the bit set `kinds` with time in `from..to` — whole cells, for
+    /// every cell with a record in `near` (everywhere when `None`), and
+    /// perhaps a few more cells near it.
+    pub fn tally(
+        &self,
+        res: u8,
+        kinds: u8,
+        from: i64,
+        to: i64,
+        near: Option<&AABB<[f64; 2]>>,
+    ) -> FxHashMap<u64, CellTally> {
+        let source = res.max(COARSEST);
+        let Some(level) = self.levels.iter().find(|l| l.res == source) else {
+            return FxHashMap::default();
+        };
+        let mut out: FxHashMap<u64, CellTally> = FxHashMap::default();
+        let mut add = |cell: u64, run: &Run| {
+            let mut t: CellTally = [0; 8];
+            for kind in 0..3u8 {
+                if kinds & (1 << kind) != 0 {
+                    let (n, key) = run.count(kind, from, to);
+                    let k = usize::from(kind);
+                    t[1 + k] = n;
+                    t[5 + k] = key;
+                }
+            }
+            t[0] = t[1] + t[2] + t[3];
+            if t[0] == 0 {
+                return;
+            }
+            t[4] = t[5].wrapping_add(t[6]).wrapping_add(t[7]);
+            let slot = out.entry(ancestor(cell, res)).or_default();
+            for (x, y) in slot.iter_mut().zip(t) {
+                *x = x.wrapping_add(y);
+            }
+        };
+        match near {
+            Some(env) => {
+                // A record in `near` has its source cell's centre within one
+                // cell radius (the edge length, plus a tenth for distortion).
+                let margin_m = h3o::Resolution::try_from(source)
+                    .map_or(0.0, h3o::Resolution::edge_length_m)
+                    * 1.1;
+                let (lo, hi) = (env.lower(), env.upper());
+                let wide = widen(
+                    Region {
+                        west: lo[0],
+                        south: lo[1],
+                        east: hi[0],
+                        north: hi[1],
+                    },
+                    margin_m,
+                );
+                let env = AABB::from_corners([wide.west, wide.south], [wide.east, wide.north]);
+                for p in level.centres.locate_in_envelope(&env) {
+                    if let Some(run) = level.runs.get(&p.data) {
+                        add(p.data, run);
+                    }
+                }
+            }
+            None => {
+                for (&cell, run) in &level.runs {
+                    add(cell, run);
+                }
+            }
+        }
+        out
+    }
+}
