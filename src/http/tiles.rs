@@ -194,12 +194,71 @@ pub async fn tile(
         return Ok(tile_response(&hit, gzip_ok, &etag, public, "hit"));
     }
 
+    // Keep the gzip form when it is asked for or will be cached for later.
+    let compress = gzip_ok || state.tile_cache.is_enabled();
+    let job = TileJob {
+        layer,
+        tile,
+        res,
+        filter,
+        disclosure,
+        overlay: with_analysis.then(|| params.overlay_key(res, version)),
+        walks,
+    };
+    let bytes = render(&state, job).await?;
+    let cached = state
+        .tile_cache
+        .put(etag.clone(), CachedTile::new(bytes, compress));
+    Ok(tile_response(&cached, gzip_ok, &etag, public, "miss"))
+}
+
+/// What one tile is made of.
+struct TileJob {
+    layer: Layer,
+    tile: TileId,
+    res: h3o::Resolution,
+    filter: Filter,
+    disclosure: Disclosure,
+    /// The analysis overlay's cache key, when `?analysis=true`.
+    overlay: Option<String>,
+    walks: Vec<crate::model::Walk>,
+}
+
+/// Encodes a tile: a pre-aggregated hexagon answer right here (it takes
+/// well under a millisecond, less than a hand-off to the blocking pool
+/// would cost), anything else on the blocking pool.
+async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Problem> {
+    if job.layer == Layer::Hexagons
+        && job.overlay.is_none()
+        && state
+            .service
+            .index()
+            .answers_from_runs(job.res, &job.filter)
+    {
+        let index = state.service.index();
+        return Ok(layers::hexagon_tile(
+            &index,
+            job.tile,
+            job.res,
+            &job.filter,
+            job.disclosure,
+            None,
+        ));
+    }
     let service = state.service.clone();
     let (overlays, region_cells) = (state.overlays.clone(), state.region_cells.clone());
-    let overlay_key = params.overlay_key(res, version);
-    let bytes = tokio::task::spawn_blocking(move || {
-        let overlay = (with_analysis && layer == Layer::Hexagons).then(|| {
-            overlays.get_or_compute(overlay_key, || {
+    tokio::task::spawn_blocking(move || {
+        let TileJob {
+            layer,
+            tile,
+            res,
+            filter,
+            disclosure,
+            overlay,
+            walks,
+        } = job;
+        let overlay = overlay.filter(|_| layer == Layer::Hexagons).map(|key| {
+            overlays.get_or_compute(key, || {
                 let r = service.region;
                 let region = geo::MultiPolygon::new(vec![
                     geo::Rect::new((r.west, r.south), (r.east, r.north)).to_polygon(),
@@ -234,10 +293,7 @@ pub async fn tile(
         encode_layer(tile, layer.name(), &features)
     })
     .await
-    .map_err(|_| Problem::internal())?;
-
-    let cached = state.tile_cache.put(etag.clone(), CachedTile::new(bytes));
-    Ok(tile_response(&cached, gzip_ok, &etag, public, "miss"))
+    .map_err(|_| Problem::internal())
 }
 
 /// What the tile's content depends on: the tile's own stamp where the

@@ -40,45 +40,99 @@ fn order_key(kind: u8, t: i64) -> u64 {
     (u64::from(kind) << KIND_SHIFT) | u64::try_from(t).unwrap_or(0)
 }
 
-#[derive(Default)]
 struct Run {
+    cell: u64,
     order: Vec<u64>,
     keys: Vec<u32>,
+    /// Where each kind's entries end: kind `k` is `ends[k - 1]..ends[k]`.
+    ends: [u32; 3],
     /// The cell's outline in Web Mercator world coordinates, made on first use.
     ring: OnceLock<Box<[(f64, f64)]>>,
 }
 
 impl Run {
-    fn insert(&mut self, order: u64, key: u32) {
+    fn new(cell: u64, order: Vec<u64>, keys: Vec<u32>) -> Self {
+        let ends = [0u8, 1, 2].map(|k| {
+            let end = order.partition_point(|&o| o < order_key(k + 1, i64::MIN));
+            u32::try_from(end).unwrap_or(u32::MAX)
+        });
+        Run {
+            cell,
+            order,
+            keys,
+            ends,
+            ring: OnceLock::new(),
+        }
+    }
+
+    fn insert(&mut self, kind: u8, order: u64, key: u32) {
         let at = self.order.partition_point(|&o| o <= order);
         self.order.insert(at, order);
         self.keys.insert(at, key);
+        for end in &mut self.ends[usize::from(kind)..] {
+            *end += 1;
+        }
     }
 
     /// Count and cell key of the entries of `kind` with time in `from..to`.
     #[inline]
     fn count(&self, kind: u8, from: i64, to: i64) -> (u32, u32) {
-        let lo = self.order.partition_point(|&o| o < order_key(kind, from));
-        let hi = self.order.partition_point(|&o| o < order_key(kind, to));
+        let k = usize::from(kind);
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        let of_kind = &self.order[start..self.ends[k] as usize];
+        let lo = if from == i64::MIN {
+            0
+        } else {
+            of_kind.partition_point(|&o| o < order_key(kind, from))
+        };
+        let hi = if to == i64::MAX {
+            of_kind.len()
+        } else {
+            of_kind.partition_point(|&o| o < order_key(kind, to))
+        };
         if hi <= lo {
             return (0, 0);
         }
-        let key = self.keys[lo..hi]
+        let key = self.keys[start + lo..start + hi]
             .iter()
             .fold(0u32, |a, &k| a.wrapping_add(k));
         (u32::try_from(hi - lo).unwrap_or(u32::MAX), key)
+    }
+
+    /// The counts of the kinds in the bit set `kinds` in `from..to`.
+    #[inline]
+    fn tally(&self, kinds: u8, from: i64, to: i64) -> CellTally {
+        let mut t: CellTally = [0; 8];
+        for kind in 0..3u8 {
+            if kinds & (1 << kind) != 0 {
+                let (n, key) = self.count(kind, from, to);
+                let k = usize::from(kind);
+                t[1 + k] = n;
+                t[5 + k] = key;
+            }
+        }
+        t[0] = t[1] + t[2] + t[3];
+        t[4] = t[5].wrapping_add(t[6]).wrapping_add(t[7]);
+        t
     }
 }
 
 struct Level {
     res: u8,
-    runs: FxHashMap<u64, Run>,
-    centres: RTree<GeomWithData<[f64; 2], u64>>,
+    runs: Vec<Run>,
+    /// Cell → its run's position in `runs`.
+    slots: FxHashMap<u64, u32>,
+    /// Centres of the cells with runs; data: the run's position.
+    centres: RTree<GeomWithData<[f64; 2], u32>>,
 }
 
 fn centre(cell: u64) -> Option<[f64; 2]> {
     let ll = LatLng::from(CellIndex::try_from(cell).ok()?);
     Some([ll.lng(), ll.lat()])
+}
+
+fn slot(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 cells")
 }
 
 impl Level {
@@ -94,34 +148,53 @@ impl Level {
             })
             .collect();
         rows.par_sort_unstable();
-        let mut runs: FxHashMap<u64, Run> = FxHashMap::default();
-        for group in rows.chunk_by(|a, b| a.0 == b.0) {
-            runs.insert(
-                group[0].0,
-                Run {
-                    order: group.iter().map(|r| r.1).collect(),
-                    keys: group.iter().map(|r| r.2).collect(),
-                    ring: OnceLock::new(),
-                },
-            );
-        }
+        let runs: Vec<Run> = rows
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|group| {
+                Run::new(
+                    group[0].0,
+                    group.iter().map(|r| r.1).collect(),
+                    group.iter().map(|r| r.2).collect(),
+                )
+            })
+            .collect();
+        let slots = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.cell, slot(i)))
+            .collect();
         let centres = RTree::bulk_load(
-            runs.keys()
-                .filter_map(|&c| Some(GeomWithData::new(centre(c)?, c)))
+            runs.iter()
+                .enumerate()
+                .filter_map(|(i, r)| Some(GeomWithData::new(centre(r.cell)?, slot(i))))
                 .collect(),
         );
-        Level { res, runs, centres }
+        Level {
+            res,
+            runs,
+            slots,
+            centres,
+        }
     }
 
     fn insert(&mut self, cell: u64, kind: u8, t: i64, key: u32) {
         let cell = ancestor(cell, self.res);
-        let run = self.runs.entry(cell).or_insert_with(|| {
+        let i = if let Some(&i) = self.slots.get(&cell) {
+            i as usize
+        } else {
+            let i = self.runs.len();
+            self.runs.push(Run::new(cell, Vec::new(), Vec::new()));
+            self.slots.insert(cell, slot(i));
             if let Some(c) = centre(cell) {
-                self.centres.insert(GeomWithData::new(c, cell));
+                self.centres.insert(GeomWithData::new(c, slot(i)));
             }
-            Run::default()
-        });
-        run.insert(order_key(kind, t), key);
+            i
+        };
+        self.runs[i].insert(kind, order_key(kind, t), key);
+    }
+
+    fn run(&self, cell: u64) -> Option<&Run> {
+        self.slots.get(&cell).map(|&i| &self.runs[i as usize])
     }
 }
 
@@ -166,7 +239,7 @@ impl CellRuns {
             .levels
             .iter()
             .find(|l| l.res == res)
-            .and_then(|l| l.runs.get(&u64::from(cell)));
+            .and_then(|l| l.run(u64::from(cell)));
         match run {
             Some(run) => std::borrow::Cow::Borrowed(run.ring.get_or_init(|| world_ring(cell))),
             None => std::borrow::Cow::Owned(world_ring(cell).into_vec()),
@@ -181,72 +254,57 @@ impl CellRuns {
     }
 
     /// Counts per cell at `res` (≤ [`FINEST`]) of the records of the kinds
-    /// in the bit set `kinds` with time in `from..to` — whole cells, for
-    /// every cell with a record in `near` (everywhere when `None`), and
-    /// perhaps a few more cells near it.
+    /// in the bit set `kinds` with time in `from..to`, in no particular
+    /// order — whole cells, for every cell that touches `area` (everywhere
+    /// when `None`), and perhaps a few more cells near it.
     pub fn tally(
         &self,
         res: u8,
         kinds: u8,
         from: i64,
         to: i64,
-        near: Option<&AABB<[f64; 2]>>,
-    ) -> FxHashMap<u64, CellTally> {
+        area: Option<Region>,
+    ) -> Vec<(u64, CellTally)> {
         let source = res.max(COARSEST);
         let Some(level) = self.levels.iter().find(|l| l.res == source) else {
-            return FxHashMap::default();
+            return Vec::new();
         };
+        let edge = |r: u8| h3o::Resolution::try_from(r).map_or(0.0, h3o::Resolution::edge_length_m);
+        let runs: Box<dyn Iterator<Item = &Run>> = match area {
+            Some(area) => {
+                // A cell touching the area has its centre within about one
+                // edge length of it (twice that, for safety). A coarser cell
+                // is summed from its resolution-9 descendants, which lie
+                // within its diameter of the area.
+                let margin_m = if res >= COARSEST {
+                    edge(res) * 2.0
+                } else {
+                    edge(res) * 3.0 + edge(COARSEST) * 1.5
+                };
+                let w = widen(area, margin_m);
+                let env = AABB::from_corners([w.west, w.south], [w.east, w.north]);
+                Box::new(
+                    level
+                        .centres
+                        .locate_in_envelope(&env)
+                        .map(|p| &level.runs[p.data as usize]),
+                )
+            }
+            None => Box::new(level.runs.iter()),
+        };
+        let counted = runs
+            .map(|run| (run.cell, run.tally(kinds, from, to)))
+            .filter(|(_, t)| t[0] > 0);
+        if res == source {
+            return counted.collect();
+        }
         let mut out: FxHashMap<u64, CellTally> = FxHashMap::default();
-        let mut add = |cell: u64, run: &Run| {
-            let mut t: CellTally = [0; 8];
-            for kind in 0..3u8 {
-                if kinds & (1 << kind) != 0 {
-                    let (n, key) = run.count(kind, from, to);
-                    let k = usize::from(kind);
-                    t[1 + k] = n;
-                    t[5 + k] = key;
-                }
-            }
-            t[0] = t[1] + t[2] + t[3];
-            if t[0] == 0 {
-                return;
-            }
-            t[4] = t[5].wrapping_add(t[6]).wrapping_add(t[7]);
+        for (cell, t) in counted {
             let slot = out.entry(ancestor(cell, res)).or_default();
             for (x, y) in slot.iter_mut().zip(t) {
                 *x = x.wrapping_add(y);
             }
-        };
-        match near {
-            Some(env) => {
-                // A record in `near` has its source cell's centre within one
-                // cell radius (the edge length, plus a tenth for distortion).
-                let margin_m = h3o::Resolution::try_from(source)
-                    .map_or(0.0, h3o::Resolution::edge_length_m)
-                    * 1.1;
-                let (lo, hi) = (env.lower(), env.upper());
-                let wide = widen(
-                    Region {
-                        west: lo[0],
-                        south: lo[1],
-                        east: hi[0],
-                        north: hi[1],
-                    },
-                    margin_m,
-                );
-                let env = AABB::from_corners([wide.west, wide.south], [wide.east, wide.north]);
-                for p in level.centres.locate_in_envelope(&env) {
-                    if let Some(run) = level.runs.get(&p.data) {
-                        add(p.data, run);
-                    }
-                }
-            }
-            None => {
-                for (&cell, run) in &level.runs {
-                    add(cell, run);
-                }
-            }
         }
-        out
+        out.into_iter().collect()
     }
 }

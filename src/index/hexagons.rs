@@ -11,8 +11,6 @@ use h3o::{CellIndex, Resolution};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use rstar::AABB;
-
 use super::{Filter, ObservationIndex};
 use crate::model::Kind;
 use crate::model::Region;
@@ -72,6 +70,17 @@ pub fn touching_reach_m(res: Resolution) -> f64 {
     touching_margin_m(res) + source.edge_length_m() * 2.2
 }
 
+/// Whether the runs hold the answer: kinds and a time range, at resolution
+/// 11 or coarser.
+fn runs_hold(res: Resolution, c: &super::filter::Compiled) -> bool {
+    c.categories.is_none()
+        && c.hours == super::HourSet::ALL
+        && c.area.is_none()
+        && c.walk.is_none()
+        && c.organisation.is_none()
+        && u8::from(res) <= super::cell_runs::FINEST
+}
+
 /// A box widened by `margin_m` metres on every side.
 pub(super) fn widen(b: Region, margin_m: f64) -> Region {
     let dlat = margin_m / 111_320.0;
@@ -91,7 +100,7 @@ pub(super) fn widen(b: Region, margin_m: f64) -> Region {
 }
 
 /// Tallies (total, three kinds, their cell keys) as cell counts, by cell.
-pub(super) fn cell_counts(tally: FxHashMap<u64, [u32; 8]>) -> Vec<CellCount> {
+pub(super) fn cell_counts(tally: impl IntoIterator<Item = (u64, [u32; 8])>) -> Vec<CellCount> {
     let mut out: Vec<CellCount> = tally
         .into_iter()
         .filter_map(|(cell, [total, a, b, c, key, ka, kb, kc])| {
@@ -164,12 +173,12 @@ impl ObservationIndex {
         let Some(compiled) = filter.compile(self) else {
             return Vec::new();
         };
-        let tally = if compiled.envelope.is_none() {
-            self.fast_tally(res, &compiled, None)
-        } else {
-            None
-        };
-        cell_counts(tally.unwrap_or_else(|| self.slow_tally(res, filter)))
+        if compiled.envelope.is_none()
+            && let Some(fast) = self.fast_tally(res, &compiled, None)
+        {
+            return cell_counts(fast);
+        }
+        cell_counts(self.slow_tally(res, filter))
     }
 
     /// Whole counts of every cell at `res` with an observation inside `area`
@@ -184,29 +193,32 @@ impl ObservationIndex {
         let Some(compiled) = filter.compile(self) else {
             return Vec::new();
         };
+        if compiled.envelope.is_none()
+            && let Some(fast) = self.fast_tally(res, &compiled, Some(area))
+        {
+            return cell_counts(fast);
+        }
         // A cell's observations lie within its diameter (two edge lengths)
         // of each other, plus what H3's imperfect nesting adds: a margin of
         // three edge lengths takes every one of them in.
         let near = widen(area, touching_margin_m(res));
-        let env = AABB::from_corners([near.west, near.south], [near.east, near.north]);
-        let tally = if compiled.envelope.is_none() {
-            self.fast_tally(res, &compiled, Some(&env))
-        } else {
-            None
+        let b = filter.bbox.unwrap_or(near);
+        let clipped = Filter {
+            bbox: Some(Region {
+                west: b.west.max(near.west),
+                south: b.south.max(near.south),
+                east: b.east.min(near.east),
+                north: b.north.min(near.north),
+            }),
+            ..filter.clone()
         };
-        cell_counts(tally.unwrap_or_else(|| {
-            let b = filter.bbox.unwrap_or(near);
-            let clipped = Filter {
-                bbox: Some(Region {
-                    west: b.west.max(near.west),
-                    south: b.south.max(near.south),
-                    east: b.east.min(near.east),
-                    north: b.north.min(near.north),
-                }),
-                ..filter.clone()
-            };
-            self.slow_tally(res, &clipped)
-        }))
+        cell_counts(self.slow_tally(res, &clipped))
+    }
+
+    /// Whether [`Self::hexagon_counts_touching`] answers from the
+    /// pre-aggregated runs (cheaply) for this resolution and filter.
+    pub fn answers_from_runs(&self, res: Resolution, filter: &Filter) -> bool {
+        filter.bbox.is_none() && filter.compile(self).is_none_or(|c| runs_hold(res, &c))
     }
 
     /// The pre-aggregated runs' answer, when the filter is one they hold:
@@ -215,15 +227,9 @@ impl ObservationIndex {
         &self,
         res: Resolution,
         c: &super::filter::Compiled,
-        near: Option<&AABB<[f64; 2]>>,
-    ) -> Option<FxHashMap<u64, [u32; 8]>> {
-        let simple = c.categories.is_none()
-            && c.hours == super::HourSet::ALL
-            && c.area.is_none()
-            && c.walk.is_none()
-            && c.organisation.is_none();
-        (simple && u8::from(res) <= super::cell_runs::FINEST)
-            .then(|| self.runs.tally(u8::from(res), c.kinds, c.from, c.to, near))
+        area: Option<Region>,
+    ) -> Option<Vec<(u64, [u32; 8])>> {
+        runs_hold(res, c).then(|| self.runs.tally(u8::from(res), c.kinds, c.from, c.to, area))
     }
 
     /// Counts and cell keys per cell, one record at a time.

@@ -20,10 +20,10 @@ pub struct CachedTile {
 }
 
 impl CachedTile {
-    /// Keeps `plain` and its gzip compression (fast level: tiles are small
-    /// and compress well at any level).
-    pub fn new(plain: Option<Vec<u8>>) -> Self {
-        let gzip = plain.as_ref().and_then(|p| {
+    /// Keeps `plain` and, with `compress`, its gzip compression (fast
+    /// level: tiles are small and compress well at any level).
+    pub fn new(plain: Option<Vec<u8>>, compress: bool) -> Self {
+        let gzip = plain.as_ref().filter(|_| compress).and_then(|p| {
             let mut enc = flate2::write::GzEncoder::new(
                 Vec::with_capacity(p.len() / 2),
                 flate2::Compression::fast(),
@@ -65,6 +65,10 @@ impl TileCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.max_bytes > 0
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<CachedTile>> {
@@ -127,14 +131,14 @@ mod tests {
     #[test]
     fn gzip_round_trips() {
         use std::io::Read as _;
-        let t = CachedTile::new(Some(b"tile bytes tile bytes tile bytes".to_vec()));
+        let t = CachedTile::new(Some(b"tile bytes tile bytes tile bytes".to_vec()), true);
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&t.gzip.unwrap()[..])
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, b"tile bytes tile bytes tile bytes");
         assert_eq!(
-            CachedTile::new(None),
+            CachedTile::new(None, true),
             CachedTile {
                 plain: None,
                 gzip: None
