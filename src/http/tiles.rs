@@ -148,7 +148,6 @@ pub async fn tile(
         .ok_or_else(|| Problem::not_found("tile paths end in .mvt"))?;
     let tile = TileId::parse(&z, &x, y).map_err(|e| Problem::invalid_query(e.to_string()))?;
     layer.check_access(&principal)?;
-    let filter = params.filter(&state)?;
     let res = match params.res.as_deref() {
         Some(r) => parse_resolution(Some(r))?,
         None => resolution_for_zoom(tile.z),
@@ -175,6 +174,12 @@ pub async fn tile(
     let data_version = data_version(layer, &params, with_analysis, version, stamp, &walks);
     let etag = etag(data_version, &principal, tile, layer, &params);
     let public = principal.role == crate::model::Role::Anonymous;
+    // Cache keys hold the raw parameters, so a hit was a valid request
+    // before: the filter is parsed (and checked) only for a miss.
+    let lookup = match state.tile_cache.get(&etag) {
+        Some(hit) => Lookup::Hit(hit),
+        None => Lookup::Miss(params.filter(&state)?),
+    };
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -190,9 +195,10 @@ pub async fn tile(
     if matches!(layer, Layer::Observations | Layer::Walks) {
         audit_read(&state, &principal, layer, tile).await;
     }
-    if let Some(hit) = state.tile_cache.get(&etag) {
-        return Ok(tile_response(&hit, gzip_ok, &etag, public, "hit"));
-    }
+    let filter = match lookup {
+        Lookup::Hit(hit) => return Ok(tile_response(&hit, gzip_ok, &etag, public, "hit")),
+        Lookup::Miss(filter) => filter,
+    };
 
     // Keep the gzip form when it is asked for or will be cached for later.
     let compress = gzip_ok || state.tile_cache.is_enabled();
@@ -210,6 +216,12 @@ pub async fn tile(
         .tile_cache
         .put(etag.clone(), CachedTile::new(bytes, compress));
     Ok(tile_response(&cached, gzip_ok, &etag, public, "miss"))
+}
+
+/// A cached tile, or the parsed filter to make it with.
+enum Lookup {
+    Hit(std::sync::Arc<CachedTile>),
+    Miss(Filter),
 }
 
 /// What one tile is made of.
