@@ -43,7 +43,9 @@ fn order_key(kind: u8, t: i64) -> u64 {
 struct Run {
     cell: u64,
     order: Vec<u64>,
-    keys: Vec<u32>,
+    /// Record keys summed (mod 2³²) over `order[..i]`, for `i` up to its
+    /// length: a range's cell key is a difference of two.
+    prefix: Vec<u32>,
     /// Where each kind's entries end: kind `k` is `ends[k - 1]..ends[k]`.
     ends: [u32; 3],
     /// The cell's outline in Web Mercator world coordinates, made on first use.
@@ -51,15 +53,22 @@ struct Run {
 }
 
 impl Run {
-    fn new(cell: u64, order: Vec<u64>, keys: Vec<u32>) -> Self {
+    fn new(cell: u64, order: Vec<u64>, keys: impl IntoIterator<Item = u32>) -> Self {
         let ends = [0u8, 1, 2].map(|k| {
             let end = order.partition_point(|&o| o < order_key(k + 1, i64::MIN));
             u32::try_from(end).unwrap_or(u32::MAX)
         });
+        let mut prefix = Vec::with_capacity(order.len() + 1);
+        prefix.push(0u32);
+        let mut sum = 0u32;
+        for k in keys {
+            sum = sum.wrapping_add(k);
+            prefix.push(sum);
+        }
         Run {
             cell,
             order,
-            keys,
+            prefix,
             ends,
             ring: OnceLock::new(),
         }
@@ -68,7 +77,10 @@ impl Run {
     fn insert(&mut self, kind: u8, order: u64, key: u32) {
         let at = self.order.partition_point(|&o| o <= order);
         self.order.insert(at, order);
-        self.keys.insert(at, key);
+        self.prefix.insert(at + 1, self.prefix[at]);
+        for p in &mut self.prefix[at + 1..] {
+            *p = p.wrapping_add(key);
+        }
         for end in &mut self.ends[usize::from(kind)..] {
             *end += 1;
         }
@@ -93,9 +105,7 @@ impl Run {
         if hi <= lo {
             return (0, 0);
         }
-        let key = self.keys[start + lo..start + hi]
-            .iter()
-            .fold(0u32, |a, &k| a.wrapping_add(k));
+        let key = self.prefix[start + hi].wrapping_sub(self.prefix[start + lo]);
         (u32::try_from(hi - lo).unwrap_or(u32::MAX), key)
     }
 
@@ -154,7 +164,7 @@ impl Level {
                 Run::new(
                     group[0].0,
                     group.iter().map(|r| r.1).collect(),
-                    group.iter().map(|r| r.2).collect(),
+                    group.iter().map(|r| r.2),
                 )
             })
             .collect();
@@ -183,7 +193,8 @@ impl Level {
             i as usize
         } else {
             let i = self.runs.len();
-            self.runs.push(Run::new(cell, Vec::new(), Vec::new()));
+            self.runs
+                .push(Run::new(cell, Vec::new(), Vec::<u32>::new()));
             self.slots.insert(cell, slot(i));
             if let Some(c) = centre(cell) {
                 self.centres.insert(GeomWithData::new(c, slot(i)));
