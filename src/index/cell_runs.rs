@@ -221,6 +221,27 @@ pub fn world_ring(cell: CellIndex) -> Box<[(f64, f64)]> {
 /// then the matching cell keys.
 pub(super) type CellTally = [u32; 8];
 
+/// One cell's tally from the runs.
+pub(super) struct Tallied<'a> {
+    pub cell: u64,
+    pub tally: CellTally,
+    /// The cell's own run, when it has one.
+    run: Option<&'a Run>,
+}
+
+impl<'a> Tallied<'a> {
+    /// The cell's outline in world coordinates.
+    pub fn ring(&self) -> std::borrow::Cow<'a, [(f64, f64)]> {
+        match (self.run, CellIndex::try_from(self.cell)) {
+            (Some(run), Ok(cell)) => {
+                std::borrow::Cow::Borrowed(run.ring.get_or_init(|| world_ring(cell)))
+            }
+            (None, Ok(cell)) => std::borrow::Cow::Owned(world_ring(cell).into_vec()),
+            (_, Err(_)) => std::borrow::Cow::Borrowed(&[]),
+        }
+    }
+}
+
 /// The runs at every resolution that keeps them.
 pub(super) struct CellRuns {
     levels: Vec<Level>,
@@ -275,7 +296,7 @@ impl CellRuns {
         from: i64,
         to: i64,
         area: Option<Region>,
-    ) -> Vec<(u64, CellTally)> {
+    ) -> Vec<Tallied<'_>> {
         let source = res.max(COARSEST);
         let Some(level) = self.levels.iter().find(|l| l.res == source) else {
             return Vec::new();
@@ -304,18 +325,30 @@ impl CellRuns {
             None => Box::new(level.runs.iter()),
         };
         let counted = runs
-            .map(|run| (run.cell, run.tally(kinds, from, to)))
+            .map(|run| (run, run.tally(kinds, from, to)))
             .filter(|(_, t)| t[0] > 0);
         if res == source {
-            return counted.collect();
+            return counted
+                .map(|(run, tally)| Tallied {
+                    cell: run.cell,
+                    tally,
+                    run: Some(run),
+                })
+                .collect();
         }
         let mut out: FxHashMap<u64, CellTally> = FxHashMap::default();
-        for (cell, t) in counted {
-            let slot = out.entry(ancestor(cell, res)).or_default();
+        for (run, t) in counted {
+            let slot = out.entry(ancestor(run.cell, res)).or_default();
             for (x, y) in slot.iter_mut().zip(t) {
                 *x = x.wrapping_add(y);
             }
         }
-        out.into_iter().collect()
+        out.into_iter()
+            .map(|(cell, tally)| Tallied {
+                cell,
+                tally,
+                run: None,
+            })
+            .collect()
     }
 }

@@ -7,6 +7,8 @@
 //! A query is one pass over the candidate records; no per-resolution state
 //! has to be maintained on write.
 
+use std::borrow::Cow;
+
 use h3o::{CellIndex, Resolution};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -99,22 +101,27 @@ pub(super) fn widen(b: Region, margin_m: f64) -> Region {
     }
 }
 
+/// A cell's counts and its outline in Web Mercator world coordinates.
+pub type CellOutline<'a> = (CellCount, Cow<'a, [(f64, f64)]>);
+
 /// Tallies (total, three kinds, their cell keys) as cell counts, by cell.
 pub(super) fn cell_counts(tally: impl IntoIterator<Item = (u64, [u32; 8])>) -> Vec<CellCount> {
     let mut out: Vec<CellCount> = tally
         .into_iter()
-        .filter_map(|(cell, [total, a, b, c, key, ka, kb, kc])| {
-            Some(CellCount {
-                cell: CellIndex::try_from(cell).ok()?,
-                total,
-                by_kind: [a, b, c],
-                key,
-                kind_keys: [ka, kb, kc],
-            })
-        })
+        .filter_map(|(cell, t)| cell_count(cell, t))
         .collect();
     out.sort_unstable_by_key(|c| c.cell);
     out
+}
+
+fn cell_count(cell: u64, [total, a, b, c, key, ka, kb, kc]: [u32; 8]) -> Option<CellCount> {
+    Some(CellCount {
+        cell: CellIndex::try_from(cell).ok()?,
+        total,
+        by_kind: [a, b, c],
+        key,
+        kind_keys: [ka, kb, kc],
+    })
 }
 
 /// Records per parallel task in a full scan.
@@ -176,7 +183,7 @@ impl ObservationIndex {
         if compiled.envelope.is_none()
             && let Some(fast) = self.fast_tally(res, &compiled, None)
         {
-            return cell_counts(fast);
+            return cell_counts(fast.into_iter().map(|t| (t.cell, t.tally)));
         }
         cell_counts(self.slow_tally(res, filter))
     }
@@ -196,7 +203,7 @@ impl ObservationIndex {
         if compiled.envelope.is_none()
             && let Some(fast) = self.fast_tally(res, &compiled, Some(area))
         {
-            return cell_counts(fast);
+            return cell_counts(fast.into_iter().map(|t| (t.cell, t.tally)));
         }
         // A cell's observations lie within its diameter (two edge lengths)
         // of each other, plus what H3's imperfect nesting adds: a margin of
@@ -215,6 +222,33 @@ impl ObservationIndex {
         cell_counts(self.slow_tally(res, &clipped))
     }
 
+    /// What [`Self::hexagon_counts_touching`] finds, in no particular order,
+    /// each cell with its outline in Web Mercator world coordinates (see
+    /// [`crate::tiles::world`]): what a map tile draws.
+    pub fn cells_touching(
+        &self,
+        res: Resolution,
+        filter: &Filter,
+        area: Region,
+    ) -> Vec<CellOutline<'_>> {
+        if let Some(compiled) = filter.compile(self)
+            && compiled.envelope.is_none()
+            && let Some(fast) = self.fast_tally(res, &compiled, Some(area))
+        {
+            return fast
+                .into_iter()
+                .filter_map(|t| Some((cell_count(t.cell, t.tally)?, t.ring())))
+                .collect();
+        }
+        self.hexagon_counts_touching(res, filter, area)
+            .into_iter()
+            .map(|c| {
+                let ring = self.cell_ring(c.cell);
+                (c, ring)
+            })
+            .collect()
+    }
+
     /// Whether [`Self::hexagon_counts_touching`] answers from the
     /// pre-aggregated runs (cheaply) for this resolution and filter.
     pub fn answers_from_runs(&self, res: Resolution, filter: &Filter) -> bool {
@@ -228,7 +262,7 @@ impl ObservationIndex {
         res: Resolution,
         c: &super::filter::Compiled,
         area: Option<Region>,
-    ) -> Option<Vec<(u64, [u32; 8])>> {
+    ) -> Option<Vec<super::cell_runs::Tallied<'_>>> {
         runs_hold(res, c).then(|| self.runs.tally(u8::from(res), c.kinds, c.from, c.to, area))
     }
 

@@ -145,6 +145,12 @@ proptest! {
             let area = crate::model::Region { west: lon - d, south: lat - d / 2.0, east: lon + d, north: lat + d / 2.0 };
             // Whole counts for every cell with an observation in the box.
             let touching = idx.hexagon_counts_touching(r, &filter, area);
+            let mut drawn: Vec<CellCount> = idx.cells_touching(r, &filter, area).into_iter().map(|(c, ring)| {
+                assert!(ring.len() >= 5, "{c:?} has an outline");
+                c
+            }).collect();
+            drawn.sort_unstable_by_key(|c| c.cell);
+            prop_assert_eq!(&drawn, &touching);
             let inside = idx.hexagon_counts(r, &Filter { bbox: Some(area), ..filter.clone() });
             for c in &inside {
                 let whole = scanned.iter().find(|s| s.cell == c.cell).unwrap();

@@ -30,7 +30,7 @@ pub fn hexagon_tile(
     };
     let mut layer = LayerWriter::new(tile, "hexagons");
     let mut props: Vec<(&'static str, Prop<'_>)> = Vec::with_capacity(8);
-    for c in index.hexagon_counts_touching(res, filter, bounds) {
+    for (c, ring) in index.cells_touching(res, filter, bounds) {
         let Some(shown) = disclosure.cell(c.keyed(), Kind::ALL.map(|kind| c.keyed_kind(kind)))
         else {
             continue;
@@ -55,7 +55,6 @@ pub fn hexagon_tile(
                 props.push(("gap", Prop::Str(gap.as_str())));
             }
         }
-        let ring = index.cell_ring(c.cell);
         layer.polygon(u64::from(c.cell), &[(&ring, true)], &props);
     }
     layer.finish()
