@@ -240,10 +240,27 @@ async fn area_pages_and_admin_work() {
         })
         .await
         .unwrap();
-    let base = format!("http://{}", app.addr);
-    tokio::task::spawn_blocking(move || run_script("pages.mjs", &base, &["admin", password]))
+    let analyst_password = "an analyst's long password";
+    app.store
+        .add_user(&trygg::store::UserRecord {
+            username: "analytiker".into(),
+            password_hash: trygg::auth::hash_password(analyst_password).unwrap(),
+            role: trygg::model::Role::Analyst,
+            organisation: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
         .await
         .unwrap();
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || {
+        run_script(
+            "pages.mjs",
+            &base,
+            &["admin", password, "analytiker", analyst_password],
+        );
+    })
+    .await
+    .unwrap();
     let walks = app.store.list_walks().await.unwrap();
     assert!(
         walks

@@ -11,6 +11,9 @@ const id = decodeURIComponent(location.pathname.split('/')[2] || '');
 let areas = null;
 let config = null;
 let map = null;
+// The planner map's analyst sign-in, kept for this browser tab.
+const session = JSON.parse(sessionStorage.getItem('trygg.session') || 'null');
+const authorized = (init = {}) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${session?.token}` } });
 
 function applyStrings() {
   document.documentElement.lang = lang;
@@ -105,7 +108,71 @@ async function showDetail() {
   categoryBars(document.getElementById('categories'), s?.by_category, lang, config.k_anonymity, 8);
   monthBars(document.getElementById('months'), s?.by_month, config.k_anonymity);
   await showPlan();
+  await showAnalyses();
 }
+
+/** An analyst's stored områdesanalyser: each export fetched with the session token. */
+async function showAnalyses() {
+  const section = document.getElementById('analyses');
+  if (session?.role !== 'analyst') return;
+  const r = await fetch(`/api/v1/areas/${encodeURIComponent(id)}/analyses`, authorized());
+  if (!r.ok) return;
+  const { analyses } = await r.json();
+  section.hidden = false;
+  const list = document.getElementById('analysis-list');
+  if (!analyses.length) {
+    list.replaceChildren(el('li', 'note', t('noAnalyses')));
+    return;
+  }
+  list.replaceChildren(...analyses.map((a) => {
+    const li = el('li', null, `${a.period} · ${a.total ?? 0} ${t('observations')} · `);
+    for (const [format, label] of [['html', t('report')], ['csv', 'CSV'], ['geojson', 'GeoJSON']]) {
+      const b = el('button', 'link', label);
+      b.type = 'button';
+      b.addEventListener('click', () => openExport(a.links[format], `${id}-${a.period}.${format}`, format === 'html'));
+      li.append(b, ' ');
+    }
+    return li;
+  }));
+}
+
+/**
+ * Links cannot carry the bearer token: fetch, then show the report in a new
+ * same-origin window (so its stylesheet resolves) or save the file.
+ */
+async function openExport(href, filename, show) {
+  const r = await fetch(href, authorized());
+  if (!r.ok) return;
+  if (show) {
+    const html = await r.text();
+    const w = window.open('', '_blank');
+    w?.document.open();
+    w?.document.write(html);
+    w?.document.close();
+    return;
+  }
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+/** The last complete quarter, as the API names periods (`2026-Q3`). */
+function lastQuarter(now = new Date()) {
+  const q = Math.floor(now.getMonth() / 3);
+  return q === 0 ? `${now.getFullYear() - 1}-Q4` : `${now.getFullYear()}-Q${q}`;
+}
+
+document.getElementById('analyse-now').addEventListener('click', async () => {
+  const r = await fetch(`/api/v1/areas/${encodeURIComponent(id)}/analyses`, authorized({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ period: lastQuarter() }),
+  }));
+  if (r.ok) await showAnalyses();
+});
 
 const kOr = (v) => v ?? `< ${config.k_anonymity}`;
 

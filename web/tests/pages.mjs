@@ -1,9 +1,9 @@
 // Area pages and the admin page in headless Chromium.
-// Usage: node tests/pages.mjs BASE_URL OUTPUT_DIR ADMIN_USER ADMIN_PASSWORD
+// Usage: node tests/pages.mjs BASE_URL OUTPUT_DIR ADMIN_USER ADMIN_PASSWORD ANALYST_USER ANALYST_PASSWORD
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
-const [base, out, user, password] = process.argv.slice(2);
+const [base, out, user, password, analystUser, analystPassword] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
@@ -47,6 +47,32 @@ try {
     if (indicators < 2) fail(`Hovsjö shows ${indicators} indicator values`);
     await one.page.screenshot({ path: `${out}/area-hovsjo-${name}.png`, fullPage: true });
     for (const p of [list, one]) if (p.errors.length) fail(`console errors: ${p.errors.join(' | ')}`);
+  }
+
+  // An analyst (signed in on the planner map, same tab) sees the area's
+  // stored analyses, makes one and opens its report.
+  {
+    const { page, errors } = await open('/areas', { width: 1280, height: 900 });
+    await page.evaluate(async ([u, p]) => {
+      const r = await fetch('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: p }) });
+      const { token, role } = await r.json();
+      sessionStorage.setItem('trygg.session', JSON.stringify({ token, role }));
+    }, [analystUser, analystPassword]);
+    await page.goto(`${base}/areas/hovsjo`);
+    await page.waitForSelector('#analyses:not([hidden])', { timeout: 30000 });
+    await page.click('#analyse-now');
+    await page.waitForSelector('#analysis-list li button', { timeout: 30000 });
+    const [report] = await Promise.all([page.waitForEvent('popup'), page.click('#analysis-list li button')]);
+    await report.waitForSelector('h1', { timeout: 10000 });
+    const heading = await report.textContent('h1');
+    if (heading !== 'Hovsjö') fail(`the report's heading is ${heading}`);
+    await page.screenshot({ path: `${out}/area-hovsjo-analyst.png`, fullPage: true });
+    if (errors.length) fail(`console errors for the analyst: ${errors.join(' | ')}`);
+    // Anonymous visitors see no such section.
+    const anon = await open('/areas/hovsjo', { width: 1280, height: 900 });
+    await anon.page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
+    await anon.page.waitForSelector('.action h3', { timeout: 10000 });
+    if (!(await anon.page.$eval('#analyses', (s) => s.hidden))) fail('stored analyses shown to an anonymous visitor');
   }
 
   const admin = await open('/admin', { width: 1280, height: 900 });
