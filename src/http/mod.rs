@@ -55,9 +55,20 @@ use crate::config::Settings;
 use crate::service::Service;
 use extract::BodyLimit;
 
-/// Shared state of every handler.
+/// Shared state of every handler: one `Arc`, since axum clones the state
+/// for every extractor of every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub service: Arc<Service>,
     pub settings: Arc<Settings>,
     anonymous_submissions: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -79,7 +90,7 @@ impl AppState {
         let tile_cache = Arc::new(crate::tiles::cache::TileCache::new(
             settings.tile_cache_mb.saturating_mul(1024 * 1024),
         ));
-        AppState {
+        AppState(Arc::new(Shared {
             service,
             anonymous_submissions: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
                 per_minute,
@@ -93,7 +104,7 @@ impl AppState {
             region_cells: Arc::default(),
             overlays: Arc::default(),
             tile_cache,
-        }
+        }))
     }
 }
 
