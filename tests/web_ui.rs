@@ -102,6 +102,20 @@ fn run_script(script: &str, base: &str, extra: &[&str]) {
     eprintln!("{script}: {stdout}");
 }
 
+/// A user who signs in with a password.
+async fn add_user(app: &common::TestApp, name: &str, password: &str, role: trygg::model::Role) {
+    app.store
+        .add_user(&trygg::store::UserRecord {
+            username: name.into(),
+            password_hash: trygg::auth::hash_password(password).unwrap(),
+            role,
+            organisation: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planner_map_draws_hexagons_and_filters_them() {
     if !tooling_ready() {
@@ -109,16 +123,7 @@ async fn planner_map_draws_hexagons_and_filters_them() {
     }
     let app = Arc::new(app_with_demo_data().await);
     let password = "an analyst's long password";
-    app.store
-        .add_user(&trygg::store::UserRecord {
-            username: "analytiker".into(),
-            password_hash: trygg::auth::hash_password(password).unwrap(),
-            role: trygg::model::Role::Analyst,
-            organisation: None,
-            created_at: time::OffsetDateTime::now_utc(),
-        })
-        .await
-        .unwrap();
+    add_user(&app, "analytiker", password, trygg::model::Role::Analyst).await;
     let base = format!("http://{}", app.addr);
     tokio::task::spawn_blocking(move || {
         run_script("planner.mjs", &base, &["analytiker", password]);
@@ -230,27 +235,15 @@ async fn area_pages_and_admin_work() {
     }
     let app = Arc::new(app_with_demo_data().await);
     let password = "a long admin password";
-    app.store
-        .add_user(&trygg::store::UserRecord {
-            username: "admin".into(),
-            password_hash: trygg::auth::hash_password(password).unwrap(),
-            role: trygg::model::Role::Admin,
-            organisation: None,
-            created_at: time::OffsetDateTime::now_utc(),
-        })
-        .await
-        .unwrap();
+    add_user(&app, "admin", password, trygg::model::Role::Admin).await;
     let analyst_password = "an analyst's long password";
-    app.store
-        .add_user(&trygg::store::UserRecord {
-            username: "analytiker".into(),
-            password_hash: trygg::auth::hash_password(analyst_password).unwrap(),
-            role: trygg::model::Role::Analyst,
-            organisation: None,
-            created_at: time::OffsetDateTime::now_utc(),
-        })
-        .await
-        .unwrap();
+    add_user(
+        &app,
+        "analytiker",
+        analyst_password,
+        trygg::model::Role::Analyst,
+    )
+    .await;
     let base = format!("http://{}", app.addr);
     tokio::task::spawn_blocking(move || {
         run_script(

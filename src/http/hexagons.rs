@@ -92,7 +92,7 @@ pub(super) fn cell_polygon(cell: h3o::CellIndex) -> Value {
 /// A cell as a GeoJSON Feature with the counts the caller may see; `None`
 /// when the cell is withheld.
 pub(super) fn hexagon_feature_json(c: &CellCount, d: Disclosure) -> Option<Value> {
-    let shown = d.cell(c.keyed(), Kind::ALL.map(|kind| c.keyed_kind(kind)))?;
+    let shown = d.cell(c.keyed(), c.keyed_kinds())?;
     let mut props = json!({ "cell": c.cell.to_string(), "count": shown.total });
     for kind in Kind::ALL {
         props[kind.as_str()] = shown

@@ -240,22 +240,21 @@ struct TileJob {
 /// well under a millisecond, less than a hand-off to the blocking pool
 /// would cost), anything else on the blocking pool.
 async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Problem> {
-    if job.layer == Layer::Hexagons
-        && job.overlay.is_none()
-        && state
-            .service
-            .index()
-            .answers_from_runs(job.res, &job.filter)
     {
         let index = state.service.index();
-        return Ok(layers::hexagon_tile(
-            &index,
-            job.tile,
-            job.res,
-            &job.filter,
-            job.disclosure,
-            None,
-        ));
+        if job.layer == Layer::Hexagons
+            && job.overlay.is_none()
+            && index.answers_from_runs(job.res, &job.filter)
+        {
+            return Ok(layers::hexagon_tile(
+                &index,
+                job.tile,
+                job.res,
+                &job.filter,
+                job.disclosure,
+                None,
+            ));
+        }
     }
     let service = state.service.clone();
     let (overlays, region_cells) = (state.overlays.clone(), state.region_cells.clone());

@@ -49,12 +49,12 @@ impl CellCount {
         }
     }
 
-    /// One kind's count with its cell key.
-    pub fn keyed_kind(&self, kind: Kind) -> Keyed {
-        Keyed {
+    /// Each kind's count with its cell key, indexed by [`Kind::index`].
+    pub fn keyed_kinds(&self) -> [Keyed; 3] {
+        Kind::ALL.map(|kind| Keyed {
             n: self.by_kind[kind.index()],
             key: self.kind_keys[kind.index()],
-        }
+        })
     }
 }
 

@@ -21,18 +21,10 @@ pub fn hexagon_tile(
     disclosure: Disclosure,
     overlay: Option<&Overlay>,
 ) -> Option<Vec<u8>> {
-    let [west, south, east, north] = tile.bounds();
-    let bounds = crate::model::Region {
-        west,
-        south,
-        east,
-        north,
-    };
     let mut layer = LayerWriter::new(tile, "hexagons");
     let mut props: Vec<(&'static str, Prop<'_>)> = Vec::with_capacity(8);
-    for (c, ring) in index.cells_touching(res, filter, bounds) {
-        let Some(shown) = disclosure.cell(c.keyed(), Kind::ALL.map(|kind| c.keyed_kind(kind)))
-        else {
+    for (c, ring) in index.cells_touching(res, filter, tile.region()) {
+        let Some(shown) = disclosure.cell(c.keyed(), c.keyed_kinds()) else {
             continue;
         };
         props.clear();
@@ -94,13 +86,7 @@ pub fn areas(index: &ObservationIndex) -> Vec<LayerFeature> {
 }
 
 pub fn points(index: &ObservationIndex, tile: TileId, mut filter: Filter) -> Vec<LayerFeature> {
-    let [w, s, e, n] = tile.bounds();
-    filter.bbox = Some(crate::model::Region {
-        west: w,
-        south: s,
-        east: e,
-        north: n,
-    });
+    filter.bbox = Some(tile.region());
     index
         .points(&filter, MAX_POINTS)
         .into_iter()
@@ -122,7 +108,6 @@ pub fn walks(
     filter: &Filter,
     walks: &[crate::model::Walk],
 ) -> Vec<LayerFeature> {
-    let [w, s, e, n] = tile.bounds();
     let mut features = Vec::new();
     for (i, walk) in walks.iter().enumerate() {
         let id = Value::Str(walk.id.to_string());
@@ -142,12 +127,7 @@ pub fn walks(
         let findings = Filter {
             kinds: vec![Kind::WalkFinding],
             walk_id: Some(walk.id),
-            bbox: Some(crate::model::Region {
-                west: w,
-                south: s,
-                east: e,
-                north: n,
-            }),
+            bbox: Some(tile.region()),
             ..filter.clone()
         };
         features.extend(

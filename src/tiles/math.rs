@@ -84,6 +84,17 @@ impl TileId {
         ]
     }
 
+    /// The tile's bounds as a WGS 84 region.
+    pub fn region(self) -> crate::model::Region {
+        let [west, south, east, north] = self.bounds();
+        crate::model::Region {
+            west,
+            south,
+            east,
+            north,
+        }
+    }
+
     /// Position of a WGS 84 point in this tile's coordinates, `extent` units
     /// per tile side, x to the east, y down (south). Points outside the tile
     /// fall outside `0..extent`.

@@ -81,6 +81,15 @@ fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// A packed repeated `uint32` field, encoded through the `scratch` buffer.
+fn packed_field(out: &mut Vec<u8>, scratch: &mut Vec<u8>, field: u32, values: &[u32]) {
+    scratch.clear();
+    for &v in values {
+        varint(scratch, u64::from(v));
+    }
+    bytes_field(out, field, scratch);
+}
+
 fn zigzag(v: i32) -> u32 {
     ((v << 1) ^ (v >> 31)).cast_unsigned()
 }
@@ -341,18 +350,10 @@ impl<'n> LayerWriter<'n> {
         body.clear();
         tag(body, 1, 0);
         varint(body, id);
-        packed.clear();
-        for &t in &self.tags {
-            varint(packed, u64::from(t));
-        }
-        bytes_field(body, 2, packed);
+        packed_field(body, packed, 2, &self.tags);
         tag(body, 3, 0);
         varint(body, geom_type);
-        packed.clear();
-        for &g in &self.geometry {
-            varint(packed, u64::from(g));
-        }
-        bytes_field(body, 4, packed);
+        packed_field(body, packed, 4, &self.geometry);
         bytes_field(&mut self.features, 2, body);
     }
 
