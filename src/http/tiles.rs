@@ -135,12 +135,16 @@ impl TileParams {
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
+///
+/// A cached public layer is answered without an `.await`; everything else
+/// (a miss, the walks list, audited layers) runs in a boxed future, so the
+/// per-request future a hit allocates stays small.
 pub async fn tile(
     State(state): State<AppState>,
     principal: Principal,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
     Query(params): Query<TileParams>,
-    headers: HeaderMap,
+    headers: TileHeaders,
 ) -> Result<Response, Problem> {
     let layer = Layer::parse(&layer)?;
     let y = y
@@ -152,9 +156,115 @@ pub async fn tile(
         Some(r) => parse_resolution(Some(r))?,
         None => resolution_for_zoom(tile.z),
     };
-    let disclosure = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
-
     let with_analysis = params.analysis()?;
+    let request = TileRequest {
+        layer,
+        tile,
+        res,
+        with_analysis,
+        params,
+        principal,
+        headers,
+    };
+    if matches!(layer, Layer::Hexagons | Layer::Areas) {
+        let (version, stamp) = {
+            let index = state.service.index();
+            (index.version(), index.tile_stamp(tile))
+        };
+        let data_version = data_version(layer, &request.params, with_analysis, version, stamp, &[]);
+        let etag = request.etag(data_version);
+        if let Some(hit) = state.tile_cache.get(&etag) {
+            return Ok(request.answer(&hit, &etag, "hit"));
+        }
+    }
+    Box::pin(render_tile(state, request)).await
+}
+
+/// What the caller sent that decides a tile's response.
+pub struct TileHeaders {
+    if_none_match: Option<HeaderValue>,
+    gzip_ok: bool,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TileHeaders {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(TileHeaders {
+            if_none_match: parts.headers.get(header::IF_NONE_MATCH).cloned(),
+            gzip_ok: accepts_gzip(&parts.headers),
+        })
+    }
+}
+
+/// A parsed tile request.
+struct TileRequest {
+    layer: Layer,
+    tile: TileId,
+    res: h3o::Resolution,
+    with_analysis: bool,
+    params: TileParams,
+    principal: Principal,
+    headers: TileHeaders,
+}
+
+impl TileRequest {
+    fn etag(&self, data_version: u64) -> String {
+        etag(
+            data_version,
+            &self.principal,
+            self.tile,
+            self.layer,
+            &self.params,
+        )
+    }
+
+    fn public(&self) -> bool {
+        self.principal.role == crate::model::Role::Anonymous
+    }
+
+    /// Whether the caller holds this version already (`If-None-Match`).
+    fn holds(&self, etag: &str) -> bool {
+        self.headers
+            .if_none_match
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    }
+
+    fn not_modified(&self, etag: &str) -> Response {
+        with_cache_headers(
+            StatusCode::NOT_MODIFIED.into_response(),
+            etag,
+            self.public(),
+        )
+    }
+
+    /// `304` when the caller holds this version, else the tile.
+    fn answer(&self, t: &CachedTile, etag: &str, cache: &'static str) -> Response {
+        if self.holds(etag) {
+            return self.not_modified(etag);
+        }
+        tile_response(t, self.headers.gzip_ok, etag, self.public(), cache)
+    }
+}
+
+/// Everything but a cached public tile: the walks list, the audit, the
+/// cache lookup again, and on a miss the rendering.
+async fn render_tile(state: AppState, request: TileRequest) -> Result<Response, Problem> {
+    let TileRequest {
+        layer,
+        tile,
+        res,
+        with_analysis,
+        ref params,
+        ref principal,
+        ..
+    } = request;
+    let disclosure = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let walks: Vec<crate::model::Walk> = if layer == Layer::Walks {
         state
             .service
@@ -171,37 +281,27 @@ pub async fn tile(
         let index = state.service.index();
         (index.version(), index.tile_stamp(tile))
     };
-    let data_version = data_version(layer, &params, with_analysis, version, stamp, &walks);
-    let etag = etag(data_version, &principal, tile, layer, &params);
-    let public = principal.role == crate::model::Role::Anonymous;
+    let data_version = data_version(layer, params, with_analysis, version, stamp, &walks);
+    let etag = request.etag(data_version);
     // Cache keys hold the raw parameters, so a hit was a valid request
     // before: the filter is parsed (and checked) only for a miss.
     let lookup = match state.tile_cache.get(&etag) {
         Some(hit) => Lookup::Hit(hit),
         None => Lookup::Miss(params.filter(&state)?),
     };
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
-        return Ok(with_cache_headers(
-            StatusCode::NOT_MODIFIED.into_response(),
-            &etag,
-            public,
-        ));
+    if request.holds(&etag) {
+        return Ok(request.not_modified(&etag));
     }
-    let gzip_ok = accepts_gzip(&headers);
     if matches!(layer, Layer::Observations | Layer::Walks) {
-        audit_read(&state, &principal, layer, tile).await;
+        audit_read(&state, principal, layer, tile).await;
     }
     let filter = match lookup {
-        Lookup::Hit(hit) => return Ok(tile_response(&hit, gzip_ok, &etag, public, "hit")),
+        Lookup::Hit(hit) => return Ok(request.answer(&hit, &etag, "hit")),
         Lookup::Miss(filter) => filter,
     };
 
     // Keep the gzip form when it is asked for or will be cached for later.
-    let compress = gzip_ok || state.tile_cache.is_enabled();
+    let compress = request.headers.gzip_ok || state.tile_cache.is_enabled();
     let job = TileJob {
         layer,
         tile,
@@ -215,7 +315,7 @@ pub async fn tile(
     let cached = state
         .tile_cache
         .put(etag.clone(), CachedTile::new(bytes, compress));
-    Ok(tile_response(&cached, gzip_ok, &etag, public, "miss"))
+    Ok(request.answer(&cached, &etag, "miss"))
 }
 
 /// A cached tile, or the parsed filter to make it with.
@@ -363,17 +463,24 @@ fn tile_response(
     public: bool,
     cache: &'static str,
 ) -> Response {
-    let mut resp = match (&t.plain, &t.gzip) {
-        (None, _) => StatusCode::NO_CONTENT.into_response(),
-        (Some(_), Some(gz)) if gzip_ok => (
-            [
-                (header::CONTENT_TYPE, MVT),
-                (header::CONTENT_ENCODING, "gzip"),
-            ],
-            gz.clone(),
-        )
-            .into_response(),
-        (Some(plain), _) => ([(header::CONTENT_TYPE, MVT)], plain.clone()).into_response(),
+    let body = match (&t.plain, &t.gzip) {
+        (None, _) => None,
+        (Some(_), Some(gz)) if gzip_ok => Some((gz.clone(), true)),
+        (Some(plain), _) => Some((plain.clone(), false)),
+    };
+    let mut resp = match body {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some((bytes, gzipped)) => {
+            let mut resp = Response::new(axum::body::Body::from(bytes));
+            // Room for these and the headers added on the way out, at once.
+            resp.headers_mut().reserve(12);
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
+            if gzipped {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            resp
+        }
     };
     resp.headers_mut()
         .insert("x-tile-cache", HeaderValue::from_static(cache));

@@ -74,7 +74,7 @@ pub fn encode_layer(tile: TileId, name: &str, features: &[LayerFeature]) -> Opti
                     .collect();
                 let slices: Vec<(&[(f64, f64)], bool)> =
                     rings.iter().map(|(r, e)| (r.as_slice(), *e)).collect();
-                layer.polygon(f.id, &slices, &props);
+                layer.polygon(Some(f.id), &slices, &props);
             }
         }
     }

@@ -47,7 +47,7 @@ pub fn hexagon_tile(
                 props.push(("gap", Prop::Str(gap.as_str())));
             }
         }
-        layer.polygon(u64::from(c.cell), &[(&ring, true)], &props);
+        layer.polygon(None, &[(&ring, true)], &props);
     }
     layer.finish()
 }

@@ -269,10 +269,12 @@ impl<'n> LayerWriter<'n> {
 
     /// Adds a polygon feature: rings in world coordinates, each with whether
     /// it is an exterior (a polygon's holes follow its exterior). Nothing is
-    /// added when no ring reaches into the tile.
+    /// added when no ring reaches into the tile. The id is optional in MVT;
+    /// hexagons go without (their `cell` names them, and an H3 index does
+    /// not fit a JavaScript number).
     pub fn polygon(
         &mut self,
-        id: u64,
+        id: Option<u64>,
         rings: &[(&[(f64, f64)], bool)],
         props: &[(&'static str, Prop<'_>)],
     ) {
@@ -318,7 +320,7 @@ impl<'n> LayerWriter<'n> {
             }
         }
         if !self.geometry.is_empty() {
-            self.feature(id, 2, props);
+            self.feature(Some(id), 2, props);
         }
     }
 
@@ -335,11 +337,11 @@ impl<'n> LayerWriter<'n> {
         self.geometry.push(command(MOVE_TO, 1));
         self.geometry.push(zigzag(x));
         self.geometry.push(zigzag(y));
-        self.feature(id, 1, props);
+        self.feature(Some(id), 1, props);
     }
 
     /// Writes the feature whose geometry is in `self.geometry`.
-    fn feature(&mut self, id: u64, geom_type: u64, props: &[(&'static str, Prop<'_>)]) {
+    fn feature(&mut self, id: Option<u64>, geom_type: u64, props: &[(&'static str, Prop<'_>)]) {
         self.tags.clear();
         for &(k, v) in props {
             let (k, v) = (self.key(k), self.value(v));
@@ -348,8 +350,10 @@ impl<'n> LayerWriter<'n> {
         }
         let (body, packed) = (&mut self.body, &mut self.packed);
         body.clear();
-        tag(body, 1, 0);
-        varint(body, id);
+        if let Some(id) = id {
+            tag(body, 1, 0);
+            varint(body, id);
+        }
         packed_field(body, packed, 2, &self.tags);
         tag(body, 3, 0);
         varint(body, geom_type);
