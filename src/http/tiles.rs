@@ -166,7 +166,7 @@ pub async fn tile(
         principal,
         headers,
     };
-    if matches!(layer, Layer::Hexagons | Layer::Areas) {
+    if matches!(layer, Layer::Hexagons | Layer::Areas) && state.tile_cache.is_enabled() {
         let (version, stamp) = {
             let index = state.service.index();
             (index.version(), index.tile_stamp(tile))
