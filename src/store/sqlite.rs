@@ -437,12 +437,17 @@ fn insert_observation_quietly(
 /// (reset, cursors, halt) is then shared by many rows.
 const BULK_ROWS: usize = 32;
 
+/// `OR IGNORE` rather than `ON CONFLICT (id) DO NOTHING`: with no constraint
+/// left that could abort the statement midway, SQLite keeps no statement
+/// journal (a copy of every page a statement touches — for random ids, most
+/// of the id index). The values are validated, so the only constraint a row
+/// can break is the unique id, which is what is to be skipped.
 fn bulk_insert_sql(rows: usize) -> String {
     let row = format!("({})", vec!["?"; 18].join(", "));
     format!(
-        "INSERT INTO observations (seq, id, kind, lon, lat, accuracy_m, cell, observed_at, \
+        "INSERT OR IGNORE INTO observations (seq, id, kind, lon, lat, accuracy_m, cell, observed_at, \
          received_at, category, severity, description, organisation, walk_id, status, status_at, \
-         status_by, assignee) VALUES {} ON CONFLICT (id) DO NOTHING",
+         status_by, assignee) VALUES {}",
         vec![row; rows].join(", ")
     )
 }
