@@ -33,7 +33,6 @@ pub fn parse(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .trim(csv::Trim::All)
         .from_reader(input);
     let headers = reader
         .headers()
@@ -42,7 +41,10 @@ pub fn parse(
     // col[i] = position of COLUMNS[i] in the file.
     let mut col: [Option<usize>; COLUMNS.len()] = [None; COLUMNS.len()];
     for (pos, name) in headers.iter().enumerate() {
-        let name = name.trim_start_matches('\u{feff}').to_ascii_lowercase();
+        let name = name
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .to_ascii_lowercase();
         let Some(i) = COLUMNS.iter().position(|c| *c == name) else {
             return Err(ParseError::Malformed(format!(
                 "unknown CSV column {name:?}; accepted columns: {}",
@@ -100,7 +102,13 @@ pub fn parse(
 }
 
 fn read_row(row: &csv::StringRecord, col: &[Option<usize>; COLUMNS.len()]) -> RecordResult {
-    let get = |i: usize| col[i].and_then(|p| row.get(p)).filter(|s| !s.is_empty());
+    // Fields are trimmed here: the csv crate's own trimming copies each record.
+    let get = |i: usize| {
+        col[i]
+            .and_then(|p| row.get(p))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let mut errors = Vec::new();
     let mut number = |i: usize| -> f64 {
         match get(i).map(str::parse::<f64>) {

@@ -8,6 +8,12 @@
 //! answers each caller. Under load many submissions share one fsync, so
 //! durability does not cap throughput; alone, a write commits at once.
 //!
+//! **Checkpoints off the write path.** The writer's connection does not
+//! checkpoint (copy the WAL back into the database file) when it commits; a
+//! thread of its own does, every second. A commit is durable once its WAL
+//! frames are synced, so nobody waits for the copy — not an import of a
+//! million rows, not a submission that happens to fill the WAL.
+//!
 //! Reads use a small pool of separate connections (WAL lets readers run
 //! beside the writer). Other processes (the CLI) may write to the same file
 //! at the same time; SQLite's locking serialises them.
@@ -43,6 +49,8 @@ const MAX_GROUP: usize = 512;
 const WRITER_CACHE_KIB: i64 = -65_536;
 /// Idle read connections kept open.
 const READ_POOL: usize = 8;
+/// How often committed WAL frames are copied into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long a writer waits for another process's lock before failing.
 const BUSY_TIMEOUT_MS: u64 = 30_000;
 
@@ -101,6 +109,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Dropping the sender stops the checkpointer.
+    checkpointer: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
@@ -120,6 +130,8 @@ impl SqliteStore {
         // Statement and savepoint journals stay small (a bulk import runs without
         // a savepoint); keeping them in memory spares a file write per page.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = spawn_checkpointer(open_connection(&path)?, data_dir)?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let thread = std::thread::Builder::new()
@@ -133,6 +145,7 @@ impl SqliteStore {
             path,
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
@@ -209,7 +222,36 @@ impl SqliteStore {
         if let Some(t) = self.writer_thread.lock().expect("thread lock").take() {
             let _ = t.join();
         }
+        if let Some((stop, t)) = self.checkpointer.lock().expect("thread lock").take() {
+            drop(stop);
+            let _ = t.join();
+        }
     }
+}
+
+/// Starts the thread that checkpoints the WAL every [`CHECKPOINT_EVERY`]
+/// until its sender is dropped. Passive checkpoints: they copy what no
+/// reader still needs and never block a reader or the writer.
+fn spawn_checkpointer(
+    conn: Connection,
+    data_dir: &Path,
+) -> Result<(mpsc::Sender<()>, std::thread::JoinHandle<()>), StoreError> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("trygg-sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+    Ok((stop, thread))
 }
 
 impl Drop for SqliteStore {
@@ -484,8 +526,10 @@ impl BulkInsert {
         &mut self,
         c: &Connection,
         observations: &[Observation],
-        entries: &[IndexEntry],
+        entries: Vec<IndexEntry>,
     ) -> Result<(), StoreError> {
+        // Entries move into the outcome as their rows go in.
+        let mut entries: Vec<Option<IndexEntry>> = entries.into_iter().map(Some).collect();
         // In id order the id index is appended to instead of split all over.
         let mut order: Vec<(Uuid, usize)> = observations.iter().map(|o| o.id).zip(0..).collect();
         order.sort_unstable();
@@ -504,7 +548,7 @@ impl BulkInsert {
                     &mut param,
                     self.next_seq,
                     &observations[pos],
-                    entries[pos].cell,
+                    entries[pos].as_ref().map_or(0, |e| e.cell),
                 )?;
                 self.next_seq += 1;
             }
@@ -517,14 +561,9 @@ impl BulkInsert {
                         .query_row([obs.id.as_bytes()], |r| r.get::<_, i64>(0))
                         .optional()?
                         == Some(seq);
-                if ours {
-                    self.created.push((
-                        self.offset + pos,
-                        IndexEntry {
-                            seq,
-                            ..entries[pos].clone()
-                        },
-                    ));
+                if ours && let Some(entry) = entries[pos].take() {
+                    self.created
+                        .push((self.offset + pos, IndexEntry { seq, ..entry }));
                 } else {
                     match existing_outcome(c, obs)? {
                         Inserted::Duplicate(_) => self.out.duplicates.push(self.offset + pos),
@@ -674,7 +713,7 @@ impl Store for SqliteStore {
             .collect();
         self.write_alone(move |c| {
             let mut bulk = BulkInsert::new(c)?;
-            bulk.insert(c, &observations, &entries)?;
+            bulk.insert(c, &observations, entries)?;
             Ok(bulk.finish(policy))
         })
         .await
@@ -689,7 +728,7 @@ impl Store for SqliteStore {
             let mut bulk = BulkInsert::new(c)?;
             loop {
                 match chunks.recv() {
-                    Ok(super::ImportChunk::Records(o, e)) => bulk.insert(c, &o, &e)?,
+                    Ok(super::ImportChunk::Records(o, e)) => bulk.insert(c, &o, e)?,
                     Ok(super::ImportChunk::Finish) => break,
                     // The sender gave up (a bad record, a broken stream): store nothing.
                     Err(_) => return Ok((BatchOutcome::default(), false)),
