@@ -14,6 +14,14 @@ use time::{Date, OffsetDateTime};
 use tokio::net::TcpListener;
 
 use trygg::config::{DataArgs, ModelArgs, ServerArgs};
+
+/// jemalloc rather than glibc's malloc: request handling and import parsing
+/// make many small, short-lived allocations, often freed on another thread,
+/// which glibc serves through its slower shared bins. Its settings (pages
+/// returned within a second, by a background thread) are in
+/// `.cargo/config.toml`.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use trygg::http::{AppState, serve};
 use trygg::ingest::{self, Format};
 use trygg::model::observation::ValidationContext;
