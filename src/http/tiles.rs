@@ -25,7 +25,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawPathParams, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -46,6 +46,8 @@ use crate::tiles::{TileId, encode_layer, layers, resolution_for_zoom};
 
 /// Media type of Mapbox Vector Tiles.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
+/// Says whether a tile came from the cache (`hit`) or was made (`miss`).
+const X_TILE_CACHE: header::HeaderName = header::HeaderName::from_static("x-tile-cache");
 /// Deepest zoom the TileJSON advertises; MapLibre overzooms beyond it.
 const MAX_ZOOM: u8 = 16;
 
@@ -142,15 +144,18 @@ impl TileParams {
 pub async fn tile(
     State(state): State<AppState>,
     principal: Principal,
-    Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    path: RawPathParams,
     Query(params): Query<TileParams>,
     headers: TileHeaders,
 ) -> Result<Response, Problem> {
-    let layer = Layer::parse(&layer)?;
-    let y = y
+    // The route names all four segments; read in place, not copied.
+    let segment = |name: &str| path.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v);
+    let layer = Layer::parse(segment("layer"))?;
+    let y = segment("y")
         .strip_suffix(".mvt")
         .ok_or_else(|| Problem::not_found("tile paths end in .mvt"))?;
-    let tile = TileId::parse(&z, &x, y).map_err(|e| Problem::invalid_query(e.to_string()))?;
+    let tile = TileId::parse(segment("z"), segment("x"), y)
+        .map_err(|e| Problem::invalid_query(e.to_string()))?;
     layer.check_access(&principal)?;
     let res = match params.res.as_deref() {
         Some(r) => parse_resolution(Some(r))?,
@@ -472,8 +477,6 @@ fn tile_response(
         None => StatusCode::NO_CONTENT.into_response(),
         Some((bytes, gzipped)) => {
             let mut resp = Response::new(axum::body::Body::from(bytes));
-            // Room for these and the headers added on the way out, at once.
-            resp.headers_mut().reserve(12);
             let h = resp.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
             if gzipped {
@@ -482,8 +485,10 @@ fn tile_response(
             resp
         }
     };
+    // Room for the rest and the headers added on the way out, at once.
+    resp.headers_mut().reserve(10);
     resp.headers_mut()
-        .insert("x-tile-cache", HeaderValue::from_static(cache));
+        .insert(X_TILE_CACHE, HeaderValue::from_static(cache));
     with_cache_headers(resp, etag, public)
 }
 
