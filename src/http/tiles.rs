@@ -41,7 +41,7 @@ use crate::index::Filter;
 use crate::model::Principal;
 use crate::privacy::Disclosure;
 use crate::store::AuditEntry;
-use crate::tiles::cache::CachedTile;
+use crate::tiles::cache::{CachedTile, TileKey};
 use crate::tiles::{TileId, encode_layer, layers, resolution_for_zoom};
 
 /// Media type of Mapbox Vector Tiles.
@@ -177,9 +177,8 @@ pub async fn tile(
             (index.version(), index.tile_stamp(tile))
         };
         let data_version = data_version(layer, &request.params, with_analysis, version, stamp, &[]);
-        let etag = request.etag(data_version);
-        if let Some(hit) = state.tile_cache.get(&etag) {
-            return Ok(request.answer(&hit, &etag, "hit"));
+        if let Some(hit) = state.tile_cache.get(request.key(data_version)) {
+            return Ok(request.answer(&hit, "hit"));
         }
     }
     Box::pin(render_tile(state, request)).await
@@ -217,14 +216,11 @@ struct TileRequest {
 }
 
 impl TileRequest {
-    fn etag(&self, data_version: u64) -> String {
-        etag(
+    fn key(&self, data_version: u64) -> TileKey {
+        TileKey {
             data_version,
-            &self.principal,
-            self.tile,
-            self.layer,
-            &self.params,
-        )
+            request: request_hash(&self.principal, self.tile, self.layer, &self.params),
+        }
     }
 
     fn public(&self) -> bool {
@@ -232,7 +228,10 @@ impl TileRequest {
     }
 
     /// Whether the caller holds this version already (`If-None-Match`).
-    fn holds(&self, etag: &str) -> bool {
+    fn holds(&self, etag: &HeaderValue) -> bool {
+        let Ok(etag) = etag.to_str() else {
+            return false;
+        };
         self.headers
             .if_none_match
             .as_ref()
@@ -240,7 +239,7 @@ impl TileRequest {
             .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
     }
 
-    fn not_modified(&self, etag: &str) -> Response {
+    fn not_modified(&self, etag: &HeaderValue) -> Response {
         with_cache_headers(
             StatusCode::NOT_MODIFIED.into_response(),
             etag,
@@ -249,11 +248,11 @@ impl TileRequest {
     }
 
     /// `304` when the caller holds this version, else the tile.
-    fn answer(&self, t: &CachedTile, etag: &str, cache: &'static str) -> Response {
-        if self.holds(etag) {
-            return self.not_modified(etag);
+    fn answer(&self, t: &CachedTile, cache: &'static str) -> Response {
+        if self.holds(&t.etag) {
+            return self.not_modified(&t.etag);
         }
-        tile_response(t, self.headers.gzip_ok, etag, self.public(), cache)
+        tile_response(t, self.headers.gzip_ok, self.public(), cache)
     }
 }
 
@@ -287,10 +286,11 @@ async fn render_tile(state: AppState, request: TileRequest) -> Result<Response, 
         (index.version(), index.tile_stamp(tile))
     };
     let data_version = data_version(layer, params, with_analysis, version, stamp, &walks);
-    let etag = request.etag(data_version);
+    let key = request.key(data_version);
+    let etag = key.etag();
     // Cache keys hold the raw parameters, so a hit was a valid request
     // before: the filter is parsed (and checked) only for a miss.
-    let lookup = match state.tile_cache.get(&etag) {
+    let lookup = match state.tile_cache.get(key) {
         Some(hit) => Lookup::Hit(hit),
         None => Lookup::Miss(params.filter(&state)?),
     };
@@ -301,7 +301,7 @@ async fn render_tile(state: AppState, request: TileRequest) -> Result<Response, 
         audit_read(&state, principal, layer, tile).await;
     }
     let filter = match lookup {
-        Lookup::Hit(hit) => return Ok(request.answer(&hit, &etag, "hit")),
+        Lookup::Hit(hit) => return Ok(request.answer(&hit, "hit")),
         Lookup::Miss(filter) => filter,
     };
 
@@ -319,8 +319,8 @@ async fn render_tile(state: AppState, request: TileRequest) -> Result<Response, 
     let bytes = render(&state, job).await?;
     let cached = state
         .tile_cache
-        .put(etag.clone(), CachedTile::new(bytes, compress));
-    Ok(request.answer(&cached, &etag, "miss"))
+        .put(key, CachedTile::new(key, bytes, compress));
+    Ok(request.answer(&cached, "miss"))
 }
 
 /// A cached tile, or the parsed filter to make it with.
@@ -461,13 +461,7 @@ async fn audit_read(state: &AppState, principal: &Principal, layer: Layer, tile:
 }
 
 /// The tile in the encoding the client takes (gzip when it says so).
-fn tile_response(
-    t: &CachedTile,
-    gzip_ok: bool,
-    etag: &str,
-    public: bool,
-    cache: &'static str,
-) -> Response {
+fn tile_response(t: &CachedTile, gzip_ok: bool, public: bool, cache: &'static str) -> Response {
     let body = match (&t.plain, &t.gzip) {
         (None, _) => None,
         (Some(_), Some(gz)) if gzip_ok => Some((gz.clone(), true)),
@@ -489,14 +483,12 @@ fn tile_response(
     resp.headers_mut().reserve(10);
     resp.headers_mut()
         .insert(X_TILE_CACHE, HeaderValue::from_static(cache));
-    with_cache_headers(resp, etag, public)
+    with_cache_headers(resp, &t.etag, public)
 }
 
-fn with_cache_headers(mut resp: Response, etag: &str, public: bool) -> Response {
+fn with_cache_headers(mut resp: Response, etag: &HeaderValue, public: bool) -> Response {
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        h.insert(header::ETAG, v);
-    }
+    h.insert(header::ETAG, etag.clone());
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(if public {
@@ -512,9 +504,9 @@ fn with_cache_headers(mut resp: Response, etag: &str, public: bool) -> Response 
     resp
 }
 
-/// A validator that changes with the data, the tile, the filters and what
-/// the caller is allowed to see.
-fn etag(version: u64, principal: &Principal, tile: TileId, layer: Layer, p: &TileParams) -> String {
+/// What a tile's `ETag` adds to the data version: the tile, the filters and
+/// what the caller is allowed to see.
+fn request_hash(principal: &Principal, tile: TileId, layer: Layer, p: &TileParams) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     (tile.z, tile.x, tile.y, layer.name()).hash(&mut h);
     (
@@ -530,7 +522,7 @@ fn etag(version: u64, principal: &Principal, tile: TileId, layer: Layer, p: &Til
         .hash(&mut h);
     principal.reads_raw().hash(&mut h);
     principal.walk_id.hash(&mut h);
-    format!("\"{version:x}-{:x}\"", h.finish())
+    h.finish()
 }
 
 /// `GET /tiles/{layer}.json` — TileJSON 3.0.0 for a layer; the query string

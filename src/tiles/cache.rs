@@ -8,19 +8,38 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
 
-/// One encoded tile; both `None` for an empty tile.
+/// What identifies a tile's content: the data version it was made from and
+/// a hash of the request (tile, layer, filters, what the caller may see).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TileKey {
+    pub data_version: u64,
+    pub request: u64,
+}
+
+impl TileKey {
+    /// The key as an `ETag` value.
+    pub fn etag(self) -> HeaderValue {
+        let tag = format!("\"{:x}-{:x}\"", self.data_version, self.request);
+        HeaderValue::from_str(&tag).expect("hex digits and quotes make a header value")
+    }
+}
+
+/// One encoded tile (both bodies `None` for an empty tile), with its `ETag`
+/// ready for the response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedTile {
     pub plain: Option<Bytes>,
     pub gzip: Option<Bytes>,
+    pub etag: HeaderValue,
 }
 
 impl CachedTile {
     /// Keeps `plain` and, with `compress`, its gzip compression.
-    pub fn new(plain: Option<Vec<u8>>, compress: bool) -> Self {
+    pub fn new(key: TileKey, plain: Option<Vec<u8>>, compress: bool) -> Self {
         let gzip = plain
             .as_ref()
             .filter(|_| compress)
@@ -29,6 +48,7 @@ impl CachedTile {
         CachedTile {
             plain: plain.map(Bytes::from),
             gzip,
+            etag: key.etag(),
         }
     }
 
@@ -56,8 +76,8 @@ fn gzip(plain: &[u8]) -> Option<Vec<u8>> {
 
 #[derive(Default)]
 struct Inner {
-    map: FxHashMap<String, Arc<CachedTile>>,
-    order: VecDeque<String>,
+    map: FxHashMap<TileKey, Arc<CachedTile>>,
+    order: VecDeque<TileKey>,
     bytes: usize,
 }
 
@@ -83,19 +103,19 @@ impl TileCache {
         self.max_bytes > 0
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<CachedTile>> {
-        self.lock().map.get(key).cloned()
+    pub fn get(&self, key: TileKey) -> Option<Arc<CachedTile>> {
+        self.lock().map.get(&key).cloned()
     }
 
     /// Stores a tile, dropping the oldest entries beyond the budget.
-    pub fn put(&self, key: String, tile: CachedTile) -> Arc<CachedTile> {
+    pub fn put(&self, key: TileKey, tile: CachedTile) -> Arc<CachedTile> {
         let tile = Arc::new(tile);
         let size = tile.size();
         if size > self.max_bytes {
             return tile;
         }
         let mut inner = self.lock();
-        if let Some(old) = inner.map.insert(key.clone(), Arc::clone(&tile)) {
+        if let Some(old) = inner.map.insert(key, Arc::clone(&tile)) {
             inner.bytes -= old.size();
         } else {
             inner.order.push_back(key);
@@ -126,15 +146,16 @@ mod tests {
     #[test]
     fn stays_within_its_budget_oldest_out_first() {
         let cache = TileCache::new(3 * (1000 + 64) + 200);
-        let tile = |b: u8| CachedTile {
-            plain: Some(Bytes::from(vec![b; 1000])),
-            gzip: None,
+        let key = |i: u8| TileKey {
+            data_version: 1,
+            request: u64::from(i),
         };
+        let tile = |b: u8| CachedTile::new(key(b), Some(vec![b; 1000]), false);
         for i in 0..5u8 {
-            cache.put(format!("t{i}"), tile(i));
+            cache.put(key(i), tile(i));
         }
-        assert!(cache.get("t0").is_none() && cache.get("t1").is_none());
-        assert_eq!(cache.get("t4").unwrap().plain.as_ref().unwrap()[0], 4);
+        assert!(cache.get(key(0)).is_none() && cache.get(key(1)).is_none());
+        assert_eq!(cache.get(key(4)).unwrap().plain.as_ref().unwrap()[0], 4);
         let (entries, bytes) = cache.usage();
         assert_eq!(entries, 3);
         assert!(bytes <= 3 * (1000 + 64) + 200);
@@ -143,18 +164,22 @@ mod tests {
     #[test]
     fn gzip_round_trips() {
         use std::io::Read as _;
-        let t = CachedTile::new(Some(b"tile bytes tile bytes tile bytes".to_vec()), true);
+        let key = TileKey {
+            data_version: 7,
+            request: 0xab,
+        };
+        let t = CachedTile::new(
+            key,
+            Some(b"tile bytes tile bytes tile bytes".to_vec()),
+            true,
+        );
+        assert_eq!(t.etag, "\"7-ab\"");
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&t.gzip.unwrap()[..])
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, b"tile bytes tile bytes tile bytes");
-        assert_eq!(
-            CachedTile::new(None, true),
-            CachedTile {
-                plain: None,
-                gzip: None
-            }
-        );
+        let empty = CachedTile::new(key, None, true);
+        assert!(empty.plain.is_none() && empty.gzip.is_none());
     }
 }
