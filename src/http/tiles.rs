@@ -171,17 +171,20 @@ pub async fn tile(
         principal,
         headers,
     };
+    let mut missed = None;
     if matches!(layer, Layer::Hexagons | Layer::Areas) && state.tile_cache.is_enabled() {
         let (version, stamp) = {
             let index = state.service.index();
             (index.version(), index.tile_stamp(tile))
         };
         let data_version = data_version(layer, &request.params, with_analysis, version, stamp, &[]);
-        if let Some(hit) = state.tile_cache.get(request.key(data_version)) {
-            return Ok(request.answer(&hit, "hit"));
+        let key = request.key(data_version);
+        match state.tile_cache.get(key) {
+            Some(hit) => return Ok(request.answer(&hit, "hit")),
+            None => missed = Some((key, version)),
         }
     }
-    Box::pin(render_tile(state, request)).await
+    Box::pin(render_tile(state, request, missed)).await
 }
 
 /// What the caller sent that decides a tile's response.
@@ -257,8 +260,13 @@ impl TileRequest {
 }
 
 /// Everything but a cached public tile: the walks list, the audit, the
-/// cache lookup again, and on a miss the rendering.
-async fn render_tile(state: AppState, request: TileRequest) -> Result<Response, Problem> {
+/// cache lookup (unless `missed` says it was made: key and data version),
+/// and on a miss the rendering.
+async fn render_tile(
+    state: AppState,
+    request: TileRequest,
+    missed: Option<(TileKey, u64)>,
+) -> Result<Response, Problem> {
     let TileRequest {
         layer,
         tile,
@@ -281,16 +289,21 @@ async fn render_tile(state: AppState, request: TileRequest) -> Result<Response, 
     } else {
         Vec::new()
     };
-    let (version, stamp) = {
-        let index = state.service.index();
-        (index.version(), index.tile_stamp(tile))
+    let (key, version, cached) = if let Some((key, version)) = missed {
+        (key, version, None)
+    } else {
+        let (version, stamp) = {
+            let index = state.service.index();
+            (index.version(), index.tile_stamp(tile))
+        };
+        let data_version = data_version(layer, params, with_analysis, version, stamp, &walks);
+        let key = request.key(data_version);
+        (key, version, state.tile_cache.get(key))
     };
-    let data_version = data_version(layer, params, with_analysis, version, stamp, &walks);
-    let key = request.key(data_version);
     let etag = key.etag();
     // Cache keys hold the raw parameters, so a hit was a valid request
     // before: the filter is parsed (and checked) only for a miss.
-    let lookup = match state.tile_cache.get(key) {
+    let lookup = match cached {
         Some(hit) => Lookup::Hit(hit),
         None => Lookup::Miss(params.filter(&state)?),
     };
