@@ -88,6 +88,17 @@ pub enum FindingStatus {
 }
 
 impl FindingStatus {
+    pub const ALL: [FindingStatus; 3] = [
+        FindingStatus::Open,
+        FindingStatus::Assigned,
+        FindingStatus::Resolved,
+    ];
+
+    /// The inverse of `status as u8`.
+    pub fn from_index(i: u8) -> Option<FindingStatus> {
+        FindingStatus::ALL.get(usize::from(i)).copied()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingStatus::Open => "open",
