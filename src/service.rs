@@ -3,6 +3,7 @@
 //! before the acknowledgement; writes made by other processes on the same
 //! store (the CLI, other instances) are picked up by [`Service::catch_up`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
@@ -24,6 +25,9 @@ pub struct Service {
     index: RwLock<ObservationIndex>,
     /// Every observation with a sequence number up to this one is in the index.
     caught_up_to: Mutex<i64>,
+    /// Batches of ours being stored and indexed; catch-up waits for them
+    /// rather than read their rows back (see [`Service::catch_up`]).
+    imports_in_flight: AtomicUsize,
     pub taxonomy: Taxonomy,
     pub region: Region,
 }
@@ -59,6 +63,7 @@ impl Service {
             store,
             index: RwLock::new(index),
             caught_up_to: Mutex::new(after),
+            imports_in_flight: AtomicUsize::new(0),
             taxonomy,
             region,
         })
@@ -101,6 +106,7 @@ impl Service {
         observations: Vec<Observation>,
         policy: BatchPolicy,
     ) -> Result<BatchOutcome, StoreError> {
+        let _in_flight = ImportInFlight::new(self);
         let outcome = self.store.insert_batch(observations, policy).await?;
         self.index_created(&outcome);
         Ok(outcome)
@@ -131,7 +137,14 @@ impl Service {
 
     /// Indexes observations that other processes committed to the store.
     /// Returns how many were new.
+    ///
+    /// Skipped while a batch of ours is in flight: once committed, its rows
+    /// would be read back and indexed twice over, racing the batch's own
+    /// indexing.
     pub async fn catch_up(&self) -> Result<usize, StoreError> {
+        if self.imports_in_flight.load(Ordering::Acquire) > 0 {
+            return Ok(0);
+        }
         let mut added = 0;
         loop {
             let after = *self.caught_up_to.lock().expect("cursor lock");
@@ -171,6 +184,22 @@ impl Service {
     }
 }
 
+/// Counts a batch as in flight for as long as it lives.
+struct ImportInFlight<'a>(&'a AtomicUsize);
+
+impl<'a> ImportInFlight<'a> {
+    fn new(service: &'a Service) -> Self {
+        service.imports_in_flight.fetch_add(1, Ordering::AcqRel);
+        ImportInFlight(&service.imports_in_flight)
+    }
+}
+
+impl Drop for ImportInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Why a streamed import stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -192,7 +221,7 @@ pub async fn store_while_parsing<F>(
 ) -> Result<(crate::ingest::Checked, BatchOutcome), ImportError>
 where
     F: FnOnce(
-            &mut dyn FnMut(Vec<Observation>),
+            &mut (dyn FnMut(Vec<Observation>) + Send),
         ) -> Result<crate::ingest::Checked, crate::ingest::ParseError>
         + Send
         + 'static,
@@ -236,11 +265,12 @@ impl Service {
     ) -> Result<(crate::ingest::Checked, BatchOutcome), ImportError>
     where
         F: FnOnce(
-                &mut dyn FnMut(Vec<Observation>),
+                &mut (dyn FnMut(Vec<Observation>) + Send),
             ) -> Result<crate::ingest::Checked, crate::ingest::ParseError>
             + Send
             + 'static,
     {
+        let _in_flight = ImportInFlight::new(self);
         let (checked, outcome) = store_while_parsing(self.store.as_ref(), partial, parse).await?;
         self.index_created(&outcome);
         Ok((checked, outcome))

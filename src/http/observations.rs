@@ -232,7 +232,7 @@ pub async fn import(
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let service = state.service.clone();
     let principal_for_parse = principal.clone();
-    let parse = move |on_accepted: &mut dyn FnMut(Vec<crate::model::Observation>)| {
+    let parse = move |on_accepted: &mut (dyn FnMut(Vec<crate::model::Observation>) + Send)| {
         let allow = |new: &NewObservation| {
             let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
             if kind.is_some_and(|k| !principal_for_parse.may_submit(k)) {

@@ -258,7 +258,7 @@ impl CellRuns {
     pub fn build(cells: &[u64], kinds: &[u8], times: &[i64], keys: &[u32]) -> Self {
         CellRuns {
             levels: RUN_RESOLUTIONS
-                .iter()
+                .par_iter()
                 .map(|&res| Level::build(res, cells, kinds, times, keys))
                 .collect(),
         }

@@ -22,6 +22,7 @@ pub use spatial::Nearby;
 
 use geo::{BoundingRect, Contains, MultiPolygon, Point, Rect};
 use h3o::{CellIndex, LatLng, Resolution};
+use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData};
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
@@ -168,9 +169,7 @@ impl ObservationIndex {
     /// Builds an index from many entries at once (bulk-loading the R-tree).
     pub fn from_entries(entries: impl IntoIterator<Item = IndexEntry>) -> Self {
         let mut idx = ObservationIndex::new();
-        for e in entries {
-            idx.push_columns(&e);
-        }
+        idx.push_many(&entries.into_iter().collect::<Vec<_>>());
         idx.rebuild_search_structures();
         idx
     }
@@ -226,27 +225,96 @@ impl ObservationIndex {
             return entries.iter().filter(|e| self.insert(e)).count();
         }
         let first_new = self.ids.len();
-        for e in entries {
-            self.max_seq = self.max_seq.max(e.seq);
-            if !self.by_id.contains_key(&e.id) {
-                self.push_columns(e);
-            }
+        self.push_many(entries);
+        if self.ids.len() == first_new {
+            return 0;
         }
         self.rebuild_search_structures();
         self.version += 1;
         self.tile_stamps.touch_all(self.version);
         let new = first_new..self.ids.len();
         let added = new.len();
-        for area in &mut self.areas {
-            for i in new.clone() {
-                let [lon, lat] = self.points[i];
-                if area.contains(lon, lat) {
-                    area.members
-                        .push(u32::try_from(i).expect("fewer than 2^32 records"));
-                }
+        let points = &self.points;
+        self.areas.par_iter_mut().for_each(|area| {
+            let members: Vec<u32> = new
+                .clone()
+                .into_par_iter()
+                .filter(|&i| {
+                    let [lon, lat] = points[i];
+                    area.contains(lon, lat)
+                })
+                .map(|i| u32::try_from(i).expect("fewer than 2^32 records"))
+                .collect();
+            area.members.extend(members);
+        });
+        added
+    }
+
+    /// Appends the columns of the entries with new ids (the first of any
+    /// repeated id); the derived columns are computed in parallel.
+    fn push_many(&mut self, entries: &[IndexEntry]) {
+        let first = self.ids.len();
+        self.by_id.reserve(entries.len());
+        let mut fresh = Vec::with_capacity(entries.len());
+        for e in entries {
+            self.max_seq = self.max_seq.max(e.seq);
+            let i = u32::try_from(first + fresh.len()).expect("fewer than 2^32 observations");
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_id.entry(e.id) {
+                slot.insert(i);
+                fresh.push(e);
             }
         }
-        added
+        let derived: Vec<(u32, u8)> = fresh
+            .par_iter()
+            .map(|e| {
+                (
+                    crate::privacy::record_key(&e.id),
+                    swedish_time::local_hour(e.observed_at),
+                )
+            })
+            .collect();
+        let n = fresh.len();
+        self.ids.reserve(n);
+        self.points.reserve(n);
+        self.cells.reserve(n);
+        self.times.reserve(n);
+        self.keys.reserve(n);
+        self.hours.reserve(n);
+        self.kinds.reserve(n);
+        self.categories.reserve(n);
+        self.walks.reserve(n);
+        self.organisations.reserve(n);
+        for (e, (key, hour)) in fresh.into_iter().zip(derived) {
+            self.ids.push(e.id);
+            self.points.push([e.lon, e.lat]);
+            self.cells.push(e.cell);
+            self.times.push(e.observed_at);
+            self.keys.push(key);
+            self.hours.push(hour);
+            self.push_attributes(e);
+        }
+    }
+
+    /// Pushes the interned attribute columns of one entry.
+    fn push_attributes(&mut self, e: &IndexEntry) {
+        self.kinds.push(e.kind as u8);
+        let category = match self.category_names.get(e.category.as_str()) {
+            Some(c) => c,
+            None => self.category_names.intern(e.category.clone()),
+        };
+        self.categories
+            .push(u16::try_from(category).expect("fewer than 65536 categories"));
+        self.walks
+            .push(e.walk_id.map_or(NONE, |w| self.walk_ids.intern(w)));
+        let organisation = match &e.organisation {
+            None => 0,
+            Some(o) => match self.organisation_names.get(o.as_str()) {
+                Some(id) => id,
+                None => self.organisation_names.intern(o.clone()),
+            },
+        };
+        self.organisations
+            .push(u16::try_from(organisation).expect("fewer than 65536 organisations"));
     }
 
     fn push_columns(&mut self, e: &IndexEntry) -> u32 {
@@ -259,31 +327,26 @@ impl ObservationIndex {
         self.times.push(e.observed_at);
         self.keys.push(crate::privacy::record_key(&e.id));
         self.hours.push(swedish_time::local_hour(e.observed_at));
-        self.kinds.push(e.kind as u8);
-        self.categories.push(
-            u16::try_from(self.category_names.intern(e.category.clone()))
-                .expect("fewer than 65536 categories"),
-        );
-        self.walks
-            .push(e.walk_id.map_or(NONE, |w| self.walk_ids.intern(w)));
-        self.organisations
-            .push(e.organisation.as_ref().map_or(0, |o| {
-                u16::try_from(self.organisation_names.intern(o.clone()))
-                    .expect("fewer than 65536 organisations")
-            }));
+        self.push_attributes(e);
         i
     }
 
     /// Rebuilds the R-tree and the cell runs from the columns.
     fn rebuild_search_structures(&mut self) {
-        self.runs = cell_runs::CellRuns::build(&self.cells, &self.kinds, &self.times, &self.keys);
-        let pts = self
-            .points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| GeomWithData::new(*p, u32::try_from(i).expect("fewer than 2^32")))
-            .collect();
-        self.tree = RTree::bulk_load(pts);
+        let (runs, tree) = rayon::join(
+            || cell_runs::CellRuns::build(&self.cells, &self.kinds, &self.times, &self.keys),
+            || {
+                let pts = self
+                    .points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| GeomWithData::new(*p, u32::try_from(i).expect("fewer than 2^32")))
+                    .collect();
+                RTree::bulk_load(pts)
+            },
+        );
+        self.runs = runs;
+        self.tree = tree;
     }
 
     /// The version at which a map tile's data last changed (`None` for

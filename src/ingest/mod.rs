@@ -135,52 +135,83 @@ pub fn parse_and_validate(
 /// `on_accepted` chunk by chunk (in input order) instead of collecting them,
 /// so that storing can start while parsing goes on. The returned
 /// [`Checked`] has an empty `accepted`.
+///
+/// Two stages: this thread reads records while a second one validates the
+/// chunk before (in parallel) and hands it on, so reading never waits for
+/// validation nor validation for reading.
 pub fn parse_and_validate_chunked(
     format: Format,
     input: impl BufRead,
     ctx: ValidationContext<'_>,
     allow: &(dyn Fn(&NewObservation) -> Result<(), ValidationError> + Sync),
     max_listed: usize,
-    on_accepted: &mut dyn FnMut(Vec<Observation>),
+    on_accepted: &mut (dyn FnMut(Vec<Observation>) + Send),
 ) -> Result<Checked, ParseError> {
-    let mut checked = Checked::default();
-    let mut pending: Vec<(Position, RecordResult)> = Vec::with_capacity(CHUNK);
-    let mut flush = |pending: &mut Vec<(Position, RecordResult)>, checked: &mut Checked| {
-        let results: Vec<(Position, Result<Observation, Vec<ValidationError>>)> = pending
-            .par_drain(..)
-            .map(|(pos, rec)| {
-                let r = rec.and_then(|new| {
-                    allow(&new).map_err(|e| vec![e])?;
-                    new.validate(ctx)
-                });
-                (pos, r)
-            })
-            .collect();
-        let mut chunk = Vec::with_capacity(results.len());
-        for (position, r) in results {
-            match r {
-                Ok(o) => chunk.push(o),
-                Err(errors) => {
-                    checked.rejected += 1;
-                    if checked.rejections.len() < max_listed {
-                        checked.rejections.push(Rejection { position, errors });
-                    }
+    // One chunk waiting while one is validated: both stages stay busy.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Position, RecordResult)>>(1);
+    std::thread::scope(|scope| {
+        let validator = scope.spawn(move || {
+            let mut checked = Checked::default();
+            for pending in rx {
+                validate_chunk(pending, ctx, allow, max_listed, &mut checked, on_accepted);
+            }
+            checked
+        });
+        let mut pending = Vec::with_capacity(CHUNK);
+        let parsed = parse(format, input, |pos, rec| {
+            pending.push((pos, rec));
+            if pending.len() == CHUNK {
+                // A send fails only if the validator died; its panic is raised below.
+                let _ = tx.send(std::mem::replace(&mut pending, Vec::with_capacity(CHUNK)));
+            }
+        });
+        if !pending.is_empty() {
+            let _ = tx.send(pending);
+        }
+        drop(tx);
+        let checked = validator
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        parsed.map(|()| checked)
+    })
+}
+
+/// Validates one chunk in parallel, counts and lists its rejections, and
+/// hands its accepted observations on.
+fn validate_chunk(
+    pending: Vec<(Position, RecordResult)>,
+    ctx: ValidationContext<'_>,
+    allow: &(dyn Fn(&NewObservation) -> Result<(), ValidationError> + Sync),
+    max_listed: usize,
+    checked: &mut Checked,
+    on_accepted: &mut (dyn FnMut(Vec<Observation>) + Send),
+) {
+    let results: Vec<(Position, Result<Observation, Vec<ValidationError>>)> = pending
+        .into_par_iter()
+        .map(|(pos, rec)| {
+            let r = rec.and_then(|new| {
+                allow(&new).map_err(|e| vec![e])?;
+                new.validate(ctx)
+            });
+            (pos, r)
+        })
+        .collect();
+    let mut chunk = Vec::with_capacity(results.len());
+    for (position, r) in results {
+        match r {
+            Ok(o) => chunk.push(o),
+            Err(errors) => {
+                checked.rejected += 1;
+                if checked.rejections.len() < max_listed {
+                    checked.rejections.push(Rejection { position, errors });
                 }
             }
         }
-        if !chunk.is_empty() {
-            checked.accepted_ids.extend(chunk.iter().map(|o| o.id));
-            on_accepted(chunk);
-        }
-    };
-    parse(format, input, |pos, rec| {
-        pending.push((pos, rec));
-        if pending.len() == CHUNK {
-            flush(&mut pending, &mut checked);
-        }
-    })?;
-    flush(&mut pending, &mut checked);
-    Ok(checked)
+    }
+    if !chunk.is_empty() {
+        checked.accepted_ids.extend(chunk.iter().map(|o| o.id));
+        on_accepted(chunk);
+    }
 }
 
 fn parse_ndjson(
