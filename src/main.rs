@@ -436,17 +436,21 @@ async fn import(
     let reader = BufReader::with_capacity(1 << 16, pb.wrap_read(f));
     let store = open_store(data).await?;
     // Parsing and storing overlap; the writer commits once, at the end.
-    let (checked, out) =
-        trygg::service::store_while_parsing(store.as_ref(), partial, move |on_accepted| {
+    let (checked, out, _) = trygg::service::store_while_parsing(
+        store.as_ref(),
+        partial,
+        move |on_accepted| {
             let ctx = ValidationContext {
                 taxonomy: &taxonomy,
                 region: &region,
                 now: OffsetDateTime::now_utc(),
             };
             ingest::parse_and_validate_chunked(format, reader, ctx, &|_| Ok(()), 20, on_accepted)
-        })
-        .await
-        .with_context(|| format!("importing {}", file.display()))?;
+        },
+        None,
+    )
+    .await
+    .with_context(|| format!("importing {}", file.display()))?;
     pb.finish_and_clear();
     for r in &checked.rejections {
         let pos = r.position;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
 
-use crate::index::{IndexEntry, ObservationIndex};
+use crate::index::{IndexEntry, ObservationIndex, PreparedBulk};
 use crate::model::{Observation, observation::ValidationContext};
 use crate::model::{Region, Taxonomy};
 use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError};
@@ -108,15 +108,15 @@ impl Service {
     ) -> Result<BatchOutcome, StoreError> {
         let _in_flight = ImportInFlight::new(self);
         let outcome = self.store.insert_batch(observations, policy).await?;
-        self.index_created(&outcome);
+        self.index_created(&outcome, None);
         Ok(outcome)
     }
 
     /// Indexes the observations a batch created.
-    fn index_created(&self, outcome: &BatchOutcome) {
+    fn index_created(&self, outcome: &BatchOutcome, prepared: Option<PreparedBulk>) {
         if !outcome.created.is_empty() {
             let mut idx = self.index.write().expect("index lock poisoned");
-            idx.insert_many(&outcome.created);
+            idx.insert_prepared(prepared, &outcome.created);
         }
         let seqs = outcome.created.iter().map(|e| e.seq);
         if let (Some(first), Some(last)) = (seqs.clone().min(), seqs.max()) {
@@ -209,16 +209,25 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// Prepares the index for a batch whose rows are all read, while the store
+/// commits it (see [`crate::index::PreparedBulk`]).
+pub type PrepareIndex = Box<dyn FnOnce(&[IndexEntry]) -> Option<PreparedBulk> + Send>;
+
 /// Parses and validates an input while the store writes what is already
 /// validated, all in one transaction: the parse runs on a blocking thread,
 /// the store's writer takes the chunks as they come. Nothing is stored when
 /// parsing fails, or when a record is invalid and `partial` is false; the
 /// store's own policy handles ids stored before with other content.
+///
+/// With `prepare`, the parsing thread goes on to prepare the index for the
+/// batch once it has handed the last chunk to the store, while the store
+/// files the ids and commits.
 pub async fn store_while_parsing<F>(
     store: &dyn Store,
     partial: bool,
     parse: F,
-) -> Result<(crate::ingest::Checked, BatchOutcome), ImportError>
+    prepare: Option<PrepareIndex>,
+) -> Result<(crate::ingest::Checked, BatchOutcome, Option<PreparedBulk>), ImportError>
 where
     F: FnOnce(
             &mut (dyn FnMut(Vec<Observation>) + Send),
@@ -232,19 +241,36 @@ where
     // Two chunks in flight: enough to keep both sides busy, little memory.
     let (tx, rx) = std::sync::mpsc::sync_channel::<ImportChunk>(2);
     let parsing = tokio::task::spawn_blocking(move || {
+        // The entries go to the store; with `prepare`, copies stay here.
+        let mut rows: Vec<IndexEntry> = Vec::new();
+        let keep_rows = prepare.is_some();
         let result = parse(&mut |chunk| {
-            let entries = chunk
-                .par_iter()
-                .map(|o| IndexEntry::from_observation(0, o))
-                .collect();
+            let entries: Vec<IndexEntry> = if keep_rows {
+                let (entries, copies): (Vec<_>, Vec<_>) = chunk
+                    .par_iter()
+                    .map(|o| {
+                        let entry = IndexEntry::from_observation(0, o);
+                        (entry.clone(), entry)
+                    })
+                    .unzip();
+                rows.extend(copies);
+                entries
+            } else {
+                chunk
+                    .par_iter()
+                    .map(|o| IndexEntry::from_observation(0, o))
+                    .collect()
+            };
             // A send fails only when the writer gave up; parsing finishes anyway
             // so that every rejection can be reported.
             let _ = tx.send(ImportChunk::Records(chunk, entries));
         });
+        let mut prepared = None;
         if matches!(&result, Ok(c) if partial || c.rejected == 0) {
             let _ = tx.send(ImportChunk::Finish);
+            prepared = prepare.and_then(|prepare| prepare(&rows));
         }
-        result
+        (result, prepared)
     });
     let policy = if partial {
         BatchPolicy::Partial
@@ -252,14 +278,14 @@ where
         BatchPolicy::AllOrNothing
     };
     let stored = store.insert_stream(rx, policy).await;
-    let checked = parsing.await.map_err(|_| StoreError::Closed)??;
-    Ok((checked, stored?))
+    let (checked, prepared) = parsing.await.map_err(|_| StoreError::Closed)?;
+    Ok((checked?, stored?, prepared))
 }
 
 impl Service {
     /// [`store_while_parsing`], then indexes what was stored.
     pub async fn import_streamed<F>(
-        &self,
+        self: &Arc<Self>,
         partial: bool,
         parse: F,
     ) -> Result<(crate::ingest::Checked, BatchOutcome), ImportError>
@@ -271,8 +297,11 @@ impl Service {
             + 'static,
     {
         let _in_flight = ImportInFlight::new(self);
-        let (checked, outcome) = store_while_parsing(self.store.as_ref(), partial, parse).await?;
-        self.index_created(&outcome);
+        let service = Arc::clone(self);
+        let prepare: PrepareIndex = Box::new(move |rows| service.index().prepare_bulk(rows));
+        let (checked, outcome, prepared) =
+            store_while_parsing(self.store.as_ref(), partial, parse, Some(prepare)).await?;
+        self.index_created(&outcome, prepared);
         Ok((checked, outcome))
     }
 }

@@ -146,18 +146,9 @@ fn slot(i: usize) -> u32 {
 }
 
 impl Level {
-    fn build(res: u8, cells: &[u64], kinds: &[u8], times: &[i64], keys: &[u32]) -> Self {
-        let mut rows: Vec<(u64, u64, u32)> = (0..cells.len())
-            .into_par_iter()
-            .map(|i| {
-                (
-                    ancestor(cells[i], res),
-                    order_key(kinds[i], times[i]),
-                    keys[i],
-                )
-            })
-            .collect();
-        rows.par_sort_unstable();
+    /// The level at `res` from rows `(cell at res, order key, record key)`
+    /// sorted.
+    fn from_sorted(res: u8, rows: &[(u64, u64, u32)]) -> Self {
         let runs: Vec<Run> = rows
             .chunk_by(|a, b| a.0 == b.0)
             .map(|group| {
@@ -255,13 +246,33 @@ impl Default for CellRuns {
 
 impl CellRuns {
     /// Runs for the records given column by column (resolution-12 cells).
+    ///
+    /// One sort, at the finest level. A parent's children are contiguous in
+    /// H3 index order, so the rows sorted for one level are already grouped
+    /// by parent for the next, each group made of its children's sorted
+    /// runs, which a stable sort merges in near-linear time.
     pub fn build(cells: &[u64], kinds: &[u8], times: &[i64], keys: &[u32]) -> Self {
-        CellRuns {
-            levels: RUN_RESOLUTIONS
-                .par_iter()
-                .map(|&res| Level::build(res, cells, kinds, times, keys))
-                .collect(),
+        let mut rows: Vec<(u64, u64, u32)> = (0..cells.len())
+            .into_par_iter()
+            .map(|i| {
+                (
+                    ancestor(cells[i], FINEST),
+                    order_key(kinds[i], times[i]),
+                    keys[i],
+                )
+            })
+            .collect();
+        rows.par_sort_unstable();
+        let mut levels = Vec::with_capacity(RUN_RESOLUTIONS.len());
+        levels.push(Level::from_sorted(FINEST, &rows));
+        for &res in RUN_RESOLUTIONS.iter().rev().skip(1) {
+            rows.par_iter_mut().for_each(|r| r.0 = ancestor(r.0, res));
+            rows.par_chunk_by_mut(|a, b| a.0 == b.0)
+                .for_each(<[(u64, u64, u32)]>::sort);
+            levels.push(Level::from_sorted(res, &rows));
         }
+        levels.reverse();
+        CellRuns { levels }
     }
 
     /// A cell's outline in world coordinates, kept for cells with runs.

@@ -5,6 +5,7 @@ use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
 
+#[derive(Clone)]
 pub(super) struct Interner<T> {
     ids: FxHashMap<T, u32>,
     values: Vec<T>,

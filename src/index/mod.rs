@@ -9,6 +9,7 @@
 //! Memory per observation is about 130 bytes for the columns, R-tree leaf and
 //! id map, and about 70 more for the cell runs (`cell_runs`).
 
+mod bulk;
 mod cell_runs;
 mod filter;
 mod hexagons;
@@ -28,6 +29,7 @@ use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::model::{Area, Kind, Observation, swedish_time};
+pub use bulk::PreparedBulk;
 use interner::Interner;
 
 /// The finest H3 resolution kept per observation; coarser cells are its
@@ -154,6 +156,53 @@ pub struct ObservationIndex {
     tile_stamps: tile_stamps::TileStamps,
 }
 
+/// The cell runs and the R-tree over these columns, built side by side.
+fn build_search_structures(
+    cells: &[u64],
+    kinds: &[u8],
+    times: &[i64],
+    keys: &[u32],
+    points: &[[f64; 2]],
+) -> (cell_runs::CellRuns, RTree<TreePoint>) {
+    rayon::join(
+        || cell_runs::CellRuns::build(cells, kinds, times, keys),
+        || {
+            let pts = points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| GeomWithData::new(*p, u32::try_from(i).expect("fewer than 2^32")))
+                .collect();
+            RTree::bulk_load(pts)
+        },
+    )
+}
+
+/// The interned category, walk and organisation of `e`.
+fn intern_attributes(
+    categories: &mut Interner<String>,
+    walks: &mut Interner<Uuid>,
+    organisations: &mut Interner<String>,
+    e: &IndexEntry,
+) -> (u16, u32, u16) {
+    let category = match categories.get(e.category.as_str()) {
+        Some(c) => c,
+        None => categories.intern(e.category.clone()),
+    };
+    let walk = e.walk_id.map_or(NONE, |w| walks.intern(w));
+    let organisation = match &e.organisation {
+        None => 0,
+        Some(o) => match organisations.get(o.as_str()) {
+            Some(id) => id,
+            None => organisations.intern(o.clone()),
+        },
+    };
+    (
+        u16::try_from(category).expect("fewer than 65536 categories"),
+        walk,
+        u16::try_from(organisation).expect("fewer than 65536 organisations"),
+    )
+}
+
 /// Interned id 0 means "none" for walks and organisations.
 const NONE: u32 = 0;
 
@@ -221,7 +270,7 @@ impl ObservationIndex {
     /// Inserts many observations. Large batches rebuild the R-tree by bulk
     /// loading, which is faster than inserting one by one.
     pub fn insert_many(&mut self, entries: &[IndexEntry]) -> usize {
-        if entries.len() < 10_000 || entries.len() < self.len() / 4 {
+        if !self.takes_in_bulk(entries.len()) {
             return entries.iter().filter(|e| self.insert(e)).count();
         }
         let first_new = self.ids.len();
@@ -248,6 +297,12 @@ impl ObservationIndex {
             area.members.extend(members);
         });
         added
+    }
+
+    /// Whether a batch of `n` is better added by rebuilding the search
+    /// structures than by inserting one by one.
+    fn takes_in_bulk(&self, n: usize) -> bool {
+        n >= 10_000 && n >= self.len() / 4
     }
 
     /// Appends the columns of the entries with new ids (the first of any
@@ -291,30 +346,22 @@ impl ObservationIndex {
             self.times.push(e.observed_at);
             self.keys.push(key);
             self.hours.push(hour);
+            self.kinds.push(e.kind as u8);
             self.push_attributes(e);
         }
     }
 
     /// Pushes the interned attribute columns of one entry.
     fn push_attributes(&mut self, e: &IndexEntry) {
-        self.kinds.push(e.kind as u8);
-        let category = match self.category_names.get(e.category.as_str()) {
-            Some(c) => c,
-            None => self.category_names.intern(e.category.clone()),
-        };
-        self.categories
-            .push(u16::try_from(category).expect("fewer than 65536 categories"));
-        self.walks
-            .push(e.walk_id.map_or(NONE, |w| self.walk_ids.intern(w)));
-        let organisation = match &e.organisation {
-            None => 0,
-            Some(o) => match self.organisation_names.get(o.as_str()) {
-                Some(id) => id,
-                None => self.organisation_names.intern(o.clone()),
-            },
-        };
-        self.organisations
-            .push(u16::try_from(organisation).expect("fewer than 65536 organisations"));
+        let (category, walk, organisation) = intern_attributes(
+            &mut self.category_names,
+            &mut self.walk_ids,
+            &mut self.organisation_names,
+            e,
+        );
+        self.categories.push(category);
+        self.walks.push(walk);
+        self.organisations.push(organisation);
     }
 
     fn push_columns(&mut self, e: &IndexEntry) -> u32 {
@@ -327,26 +374,20 @@ impl ObservationIndex {
         self.times.push(e.observed_at);
         self.keys.push(crate::privacy::record_key(&e.id));
         self.hours.push(swedish_time::local_hour(e.observed_at));
+        self.kinds.push(e.kind as u8);
         self.push_attributes(e);
         i
     }
 
     /// Rebuilds the R-tree and the cell runs from the columns.
     fn rebuild_search_structures(&mut self) {
-        let (runs, tree) = rayon::join(
-            || cell_runs::CellRuns::build(&self.cells, &self.kinds, &self.times, &self.keys),
-            || {
-                let pts = self
-                    .points
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| GeomWithData::new(*p, u32::try_from(i).expect("fewer than 2^32")))
-                    .collect();
-                RTree::bulk_load(pts)
-            },
+        (self.runs, self.tree) = build_search_structures(
+            &self.cells,
+            &self.kinds,
+            &self.times,
+            &self.keys,
+            &self.points,
         );
-        self.runs = runs;
-        self.tree = tree;
     }
 
     /// The version at which a map tile's data last changed (`None` for

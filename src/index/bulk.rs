@@ -1,0 +1,307 @@
+//! Adding a large batch in two steps. Everything the index keeps for the
+//! batch — its columns appended to the index's, the id map, the cell runs
+//! and the R-tree over all records, area membership — is prepared from a
+//! read-only view while the batch is still being committed (the store's last
+//! steps take one core and the disk, which leaves the other core free).
+//! Once the batch is stored, applying the preparation is a swap. If anything
+//! changed in between, the batch is inserted the usual way instead.
+
+use rayon::prelude::*;
+use rstar::RTree;
+use rustc_hash::FxHashMap;
+use uuid::Uuid;
+
+use super::{
+    IndexEntry, Interner, ObservationIndex, TreePoint, build_search_structures,
+    cell_runs::CellRuns, intern_attributes,
+};
+use crate::model::swedish_time;
+
+/// The index's columns with a batch appended, and the structures over them.
+pub struct PreparedBulk {
+    /// The index version it was prepared from.
+    version: u64,
+    ids: Vec<Uuid>,
+    by_id: FxHashMap<Uuid, u32>,
+    points: Vec<[f64; 2]>,
+    cells: Vec<u64>,
+    times: Vec<i64>,
+    keys: Vec<u32>,
+    hours: Vec<u8>,
+    kinds: Vec<u8>,
+    categories: Vec<u16>,
+    walks: Vec<u32>,
+    organisations: Vec<u16>,
+    category_names: Interner<String>,
+    walk_ids: Interner<Uuid>,
+    organisation_names: Interner<String>,
+    runs: CellRuns,
+    tree: RTree<TreePoint>,
+    /// New members of each area, in the index's area order.
+    members: Vec<Vec<u32>>,
+}
+
+/// `old` with `new` appended, in a vector of its own.
+fn appended<T: Copy>(old: &[T], new: impl ExactSizeIterator<Item = T>) -> Vec<T> {
+    let mut all = Vec::with_capacity(old.len() + new.len());
+    all.extend_from_slice(old);
+    all.extend(new);
+    all
+}
+
+/// The id map and attribute columns of a prepared batch.
+struct Attributes {
+    by_id: FxHashMap<Uuid, u32>,
+    categories: Vec<u16>,
+    walks: Vec<u32>,
+    organisations: Vec<u16>,
+    category_names: Interner<String>,
+    walk_ids: Interner<Uuid>,
+    organisation_names: Interner<String>,
+}
+
+impl ObservationIndex {
+    /// Prepares adding `rows` (sequence numbers may be unset); `None` when
+    /// the batch is small enough to insert one by one or repeats an id.
+    pub fn prepare_bulk(&self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
+        if !self.takes_in_bulk(rows.len()) {
+            return None;
+        }
+        let base = self.len();
+        let derived: Vec<(u32, u8)> = rows
+            .par_iter()
+            .map(|r| {
+                (
+                    crate::privacy::record_key(&r.id),
+                    swedish_time::local_hour(r.observed_at),
+                )
+            })
+            .collect();
+        let points = appended(&self.points, rows.iter().map(|r| [r.lon, r.lat]));
+        let cells = appended(&self.cells, rows.iter().map(|r| r.cell));
+        let times = appended(&self.times, rows.iter().map(|r| r.observed_at));
+        let keys = appended(&self.keys, derived.iter().map(|d| d.0));
+        let hours = appended(&self.hours, derived.iter().map(|d| d.1));
+        let kinds = appended(&self.kinds, rows.iter().map(|r| r.kind as u8));
+        let ((runs, tree), (attributes, members)) = rayon::join(
+            || build_search_structures(&cells, &kinds, &times, &keys, &points),
+            || {
+                rayon::join(
+                    || self.attributes_with(rows),
+                    || {
+                        self.areas
+                            .iter()
+                            .map(|area| {
+                                (base..points.len())
+                                    .into_par_iter()
+                                    .filter(|&i| area.contains(points[i][0], points[i][1]))
+                                    .map(|i| u32::try_from(i).expect("fewer than 2^32 records"))
+                                    .collect()
+                            })
+                            .collect::<Vec<Vec<u32>>>()
+                    },
+                )
+            },
+        );
+        let attributes = attributes?;
+        Some(PreparedBulk {
+            version: self.version,
+            ids: appended(&self.ids, rows.iter().map(|r| r.id)),
+            by_id: attributes.by_id,
+            points,
+            cells,
+            times,
+            keys,
+            hours,
+            kinds,
+            categories: attributes.categories,
+            walks: attributes.walks,
+            organisations: attributes.organisations,
+            category_names: attributes.category_names,
+            walk_ids: attributes.walk_ids,
+            organisation_names: attributes.organisation_names,
+            runs,
+            tree,
+            members,
+        })
+    }
+
+    /// The id map and attribute columns with `rows` added; `None` if one of
+    /// their ids is known or repeated.
+    fn attributes_with(&self, rows: &[IndexEntry]) -> Option<Attributes> {
+        let mut by_id = self.by_id.clone();
+        by_id.reserve(rows.len());
+        for (i, r) in (self.len()..).zip(rows) {
+            let i = u32::try_from(i).expect("fewer than 2^32 observations");
+            if by_id.insert(r.id, i).is_some() {
+                return None;
+            }
+        }
+        let mut a = Attributes {
+            by_id,
+            categories: Vec::with_capacity(self.len() + rows.len()),
+            walks: Vec::with_capacity(self.len() + rows.len()),
+            organisations: Vec::with_capacity(self.len() + rows.len()),
+            category_names: self.category_names.clone(),
+            walk_ids: self.walk_ids.clone(),
+            organisation_names: self.organisation_names.clone(),
+        };
+        a.categories.extend_from_slice(&self.categories);
+        a.walks.extend_from_slice(&self.walks);
+        a.organisations.extend_from_slice(&self.organisations);
+        for r in rows {
+            let (category, walk, organisation) = intern_attributes(
+                &mut a.category_names,
+                &mut a.walk_ids,
+                &mut a.organisation_names,
+                r,
+            );
+            a.categories.push(category);
+            a.walks.push(walk);
+            a.organisations.push(organisation);
+        }
+        Some(a)
+    }
+
+    /// Adds the stored `entries`, through `prepared` when it was prepared
+    /// from exactly these records and the index has not changed since.
+    /// Returns how many were new.
+    pub fn insert_prepared(
+        &mut self,
+        prepared: Option<PreparedBulk>,
+        entries: &[IndexEntry],
+    ) -> usize {
+        let base = self.len();
+        let fits = |p: &PreparedBulk| {
+            p.version == self.version
+                && p.ids.len() == base + entries.len()
+                && p.ids[base..].iter().zip(entries).all(|(id, e)| *id == e.id)
+        };
+        let Some(p) = prepared.filter(fits) else {
+            return self.insert_many(entries);
+        };
+        if let Some(last) = entries.iter().map(|e| e.seq).max() {
+            self.max_seq = self.max_seq.max(last);
+        }
+        self.ids = p.ids;
+        self.by_id = p.by_id;
+        self.points = p.points;
+        self.cells = p.cells;
+        self.times = p.times;
+        self.keys = p.keys;
+        self.hours = p.hours;
+        self.kinds = p.kinds;
+        self.categories = p.categories;
+        self.walks = p.walks;
+        self.organisations = p.organisations;
+        self.category_names = p.category_names;
+        self.walk_ids = p.walk_ids;
+        self.organisation_names = p.organisation_names;
+        self.runs = p.runs;
+        self.tree = p.tree;
+        for (area, members) in self.areas.iter_mut().zip(p.members) {
+            area.members.extend(members);
+        }
+        self.version += 1;
+        self.tile_stamps.touch_all(self.version);
+        entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use h3o::Resolution;
+
+    use super::*;
+    use crate::index::{Filter, HourSet};
+    use crate::model::{Kind, Region};
+
+    fn entries(n: u32, first_seq: u32) -> Vec<IndexEntry> {
+        (0..n)
+            .map(|i| {
+                let lon = 17.55 + f64::from(i % 97) * 0.001;
+                let lat = 59.17 + f64::from(i % 89) * 0.001;
+                IndexEntry {
+                    seq: i64::from(first_seq + i),
+                    id: Uuid::from_u128(u128::from(first_seq) * 1_000_000 + u128::from(i)),
+                    kind: Kind::ALL[(i % 3) as usize],
+                    lon,
+                    lat,
+                    cell: crate::index::base_cell(lon, lat).map_or(0, u64::from),
+                    observed_at: 1_750_000_000 + i64::from(i) * 600,
+                    category: ["lighting", "litter"][(i % 2) as usize].into(),
+                    walk_id: None,
+                    organisation: None,
+                }
+            })
+            .collect()
+    }
+
+    type CellCountAndKey = (u64, u32, u32);
+
+    /// What queries see of an index: cell counts and keys from the cell runs
+    /// and from the record pass (hours filter), a bounding box through the
+    /// R-tree, and the id-ordered selection.
+    fn picture(idx: &ObservationIndex) -> (Vec<Vec<CellCountAndKey>>, Vec<Uuid>, i64) {
+        let evening = Filter {
+            hours: Some(HourSet::parse("18-23").unwrap()),
+            ..Filter::default()
+        };
+        let boxed = Filter {
+            bbox: Some(Region {
+                west: 17.56,
+                south: 59.18,
+                east: 17.60,
+                north: 59.22,
+            }),
+            categories: vec!["litter".into()],
+            ..Filter::default()
+        };
+        let counts = [Filter::default(), evening, boxed]
+            .iter()
+            .map(|f| {
+                let mut cells: Vec<CellCountAndKey> = idx
+                    .hexagon_counts(Resolution::Nine, f)
+                    .into_iter()
+                    .map(|c| (u64::from(c.cell), c.total, c.key))
+                    .collect();
+                cells.sort_unstable();
+                cells
+            })
+            .collect();
+        let (ids, _) = idx.select(&Filter::default(), None, usize::MAX);
+        (counts, ids, idx.max_seq())
+    }
+
+    #[test]
+    fn a_prepared_batch_gives_the_same_index_as_inserting_it() {
+        let old = entries(3_000, 1);
+        let new = entries(20_000, 10_000);
+        let rows = new.clone();
+
+        let mut plain = ObservationIndex::from_entries(old.clone());
+        plain.insert_many(&new);
+        let mut prepared = ObservationIndex::from_entries(old);
+        let p = prepared.prepare_bulk(&rows);
+        assert!(p.is_some());
+        assert_eq!(prepared.insert_prepared(p, &new), new.len());
+        assert_eq!(picture(&prepared), picture(&plain));
+        assert!(prepared.contains_id(&new[19_999].id));
+    }
+
+    #[test]
+    fn a_stale_preparation_is_not_applied() {
+        let new = entries(20_000, 10_000);
+        let rows = new.clone();
+        let mut idx = ObservationIndex::from_entries(entries(3_000, 1));
+        let p = idx.prepare_bulk(&rows);
+        // A submission lands meanwhile, and the store dropped one repeated id.
+        idx.insert(&entries(1, 50_000)[0]);
+        assert_eq!(idx.insert_prepared(p, &new[1..]), new.len() - 1);
+        assert_eq!(idx.len(), 3_000 + 1 + new.len() - 1);
+        let mut expected = ObservationIndex::from_entries(entries(3_000, 1));
+        expected.insert(&entries(1, 50_000)[0]);
+        expected.insert_many(&new[1..]);
+        assert_eq!(picture(&idx), picture(&expected));
+    }
+}
