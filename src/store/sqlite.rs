@@ -519,6 +519,7 @@ impl BulkInsert {
         let columns = "seq, id, record";
         let full_sql = bulk_insert_sql("observations", columns, BULK_ROWS);
         let mut seq = self.next_seq();
+        let first_id = self.ids.len();
         let mut start = 0;
         for (group, group_ends) in observations.chunks(BULK_ROWS).zip(ends.chunks(BULK_ROWS)) {
             let mut stmt = if group.len() == BULK_ROWS {
@@ -542,6 +543,8 @@ impl BulkInsert {
                 ));
             }
         }
+        // Sorted now, while parsing goes on, the chunks merge quickly at the end.
+        self.ids[first_id..].sort_unstable();
         let first = self.next_seq();
         self.entries.extend(
             entries
@@ -561,7 +564,8 @@ impl BulkInsert {
         policy: BatchPolicy,
     ) -> Result<(BatchOutcome, bool), StoreError> {
         // Equal ids sort by sequence number: the first in the input wins.
-        self.ids.sort_unstable();
+        // A stable sort finds the chunks' sorted runs and merges them.
+        self.ids.sort();
         let columns = "id, seq";
         let full_sql = bulk_insert_sql("observation_ids", columns, BULK_ROWS * 2);
         let mut taken = Vec::new();
