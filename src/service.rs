@@ -298,7 +298,11 @@ impl Service {
     {
         let _in_flight = ImportInFlight::new(self);
         let service = Arc::clone(self);
-        let prepare: PrepareIndex = Box::new(move |rows| service.index().prepare_bulk(rows));
+        let prepare: PrepareIndex = Box::new(move |rows| {
+            // The copy is taken under the read lock; the preparation holds none.
+            let base = service.index().bulk_base(rows.len())?;
+            base.prepare(rows)
+        });
         let (checked, outcome, prepared) =
             store_while_parsing(self.store.as_ref(), partial, parse, Some(prepare)).await?;
         self.index_created(&outcome, prepared);

@@ -1,18 +1,21 @@
 //! Adding a large batch in two steps. Everything the index keeps for the
 //! batch — its columns appended to the index's, the id map, the cell runs
-//! and the R-tree over all records, area membership — is prepared from a
-//! read-only view while the batch is still being committed (the store's last
-//! steps take one core and the disk, which leaves the other core free).
-//! Once the batch is stored, applying the preparation is a swap. If anything
-//! changed in between, the batch is inserted the usual way instead.
+//! and the R-tree over all records, area membership — is prepared while the
+//! batch is still being committed (the store's last steps take one core and
+//! the disk, which leaves the other core free), from a copy of the index's
+//! columns taken under its read lock in milliseconds ([`BulkBase`]), so that
+//! submissions meanwhile do not wait for the preparation. Once the batch is
+//! stored, applying the preparation is a swap. If anything changed in
+//! between, the batch is inserted the usual way instead.
 
+use geo::{MultiPolygon, Rect};
 use rayon::prelude::*;
 use rstar::RTree;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use super::{
-    IndexEntry, Interner, ObservationIndex, TreePoint, build_search_structures,
+    IndexEntry, Interner, ObservationIndex, TreePoint, area_contains, build_search_structures,
     cell_runs::CellRuns, intern_attributes,
 };
 use crate::model::swedish_time;
@@ -41,33 +44,79 @@ pub struct PreparedBulk {
     members: Vec<Vec<u32>>,
 }
 
-/// `old` with `new` appended, in a vector of its own.
-fn appended<T: Copy>(old: &[T], new: impl ExactSizeIterator<Item = T>) -> Vec<T> {
-    let mut all = Vec::with_capacity(old.len() + new.len());
-    all.extend_from_slice(old);
-    all.extend(new);
-    all
-}
-
-/// The id map and attribute columns of a prepared batch.
-struct Attributes {
+/// A copy of the index's columns (with room for a batch) and of the area
+/// outlines: what preparing a batch needs, taken under the read lock.
+pub struct BulkBase {
+    version: u64,
+    ids: Vec<Uuid>,
     by_id: FxHashMap<Uuid, u32>,
+    points: Vec<[f64; 2]>,
+    cells: Vec<u64>,
+    times: Vec<i64>,
+    keys: Vec<u32>,
+    hours: Vec<u8>,
+    kinds: Vec<u8>,
     categories: Vec<u16>,
     walks: Vec<u32>,
     organisations: Vec<u16>,
     category_names: Interner<String>,
     walk_ids: Interner<Uuid>,
     organisation_names: Interner<String>,
+    areas: Vec<(Option<Rect<f64>>, MultiPolygon<f64>)>,
+}
+
+/// `v` copied, with room for `extra` more.
+fn copy<T: Copy>(v: &[T], extra: usize) -> Vec<T> {
+    let mut c = Vec::with_capacity(v.len() + extra);
+    c.extend_from_slice(v);
+    c
 }
 
 impl ObservationIndex {
+    /// What preparing a batch of `n` needs, copied; `None` when the batch is
+    /// small enough to insert one by one.
+    pub fn bulk_base(&self, n: usize) -> Option<BulkBase> {
+        if !self.takes_in_bulk(n) {
+            return None;
+        }
+        let mut by_id = self.by_id.clone();
+        by_id.reserve(n);
+        Some(BulkBase {
+            version: self.version,
+            ids: copy(&self.ids, n),
+            by_id,
+            points: copy(&self.points, n),
+            cells: copy(&self.cells, n),
+            times: copy(&self.times, n),
+            keys: copy(&self.keys, n),
+            hours: copy(&self.hours, n),
+            kinds: copy(&self.kinds, n),
+            categories: copy(&self.categories, n),
+            walks: copy(&self.walks, n),
+            organisations: copy(&self.organisations, n),
+            category_names: self.category_names.clone(),
+            walk_ids: self.walk_ids.clone(),
+            organisation_names: self.organisation_names.clone(),
+            areas: self
+                .areas
+                .iter()
+                .map(|a| (a.bbox, a.geometry.clone()))
+                .collect(),
+        })
+    }
+
     /// Prepares adding `rows` (sequence numbers may be unset); `None` when
     /// the batch is small enough to insert one by one or repeats an id.
     pub fn prepare_bulk(&self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
-        if !self.takes_in_bulk(rows.len()) {
-            return None;
-        }
-        let base = self.len();
+        self.bulk_base(rows.len())?.prepare(rows)
+    }
+}
+
+impl BulkBase {
+    /// The index's columns and structures with `rows` added (sequence
+    /// numbers may be unset); `None` if one of their ids is known or repeated.
+    pub fn prepare(mut self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
+        let base = self.points.len();
         let derived: Vec<(u32, u8)> = rows
             .par_iter()
             .map(|r| {
@@ -77,24 +126,62 @@ impl ObservationIndex {
                 )
             })
             .collect();
-        let points = appended(&self.points, rows.iter().map(|r| [r.lon, r.lat]));
-        let cells = appended(&self.cells, rows.iter().map(|r| r.cell));
-        let times = appended(&self.times, rows.iter().map(|r| r.observed_at));
-        let keys = appended(&self.keys, derived.iter().map(|d| d.0));
-        let hours = appended(&self.hours, derived.iter().map(|d| d.1));
-        let kinds = appended(&self.kinds, rows.iter().map(|r| r.kind as u8));
-        let ((runs, tree), (attributes, members)) = rayon::join(
+        self.ids.extend(rows.iter().map(|r| r.id));
+        self.points.extend(rows.iter().map(|r| [r.lon, r.lat]));
+        self.cells.extend(rows.iter().map(|r| r.cell));
+        self.times.extend(rows.iter().map(|r| r.observed_at));
+        self.keys.extend(derived.iter().map(|d| d.0));
+        self.hours.extend(derived.iter().map(|d| d.1));
+        self.kinds.extend(rows.iter().map(|r| r.kind as u8));
+        let Self {
+            version,
+            ids,
+            mut by_id,
+            points,
+            cells,
+            times,
+            keys,
+            hours,
+            kinds,
+            mut categories,
+            mut walks,
+            mut organisations,
+            mut category_names,
+            mut walk_ids,
+            mut organisation_names,
+            areas,
+        } = self;
+        let ((runs, tree), (unique, members)) = rayon::join(
             || build_search_structures(&cells, &kinds, &times, &keys, &points),
             || {
                 rayon::join(
-                    || self.attributes_with(rows),
                     || {
-                        self.areas
+                        for (i, r) in (base..).zip(rows) {
+                            let i = u32::try_from(i).expect("fewer than 2^32 observations");
+                            if by_id.insert(r.id, i).is_some() {
+                                return false;
+                            }
+                            let (category, walk, organisation) = intern_attributes(
+                                &mut category_names,
+                                &mut walk_ids,
+                                &mut organisation_names,
+                                r,
+                            );
+                            categories.push(category);
+                            walks.push(walk);
+                            organisations.push(organisation);
+                        }
+                        true
+                    },
+                    || {
+                        areas
                             .iter()
-                            .map(|area| {
+                            .map(|(bbox, geometry)| {
                                 (base..points.len())
                                     .into_par_iter()
-                                    .filter(|&i| area.contains(points[i][0], points[i][1]))
+                                    .filter(|&i| {
+                                        area_contains(*bbox, geometry, points[i][0], points[i][1])
+                                    })
                                     .map(|i| u32::try_from(i).expect("fewer than 2^32 records"))
                                     .collect()
                             })
@@ -103,66 +190,30 @@ impl ObservationIndex {
                 )
             },
         );
-        let attributes = attributes?;
-        Some(PreparedBulk {
-            version: self.version,
-            ids: appended(&self.ids, rows.iter().map(|r| r.id)),
-            by_id: attributes.by_id,
+        unique.then_some(PreparedBulk {
+            version,
+            ids,
+            by_id,
             points,
             cells,
             times,
             keys,
             hours,
             kinds,
-            categories: attributes.categories,
-            walks: attributes.walks,
-            organisations: attributes.organisations,
-            category_names: attributes.category_names,
-            walk_ids: attributes.walk_ids,
-            organisation_names: attributes.organisation_names,
+            categories,
+            walks,
+            organisations,
+            category_names,
+            walk_ids,
+            organisation_names,
             runs,
             tree,
             members,
         })
     }
+}
 
-    /// The id map and attribute columns with `rows` added; `None` if one of
-    /// their ids is known or repeated.
-    fn attributes_with(&self, rows: &[IndexEntry]) -> Option<Attributes> {
-        let mut by_id = self.by_id.clone();
-        by_id.reserve(rows.len());
-        for (i, r) in (self.len()..).zip(rows) {
-            let i = u32::try_from(i).expect("fewer than 2^32 observations");
-            if by_id.insert(r.id, i).is_some() {
-                return None;
-            }
-        }
-        let mut a = Attributes {
-            by_id,
-            categories: Vec::with_capacity(self.len() + rows.len()),
-            walks: Vec::with_capacity(self.len() + rows.len()),
-            organisations: Vec::with_capacity(self.len() + rows.len()),
-            category_names: self.category_names.clone(),
-            walk_ids: self.walk_ids.clone(),
-            organisation_names: self.organisation_names.clone(),
-        };
-        a.categories.extend_from_slice(&self.categories);
-        a.walks.extend_from_slice(&self.walks);
-        a.organisations.extend_from_slice(&self.organisations);
-        for r in rows {
-            let (category, walk, organisation) = intern_attributes(
-                &mut a.category_names,
-                &mut a.walk_ids,
-                &mut a.organisation_names,
-                r,
-            );
-            a.categories.push(category);
-            a.walks.push(walk);
-            a.organisations.push(organisation);
-        }
-        Some(a)
-    }
-
+impl ObservationIndex {
     /// Adds the stored `entries`, through `prepared` when it was prepared
     /// from exactly these records and the index has not changed since.
     /// Returns how many were new.

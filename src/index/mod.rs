@@ -29,7 +29,7 @@ use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::model::{Area, Kind, Observation, swedish_time};
-pub use bulk::PreparedBulk;
+pub use bulk::{BulkBase, PreparedBulk};
 use interner::Interner;
 
 /// The finest H3 resolution kept per observation; coarser cells are its
@@ -119,11 +119,20 @@ struct AreaMembers {
 
 impl AreaMembers {
     fn contains(&self, lon: f64, lat: f64) -> bool {
-        let p = Point::new(lon, lat);
-        self.bbox
-            .is_some_and(|b| b.contains(&p) || b.min() == p.0 || b.max() == p.0)
-            && self.geometry.contains(&p)
+        area_contains(self.bbox, &self.geometry, lon, lat)
     }
+}
+
+/// Whether an area with outline `geometry` (bounding box `bbox`) holds the point.
+fn area_contains(
+    bbox: Option<Rect<f64>>,
+    geometry: &MultiPolygon<f64>,
+    lon: f64,
+    lat: f64,
+) -> bool {
+    let p = Point::new(lon, lat);
+    bbox.is_some_and(|b| b.contains(&p) || b.min() == p.0 || b.max() == p.0)
+        && geometry.contains(&p)
 }
 
 /// The index. Record `i` is the `i`-th inserted observation; every column has
