@@ -588,6 +588,7 @@ impl BulkInsert {
             }
         }
         let mut out = BatchOutcome::default();
+        taken.sort_unstable();
         for &seq in &taken {
             let pos = usize::try_from(seq - self.first_seq).expect("our own sequence number");
             let ours = Self::row(c, seq)?;
@@ -595,15 +596,18 @@ impl BulkInsert {
                 Inserted::Duplicate(_) => out.duplicates.push(pos),
                 _ => out.conflicts.push(pos),
             }
-            c.prepare_cached("DELETE FROM observations WHERE seq = ?1")?
-                .execute([seq])?;
         }
         out.duplicates.sort_unstable();
         out.conflicts.sort_unstable();
         if policy == BatchPolicy::AllOrNothing && !out.conflicts.is_empty() {
             return Ok((out, false));
         }
-        taken.sort_unstable();
+        // Runs of taken rows go in one statement each (a file imported twice
+        // is one run).
+        for run in taken.chunk_by(|a, b| b - a == 1) {
+            c.prepare_cached("DELETE FROM observations WHERE seq BETWEEN ?1 AND ?2")?
+                .execute([run[0], run[run.len() - 1]])?;
+        }
         out.created = self
             .entries
             .into_iter()
