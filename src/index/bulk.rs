@@ -15,15 +15,13 @@ use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use super::{
-    IndexEntry, Interner, ObservationIndex, TreePoint, area_contains, build_search_structures,
-    cell_runs::CellRuns, intern_attributes,
+    IndexEntry, Interner, ObservationIndex, TreePoint, build_search_structures,
+    cell_runs::CellRuns, intern_attributes, new_members,
 };
 use crate::model::swedish_time;
 
-/// The index's columns with a batch appended, and the structures over them.
-pub struct PreparedBulk {
-    /// The index version it was prepared from.
-    version: u64,
+/// The index's per-record columns and the interners behind them.
+struct Columns {
     ids: Vec<Uuid>,
     by_id: FxHashMap<Uuid, u32>,
     points: Vec<[f64; 2]>,
@@ -38,6 +36,13 @@ pub struct PreparedBulk {
     category_names: Interner<String>,
     walk_ids: Interner<Uuid>,
     organisation_names: Interner<String>,
+}
+
+/// The index's columns with a batch appended, and the structures over them.
+pub struct PreparedBulk {
+    /// The index version it was prepared from.
+    version: u64,
+    columns: Columns,
     runs: CellRuns,
     tree: RTree<TreePoint>,
     /// New members of each area, in the index's area order.
@@ -48,20 +53,7 @@ pub struct PreparedBulk {
 /// outlines: what preparing a batch needs, taken under the read lock.
 pub struct BulkBase {
     version: u64,
-    ids: Vec<Uuid>,
-    by_id: FxHashMap<Uuid, u32>,
-    points: Vec<[f64; 2]>,
-    cells: Vec<u64>,
-    times: Vec<i64>,
-    keys: Vec<u32>,
-    hours: Vec<u8>,
-    kinds: Vec<u8>,
-    categories: Vec<u16>,
-    walks: Vec<u32>,
-    organisations: Vec<u16>,
-    category_names: Interner<String>,
-    walk_ids: Interner<Uuid>,
-    organisation_names: Interner<String>,
+    columns: Columns,
     areas: Vec<(Option<Rect<f64>>, MultiPolygon<f64>)>,
 }
 
@@ -83,20 +75,22 @@ impl ObservationIndex {
         by_id.reserve(n);
         Some(BulkBase {
             version: self.version,
-            ids: copy(&self.ids, n),
-            by_id,
-            points: copy(&self.points, n),
-            cells: copy(&self.cells, n),
-            times: copy(&self.times, n),
-            keys: copy(&self.keys, n),
-            hours: copy(&self.hours, n),
-            kinds: copy(&self.kinds, n),
-            categories: copy(&self.categories, n),
-            walks: copy(&self.walks, n),
-            organisations: copy(&self.organisations, n),
-            category_names: self.category_names.clone(),
-            walk_ids: self.walk_ids.clone(),
-            organisation_names: self.organisation_names.clone(),
+            columns: Columns {
+                ids: copy(&self.ids, n),
+                by_id,
+                points: copy(&self.points, n),
+                cells: copy(&self.cells, n),
+                times: copy(&self.times, n),
+                keys: copy(&self.keys, n),
+                hours: copy(&self.hours, n),
+                kinds: copy(&self.kinds, n),
+                categories: copy(&self.categories, n),
+                walks: copy(&self.walks, n),
+                organisations: copy(&self.organisations, n),
+                category_names: self.category_names.clone(),
+                walk_ids: self.walk_ids.clone(),
+                organisation_names: self.organisation_names.clone(),
+            },
             areas: self
                 .areas
                 .iter()
@@ -115,8 +109,14 @@ impl ObservationIndex {
 impl BulkBase {
     /// The index's columns and structures with `rows` added (sequence
     /// numbers may be unset); `None` if one of their ids is known or repeated.
-    pub fn prepare(mut self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
-        let base = self.points.len();
+    pub fn prepare(self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
+        let Self {
+            version,
+            mut columns,
+            areas,
+        } = self;
+        let c = &mut columns;
+        let base = c.points.len();
         let derived: Vec<(u32, u8)> = rows
             .par_iter()
             .map(|r| {
@@ -126,86 +126,48 @@ impl BulkBase {
                 )
             })
             .collect();
-        self.ids.extend(rows.iter().map(|r| r.id));
-        self.points.extend(rows.iter().map(|r| [r.lon, r.lat]));
-        self.cells.extend(rows.iter().map(|r| r.cell));
-        self.times.extend(rows.iter().map(|r| r.observed_at));
-        self.keys.extend(derived.iter().map(|d| d.0));
-        self.hours.extend(derived.iter().map(|d| d.1));
-        self.kinds.extend(rows.iter().map(|r| r.kind as u8));
-        let Self {
-            version,
-            ids,
-            mut by_id,
-            points,
-            cells,
-            times,
-            keys,
-            hours,
-            kinds,
-            mut categories,
-            mut walks,
-            mut organisations,
-            mut category_names,
-            mut walk_ids,
-            mut organisation_names,
-            areas,
-        } = self;
+        c.ids.extend(rows.iter().map(|r| r.id));
+        c.points.extend(rows.iter().map(|r| [r.lon, r.lat]));
+        c.cells.extend(rows.iter().map(|r| r.cell));
+        c.times.extend(rows.iter().map(|r| r.observed_at));
+        c.keys.extend(derived.iter().map(|d| d.0));
+        c.hours.extend(derived.iter().map(|d| d.1));
+        c.kinds.extend(rows.iter().map(|r| r.kind as u8));
         let ((runs, tree), (unique, members)) = rayon::join(
-            || build_search_structures(&cells, &kinds, &times, &keys, &points),
+            || build_search_structures(&c.cells, &c.kinds, &c.times, &c.keys, &c.points),
             || {
                 rayon::join(
                     || {
                         for (i, r) in (base..).zip(rows) {
                             let i = u32::try_from(i).expect("fewer than 2^32 observations");
-                            if by_id.insert(r.id, i).is_some() {
+                            if c.by_id.insert(r.id, i).is_some() {
                                 return false;
                             }
                             let (category, walk, organisation) = intern_attributes(
-                                &mut category_names,
-                                &mut walk_ids,
-                                &mut organisation_names,
+                                &mut c.category_names,
+                                &mut c.walk_ids,
+                                &mut c.organisation_names,
                                 r,
                             );
-                            categories.push(category);
-                            walks.push(walk);
-                            organisations.push(organisation);
+                            c.categories.push(category);
+                            c.walks.push(walk);
+                            c.organisations.push(organisation);
                         }
                         true
                     },
                     || {
-                        areas
-                            .iter()
-                            .map(|(bbox, geometry)| {
-                                (base..points.len())
-                                    .into_par_iter()
-                                    .filter(|&i| {
-                                        area_contains(*bbox, geometry, points[i][0], points[i][1])
-                                    })
-                                    .map(|i| u32::try_from(i).expect("fewer than 2^32 records"))
-                                    .collect()
-                            })
-                            .collect::<Vec<Vec<u32>>>()
+                        new_members(
+                            areas.iter().map(|(bbox, geometry)| (*bbox, geometry)),
+                            &c.points,
+                            base..c.points.len(),
+                        )
                     },
                 )
             },
         );
         unique.then_some(PreparedBulk {
             version,
-            ids,
-            by_id,
-            points,
-            cells,
-            times,
-            keys,
-            hours,
-            kinds,
-            categories,
-            walks,
-            organisations,
-            category_names,
-            walk_ids,
-            organisation_names,
+            columns,
             runs,
             tree,
             members,
@@ -225,8 +187,11 @@ impl ObservationIndex {
         let base = self.len();
         let fits = |p: &PreparedBulk| {
             p.version == self.version
-                && p.ids.len() == base + entries.len()
-                && p.ids[base..].iter().zip(entries).all(|(id, e)| *id == e.id)
+                && p.columns.ids.len() == base + entries.len()
+                && p.columns.ids[base..]
+                    .iter()
+                    .zip(entries)
+                    .all(|(id, e)| *id == e.id)
         };
         let Some(p) = prepared.filter(fits) else {
             return self.insert_many(entries);
@@ -234,20 +199,21 @@ impl ObservationIndex {
         if let Some(last) = entries.iter().map(|e| e.seq).max() {
             self.max_seq = self.max_seq.max(last);
         }
-        self.ids = p.ids;
-        self.by_id = p.by_id;
-        self.points = p.points;
-        self.cells = p.cells;
-        self.times = p.times;
-        self.keys = p.keys;
-        self.hours = p.hours;
-        self.kinds = p.kinds;
-        self.categories = p.categories;
-        self.walks = p.walks;
-        self.organisations = p.organisations;
-        self.category_names = p.category_names;
-        self.walk_ids = p.walk_ids;
-        self.organisation_names = p.organisation_names;
+        let c = p.columns;
+        self.ids = c.ids;
+        self.by_id = c.by_id;
+        self.points = c.points;
+        self.cells = c.cells;
+        self.times = c.times;
+        self.keys = c.keys;
+        self.hours = c.hours;
+        self.kinds = c.kinds;
+        self.categories = c.categories;
+        self.walks = c.walks;
+        self.organisations = c.organisations;
+        self.category_names = c.category_names;
+        self.walk_ids = c.walk_ids;
+        self.organisation_names = c.organisation_names;
         self.runs = p.runs;
         self.tree = p.tree;
         for (area, members) in self.areas.iter_mut().zip(p.members) {

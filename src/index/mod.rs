@@ -186,6 +186,24 @@ fn build_search_structures(
     )
 }
 
+/// For each area (bounding box and outline), the records in `new` whose
+/// point it holds, ascending.
+fn new_members<'a>(
+    areas: impl Iterator<Item = (Option<Rect<f64>>, &'a MultiPolygon<f64>)>,
+    points: &[[f64; 2]],
+    new: std::ops::Range<usize>,
+) -> Vec<Vec<u32>> {
+    areas
+        .map(|(bbox, geometry)| {
+            new.clone()
+                .into_par_iter()
+                .filter(|&i| area_contains(bbox, geometry, points[i][0], points[i][1]))
+                .map(|i| u32::try_from(i).expect("fewer than 2^32 records"))
+                .collect()
+        })
+        .collect()
+}
+
 /// The interned category, walk and organisation of `e`.
 fn intern_attributes(
     categories: &mut Interner<String>,
@@ -292,19 +310,14 @@ impl ObservationIndex {
         self.tile_stamps.touch_all(self.version);
         let new = first_new..self.ids.len();
         let added = new.len();
-        let points = &self.points;
-        self.areas.par_iter_mut().for_each(|area| {
-            let members: Vec<u32> = new
-                .clone()
-                .into_par_iter()
-                .filter(|&i| {
-                    let [lon, lat] = points[i];
-                    area.contains(lon, lat)
-                })
-                .map(|i| u32::try_from(i).expect("fewer than 2^32 records"))
-                .collect();
+        let members = new_members(
+            self.areas.iter().map(|a| (a.bbox, &a.geometry)),
+            &self.points,
+            new,
+        );
+        for (area, members) in self.areas.iter_mut().zip(members) {
             area.members.extend(members);
-        });
+        }
         added
     }
 

@@ -591,7 +591,7 @@ impl BulkInsert {
         taken.sort_unstable();
         for &seq in &taken {
             let pos = usize::try_from(seq - self.first_seq).expect("our own sequence number");
-            let ours = Self::row(c, seq)?;
+            let ours = row_at(c, seq)?;
             match existing_outcome(c, &ours)? {
                 Inserted::Duplicate(_) => out.duplicates.push(pos),
                 _ => out.conflicts.push(pos),
@@ -615,16 +615,16 @@ impl BulkInsert {
             .collect();
         Ok((out, true))
     }
+}
 
-    /// The row this import wrote under `seq`.
-    fn row(c: &Connection, seq: i64) -> Result<Observation, StoreError> {
-        let mut stmt = c.prepare_cached("SELECT id, record FROM observations WHERE seq = ?1")?;
-        let mut rows = stmt.query([seq])?;
-        let row = rows
-            .next()?
-            .ok_or_else(|| StoreError::Corrupt(format!("imported row {seq} vanished")))?;
-        record::decode(uuid_col(row, 0)?, blob(row, 1)?)
-    }
+/// The observation stored under sequence number `seq`.
+fn row_at(c: &Connection, seq: i64) -> Result<Observation, StoreError> {
+    let mut stmt = c.prepare_cached("SELECT id, record FROM observations WHERE seq = ?1")?;
+    let mut rows = stmt.query([seq])?;
+    let row = rows
+        .next()?
+        .ok_or_else(|| StoreError::Corrupt(format!("row {seq} vanished")))?;
+    record::decode(uuid_col(row, 0)?, blob(row, 1)?)
 }
 
 /// Moves the rows of the table schema version 3 replaced (`observations_v2`,
@@ -904,7 +904,7 @@ impl Store for SqliteStore {
         self.write(move |c| {
             let not_found = || StoreError::NotFound(format!("walk finding {id}"));
             let seq = seq_of(c, id)?.ok_or_else(not_found)?;
-            let mut obs = get_observation(c, id)?.ok_or_else(not_found)?;
+            let mut obs = row_at(c, seq)?;
             if obs.kind != Kind::WalkFinding {
                 return Err(not_found());
             }
