@@ -71,6 +71,26 @@ async fn overload_is_shed_with_503_and_bounded_memory() {
     assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
 }
 
+/// Polls `/metrics` until it has the line `line`.
+async fn wait_for_metric(client: &reqwest::Client, base: &str, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no `{line}` in /metrics: {text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_requests_in_flight_then_exits() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,6 +100,13 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
     let (mut child, base) = start_server(&store, &[]).await;
     let client = reqwest::Client::new();
 
+    // The body is streamed in two halves so that SIGTERM arrives while the
+    // server is reading it: signalling after a fixed delay raced with the
+    // connection being accepted at all on a loaded machine.
+    let (halves, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (Ok::<_, std::io::Error>(c), rx))
+    });
     let import = {
         let (client, base, token) = (client.clone(), base.clone(), token.clone());
         tokio::spawn(async move {
@@ -87,12 +114,16 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
                 .post(format!("{base}/api/v1/observations/import"))
                 .bearer_auth(token)
                 .header("content-type", "text/csv")
-                .body(csv)
+                .body(reqwest::Body::wrap_stream(body))
                 .send()
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut second_half = csv;
+    let first_half = second_half.drain(..second_half.len() / 2).collect();
+    halves.send(first_half).await.unwrap();
+    // This poll is one request in flight; the import is the other.
+    wait_for_metric(&client, &base, "trygg_http_requests_in_flight 2").await;
     let pid = child.id().unwrap().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -101,6 +132,9 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
             .unwrap()
             .success()
     );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    halves.send(second_half).await.unwrap();
+    drop(halves);
 
     let resp = import
         .await

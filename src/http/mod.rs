@@ -264,6 +264,7 @@ async fn shed_load(limit: Arc<tokio::sync::Semaphore>, req: Request, next: Next)
 /// Request metrics.
 async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let _in_flight = InFlight::enter();
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -276,6 +277,24 @@ async fn observe(req: Request, next: Next) -> Response {
     metrics::histogram!("trygg_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     resp
+}
+
+/// Counts a request in `trygg_http_requests_in_flight` until it is answered
+/// or dropped (a client that goes away cancels the handler).
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter() -> Self {
+        let gauge = metrics::gauge!("trygg_http_requests_in_flight");
+        gauge.increment(1.0);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, keeping the index
