@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
 
-use crate::index::{IndexEntry, ObservationIndex, PreparedBulk};
+use crate::index::{CellCache, IndexEntry, ObservationIndex, PreparedBulk};
 use crate::model::{Observation, observation::ValidationContext};
 use crate::model::{Region, Taxonomy};
 use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError};
@@ -244,22 +244,23 @@ where
         // The entries go to the store; with `prepare`, copies stay here.
         let mut rows: Vec<IndexEntry> = Vec::new();
         let keep_rows = prepare.is_some();
+        let mut cells = CellCache::default();
         let result = parse(&mut |chunk| {
+            let cell_of: Vec<u64> = chunk.iter().map(|o| cells.cell(o.lon, o.lat)).collect();
+            let entry = |(o, &cell): (&Observation, &u64)| IndexEntry::with_cell(0, o, cell);
             let entries: Vec<IndexEntry> = if keep_rows {
                 let (entries, copies): (Vec<_>, Vec<_>) = chunk
                     .par_iter()
-                    .map(|o| {
-                        let entry = IndexEntry::from_observation(0, o);
+                    .zip(&cell_of)
+                    .map(|pair| {
+                        let entry = entry(pair);
                         (entry.clone(), entry)
                     })
                     .unzip();
                 rows.extend(copies);
                 entries
             } else {
-                chunk
-                    .par_iter()
-                    .map(|o| IndexEntry::from_observation(0, o))
-                    .collect()
+                chunk.par_iter().zip(&cell_of).map(entry).collect()
             };
             // A send fails only when the writer gave up; parsing finishes anyway
             // so that every rejection can be reported.

@@ -10,6 +10,7 @@
 //! id map, and about 70 more for the cell runs (`cell_runs`).
 
 mod bulk;
+mod cell_cache;
 mod cell_runs;
 mod filter;
 mod hexagons;
@@ -30,6 +31,7 @@ use uuid::Uuid;
 
 use crate::model::{Area, Kind, Observation, swedish_time};
 pub use bulk::{BulkBase, PreparedBulk};
+pub use cell_cache::CellCache;
 use interner::Interner;
 
 /// The finest H3 resolution kept per observation; coarser cells are its
@@ -61,13 +63,18 @@ pub struct IndexEntry {
 
 impl IndexEntry {
     pub fn from_observation(seq: i64, obs: &Observation) -> Self {
+        Self::with_cell(seq, obs, base_cell(obs.lon, obs.lat).map_or(0, u64::from))
+    }
+
+    /// Like [`IndexEntry::from_observation`], with the cell known already.
+    pub fn with_cell(seq: i64, obs: &Observation, cell: u64) -> Self {
         IndexEntry {
             seq,
             id: obs.id,
             kind: obs.kind,
             lon: obs.lon,
             lat: obs.lat,
-            cell: base_cell(obs.lon, obs.lat).map_or(0, u64::from),
+            cell,
             observed_at: obs.observed_at.unix_timestamp(),
             category: obs.category.clone(),
             walk_id: obs.walk_id,
