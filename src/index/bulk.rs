@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use super::{
-    IndexEntry, Interner, ObservationIndex, TreePoint, build_search_structures,
-    cell_runs::CellRuns, intern_attributes, new_members,
+    IndexEntry, Interner, ObservationIndex, TreePoint, cell_runs::CellRuns, intern_attributes,
+    new_members, point_tree,
 };
 use crate::model::swedish_time;
 
@@ -115,51 +115,77 @@ impl BulkBase {
             mut columns,
             areas,
         } = self;
-        let c = &mut columns;
-        let base = c.points.len();
-        let derived: Vec<(u32, u8)> = rows
-            .par_iter()
-            .map(|r| {
-                (
-                    crate::privacy::record_key(&r.id),
-                    swedish_time::local_hour(r.observed_at),
-                )
-            })
-            .collect();
-        c.ids.extend(rows.iter().map(|r| r.id));
-        c.points.extend(rows.iter().map(|r| [r.lon, r.lat]));
-        c.cells.extend(rows.iter().map(|r| r.cell));
-        c.times.extend(rows.iter().map(|r| r.observed_at));
-        c.keys.extend(derived.iter().map(|d| d.0));
-        c.hours.extend(derived.iter().map(|d| d.1));
-        c.kinds.extend(rows.iter().map(|r| r.kind as u8));
-        let ((runs, tree), (unique, members)) = rayon::join(
-            || build_search_structures(&c.cells, &c.kinds, &c.times, &c.keys, &c.points),
+        let base = columns.points.len();
+        columns.points.extend(rows.iter().map(|r| [r.lon, r.lat]));
+        let Columns {
+            ids,
+            by_id,
+            points,
+            cells,
+            times,
+            keys,
+            hours,
+            kinds,
+            categories,
+            walks,
+            organisations,
+            category_names,
+            walk_ids,
+            organisation_names,
+        } = &mut columns;
+        let points: &[[f64; 2]] = points;
+        // The R-tree takes longest, so it starts at once, beside the rest.
+        let (tree, (runs, (unique, members))) = rayon::join(
+            || point_tree(points),
             || {
+                let derived: Vec<(u32, u8)> = rows
+                    .par_iter()
+                    .map(|r| {
+                        (
+                            crate::privacy::record_key(&r.id),
+                            swedish_time::local_hour(r.observed_at),
+                        )
+                    })
+                    .collect();
+                // One pass over the rows for all their columns.
+                for (r, (key, hour)) in rows.iter().zip(derived) {
+                    ids.push(r.id);
+                    cells.push(r.cell);
+                    times.push(r.observed_at);
+                    keys.push(key);
+                    hours.push(hour);
+                    kinds.push(r.kind as u8);
+                }
+                let (cells, kinds, times, keys) = (&*cells, &*kinds, &*times, &*keys);
                 rayon::join(
+                    || CellRuns::build(cells, kinds, times, keys),
                     || {
-                        for (i, r) in (base..).zip(rows) {
-                            let i = u32::try_from(i).expect("fewer than 2^32 observations");
-                            if c.by_id.insert(r.id, i).is_some() {
-                                return false;
-                            }
-                            let (category, walk, organisation) = intern_attributes(
-                                &mut c.category_names,
-                                &mut c.walk_ids,
-                                &mut c.organisation_names,
-                                r,
-                            );
-                            c.categories.push(category);
-                            c.walks.push(walk);
-                            c.organisations.push(organisation);
-                        }
-                        true
-                    },
-                    || {
-                        new_members(
-                            areas.iter().map(|(bbox, geometry)| (*bbox, geometry)),
-                            &c.points,
-                            base..c.points.len(),
+                        rayon::join(
+                            || {
+                                for (i, r) in (base..).zip(rows) {
+                                    let i = u32::try_from(i).expect("fewer than 2^32 observations");
+                                    if by_id.insert(r.id, i).is_some() {
+                                        return false;
+                                    }
+                                    let (category, walk, organisation) = intern_attributes(
+                                        category_names,
+                                        walk_ids,
+                                        organisation_names,
+                                        r,
+                                    );
+                                    categories.push(category);
+                                    walks.push(walk);
+                                    organisations.push(organisation);
+                                }
+                                true
+                            },
+                            || {
+                                new_members(
+                                    areas.iter().map(|(bbox, geometry)| (*bbox, geometry)),
+                                    points,
+                                    base..points.len(),
+                                )
+                            },
                         )
                     },
                 )

@@ -182,15 +182,18 @@ fn build_search_structures(
 ) -> (cell_runs::CellRuns, RTree<TreePoint>) {
     rayon::join(
         || cell_runs::CellRuns::build(cells, kinds, times, keys),
-        || {
-            let pts = points
-                .iter()
-                .enumerate()
-                .map(|(i, p)| GeomWithData::new(*p, u32::try_from(i).expect("fewer than 2^32")))
-                .collect();
-            RTree::bulk_load(pts)
-        },
+        || point_tree(points),
     )
+}
+
+/// The R-tree over `points`, each tagged with its record number.
+fn point_tree(points: &[[f64; 2]]) -> RTree<TreePoint> {
+    let pts = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| GeomWithData::new(*p, u32::try_from(i).expect("fewer than 2^32")))
+        .collect();
+    RTree::bulk_load(pts)
 }
 
 /// For each area (bounding box and outline), the records in `new` whose
