@@ -11,32 +11,12 @@
 use geo::{MultiPolygon, Rect};
 use rayon::prelude::*;
 use rstar::RTree;
-use rustc_hash::FxHashMap;
-use uuid::Uuid;
 
 use super::{
-    IndexEntry, Interner, ObservationIndex, TreePoint, cell_runs::CellRuns, intern_attributes,
+    Columns, IndexEntry, ObservationIndex, TreePoint, cell_runs::CellRuns, intern_attributes,
     new_members, point_tree,
 };
 use crate::model::swedish_time;
-
-/// The index's per-record columns and the interners behind them.
-struct Columns {
-    ids: Vec<Uuid>,
-    by_id: FxHashMap<Uuid, u32>,
-    points: Vec<[f64; 2]>,
-    cells: Vec<u64>,
-    times: Vec<i64>,
-    keys: Vec<u32>,
-    hours: Vec<u8>,
-    kinds: Vec<u8>,
-    categories: Vec<u16>,
-    walks: Vec<u32>,
-    organisations: Vec<u16>,
-    category_names: Interner<String>,
-    walk_ids: Interner<Uuid>,
-    organisation_names: Interner<String>,
-}
 
 /// The index's columns with a batch appended, and the structures over them.
 pub struct PreparedBulk {
@@ -71,25 +51,26 @@ impl ObservationIndex {
         if !self.takes_in_bulk(n) {
             return None;
         }
-        let mut by_id = self.by_id.clone();
+        let c = &self.columns;
+        let mut by_id = c.by_id.clone();
         by_id.reserve(n);
         Some(BulkBase {
             version: self.version,
             columns: Columns {
-                ids: copy(&self.ids, n),
+                ids: copy(&c.ids, n),
                 by_id,
-                points: copy(&self.points, n),
-                cells: copy(&self.cells, n),
-                times: copy(&self.times, n),
-                keys: copy(&self.keys, n),
-                hours: copy(&self.hours, n),
-                kinds: copy(&self.kinds, n),
-                categories: copy(&self.categories, n),
-                walks: copy(&self.walks, n),
-                organisations: copy(&self.organisations, n),
-                category_names: self.category_names.clone(),
-                walk_ids: self.walk_ids.clone(),
-                organisation_names: self.organisation_names.clone(),
+                points: copy(&c.points, n),
+                cells: copy(&c.cells, n),
+                times: copy(&c.times, n),
+                keys: copy(&c.keys, n),
+                hours: copy(&c.hours, n),
+                kinds: copy(&c.kinds, n),
+                categories: copy(&c.categories, n),
+                walks: copy(&c.walks, n),
+                organisations: copy(&c.organisations, n),
+                category_names: c.category_names.clone(),
+                walk_ids: c.walk_ids.clone(),
+                organisation_names: c.organisation_names.clone(),
             },
             areas: self
                 .areas
@@ -225,21 +206,7 @@ impl ObservationIndex {
         if let Some(last) = entries.iter().map(|e| e.seq).max() {
             self.max_seq = self.max_seq.max(last);
         }
-        let c = p.columns;
-        self.ids = c.ids;
-        self.by_id = c.by_id;
-        self.points = c.points;
-        self.cells = c.cells;
-        self.times = c.times;
-        self.keys = c.keys;
-        self.hours = c.hours;
-        self.kinds = c.kinds;
-        self.categories = c.categories;
-        self.walks = c.walks;
-        self.organisations = c.organisations;
-        self.category_names = c.category_names;
-        self.walk_ids = c.walk_ids;
-        self.organisation_names = c.organisation_names;
+        self.columns = p.columns;
         self.runs = p.runs;
         self.tree = p.tree;
         for (area, members) in self.areas.iter_mut().zip(p.members) {
@@ -254,6 +221,8 @@ impl ObservationIndex {
 #[cfg(test)]
 mod tests {
     use h3o::Resolution;
+
+    use uuid::Uuid;
 
     use super::*;
     use crate::index::{Filter, HourSet};

@@ -99,9 +99,9 @@ impl Filter {
         let categories = if self.categories.is_empty() {
             None
         } else {
-            let mut set = vec![false; idx.category_names.len()];
+            let mut set = vec![false; idx.columns.category_names.len()];
             for c in &self.categories {
-                if let Some(i) = idx.category_names.get(c.as_str()) {
+                if let Some(i) = idx.columns.category_names.get(c.as_str()) {
                     set[i as usize] = true;
                 }
             }
@@ -116,11 +116,11 @@ impl Filter {
         };
         let walk = match self.walk_id {
             None => None,
-            Some(w) => Some(idx.walk_ids.get(&w)?),
+            Some(w) => Some(idx.columns.walk_ids.get(&w)?),
         };
         let organisation = match &self.organisation {
             None => None,
-            Some(o) => Some(u16::try_from(idx.organisation_names.get(o.as_str())?).ok()?),
+            Some(o) => Some(u16::try_from(idx.columns.organisation_names.get(o.as_str())?).ok()?),
         };
         Some(Compiled {
             kinds,

@@ -275,7 +275,7 @@ impl ObservationIndex {
         self.tally_by_cell(
             filter,
             |c: &mut [u32; 8], i| {
-                let (kind, key) = (usize::from(self.kinds[i]), self.keys[i]);
+                let (kind, key) = (usize::from(self.columns.kinds[i]), self.columns.keys[i]);
                 c[0] += 1;
                 c[1 + kind] += 1;
                 c[4] = c[4].wrapping_add(key);
@@ -303,7 +303,7 @@ impl ObservationIndex {
         let counts = self.tally_by_cell(
             filter,
             |c: &mut Vec<u32>, i| {
-                let t = self.times[i];
+                let t = self.columns.times[i];
                 // The bin whose start is the last bound at or before t.
                 let b = bounds.partition_point(|&start| start <= t);
                 if b == 0 || b > bins {
@@ -339,10 +339,15 @@ impl ObservationIndex {
         };
         let count_into = |counts: &mut FxHashMap<u64, T>, i: u32| {
             let i = i as usize;
-            add(counts.entry(ancestor(self.cells[i], res)).or_default(), i);
+            add(
+                counts
+                    .entry(ancestor(self.columns.cells[i], res))
+                    .or_default(),
+                i,
+            );
         };
         if compiled.area.is_none() && compiled.envelope.is_none() {
-            let n = u32::try_from(self.cells.len()).expect("fewer than 2^32 records");
+            let n = u32::try_from(self.columns.cells.len()).expect("fewer than 2^32 records");
             (0..n)
                 .into_par_iter()
                 .with_min_len(PARALLEL_CHUNK)
@@ -407,7 +412,7 @@ impl ObservationIndex {
             },
         });
         let (r, target) = (u8::from(res), u64::from(cell));
-        self.summarise(&filter, |i| ancestor(self.cells[i], r) == target)
+        self.summarise(&filter, |i| ancestor(self.columns.cells[i], r) == target)
     }
 
     /// The observations matching `filter`: counts by kind, category and month.
@@ -428,11 +433,14 @@ impl ObservationIndex {
             if !keep(i) {
                 return;
             }
-            let key = self.keys[i];
+            let key = self.columns.keys[i];
             summary.total.add(key);
-            summary.by_kind[usize::from(self.kinds[i])].add(key);
-            categories.entry(self.categories[i]).or_default().add(key);
-            if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(self.times[i]) {
+            summary.by_kind[usize::from(self.columns.kinds[i])].add(key);
+            categories
+                .entry(self.columns.categories[i])
+                .or_default()
+                .add(key);
+            if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(self.columns.times[i]) {
                 let local = t.to_offset(crate::model::swedish_time::offset_at(t));
                 months
                     .entry((local.year(), u8::from(local.month())))
@@ -444,7 +452,8 @@ impl ObservationIndex {
             .into_iter()
             .map(|(c, n)| {
                 (
-                    self.category_names
+                    self.columns
+                        .category_names
                         .name(u32::from(c))
                         .cloned()
                         .unwrap_or_default(),

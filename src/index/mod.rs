@@ -142,10 +142,10 @@ fn area_contains(
         && geometry.contains(&p)
 }
 
-/// The index. Record `i` is the `i`-th inserted observation; every column has
-/// one entry per record.
+/// The index's per-record columns (record `i` is entry `i` of each) and
+/// the interners behind them.
 #[derive(Default)]
-pub struct ObservationIndex {
+struct Columns {
     ids: Vec<Uuid>,
     by_id: FxHashMap<Uuid, u32>,
     points: Vec<[f64; 2]>,
@@ -161,6 +161,13 @@ pub struct ObservationIndex {
     category_names: Interner<String>,
     walk_ids: Interner<Uuid>,
     organisation_names: Interner<String>,
+}
+
+/// The index. Record `i` is the `i`-th inserted observation; every column has
+/// one entry per record.
+#[derive(Default)]
+pub struct ObservationIndex {
+    columns: Columns,
     tree: RTree<TreePoint>,
     /// Per-cell runs answering kind + time questions without a scan.
     runs: cell_runs::CellRuns,
@@ -247,8 +254,8 @@ impl ObservationIndex {
     pub fn new() -> Self {
         let mut idx = ObservationIndex::default();
         // Reserve interned id 0 for "none".
-        idx.walk_ids.intern(Uuid::nil());
-        idx.organisation_names.intern(String::new());
+        idx.columns.walk_ids.intern(Uuid::nil());
+        idx.columns.organisation_names.intern(String::new());
         idx
     }
 
@@ -261,11 +268,11 @@ impl ObservationIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.columns.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.columns.ids.is_empty()
     }
 
     /// Highest store sequence number seen.
@@ -274,7 +281,7 @@ impl ObservationIndex {
     }
 
     pub fn contains_id(&self, id: &Uuid) -> bool {
-        self.by_id.contains_key(id)
+        self.columns.by_id.contains_key(id)
     }
 
     /// Inserts one observation. Idempotent: an id already present is ignored
@@ -282,7 +289,7 @@ impl ObservationIndex {
     /// Returns whether it was new.
     pub fn insert(&mut self, entry: &IndexEntry) -> bool {
         self.max_seq = self.max_seq.max(entry.seq);
-        if self.by_id.contains_key(&entry.id) {
+        if self.columns.by_id.contains_key(&entry.id) {
             return false;
         }
         let i = self.push_columns(entry);
@@ -294,7 +301,7 @@ impl ObservationIndex {
             entry.cell,
             entry.kind as u8,
             entry.observed_at,
-            self.keys[i as usize],
+            self.columns.keys[i as usize],
         );
         for area in &mut self.areas {
             if area.contains(entry.lon, entry.lat) {
@@ -310,19 +317,19 @@ impl ObservationIndex {
         if !self.takes_in_bulk(entries.len()) {
             return entries.iter().filter(|e| self.insert(e)).count();
         }
-        let first_new = self.ids.len();
+        let first_new = self.columns.ids.len();
         self.push_many(entries);
-        if self.ids.len() == first_new {
+        if self.columns.ids.len() == first_new {
             return 0;
         }
         self.rebuild_search_structures();
         self.version += 1;
         self.tile_stamps.touch_all(self.version);
-        let new = first_new..self.ids.len();
+        let new = first_new..self.columns.ids.len();
         let added = new.len();
         let members = new_members(
             self.areas.iter().map(|a| (a.bbox, &a.geometry)),
-            &self.points,
+            &self.columns.points,
             new,
         );
         for (area, members) in self.areas.iter_mut().zip(members) {
@@ -340,13 +347,14 @@ impl ObservationIndex {
     /// Appends the columns of the entries with new ids (the first of any
     /// repeated id); the derived columns are computed in parallel.
     fn push_many(&mut self, entries: &[IndexEntry]) {
-        let first = self.ids.len();
-        self.by_id.reserve(entries.len());
+        let first = self.columns.ids.len();
+        self.columns.by_id.reserve(entries.len());
         let mut fresh = Vec::with_capacity(entries.len());
         for e in entries {
             self.max_seq = self.max_seq.max(e.seq);
             let i = u32::try_from(first + fresh.len()).expect("fewer than 2^32 observations");
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_id.entry(e.id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.columns.by_id.entry(e.id)
+            {
                 slot.insert(i);
                 fresh.push(e);
             }
@@ -361,24 +369,24 @@ impl ObservationIndex {
             })
             .collect();
         let n = fresh.len();
-        self.ids.reserve(n);
-        self.points.reserve(n);
-        self.cells.reserve(n);
-        self.times.reserve(n);
-        self.keys.reserve(n);
-        self.hours.reserve(n);
-        self.kinds.reserve(n);
-        self.categories.reserve(n);
-        self.walks.reserve(n);
-        self.organisations.reserve(n);
+        self.columns.ids.reserve(n);
+        self.columns.points.reserve(n);
+        self.columns.cells.reserve(n);
+        self.columns.times.reserve(n);
+        self.columns.keys.reserve(n);
+        self.columns.hours.reserve(n);
+        self.columns.kinds.reserve(n);
+        self.columns.categories.reserve(n);
+        self.columns.walks.reserve(n);
+        self.columns.organisations.reserve(n);
         for (e, (key, hour)) in fresh.into_iter().zip(derived) {
-            self.ids.push(e.id);
-            self.points.push([e.lon, e.lat]);
-            self.cells.push(e.cell);
-            self.times.push(e.observed_at);
-            self.keys.push(key);
-            self.hours.push(hour);
-            self.kinds.push(e.kind as u8);
+            self.columns.ids.push(e.id);
+            self.columns.points.push([e.lon, e.lat]);
+            self.columns.cells.push(e.cell);
+            self.columns.times.push(e.observed_at);
+            self.columns.keys.push(key);
+            self.columns.hours.push(hour);
+            self.columns.kinds.push(e.kind as u8);
             self.push_attributes(e);
         }
     }
@@ -386,27 +394,29 @@ impl ObservationIndex {
     /// Pushes the interned attribute columns of one entry.
     fn push_attributes(&mut self, e: &IndexEntry) {
         let (category, walk, organisation) = intern_attributes(
-            &mut self.category_names,
-            &mut self.walk_ids,
-            &mut self.organisation_names,
+            &mut self.columns.category_names,
+            &mut self.columns.walk_ids,
+            &mut self.columns.organisation_names,
             e,
         );
-        self.categories.push(category);
-        self.walks.push(walk);
-        self.organisations.push(organisation);
+        self.columns.categories.push(category);
+        self.columns.walks.push(walk);
+        self.columns.organisations.push(organisation);
     }
 
     fn push_columns(&mut self, e: &IndexEntry) -> u32 {
         self.max_seq = self.max_seq.max(e.seq);
-        let i = u32::try_from(self.ids.len()).expect("fewer than 2^32 observations");
-        self.ids.push(e.id);
-        self.by_id.insert(e.id, i);
-        self.points.push([e.lon, e.lat]);
-        self.cells.push(e.cell);
-        self.times.push(e.observed_at);
-        self.keys.push(crate::privacy::record_key(&e.id));
-        self.hours.push(swedish_time::local_hour(e.observed_at));
-        self.kinds.push(e.kind as u8);
+        let i = u32::try_from(self.columns.ids.len()).expect("fewer than 2^32 observations");
+        self.columns.ids.push(e.id);
+        self.columns.by_id.insert(e.id, i);
+        self.columns.points.push([e.lon, e.lat]);
+        self.columns.cells.push(e.cell);
+        self.columns.times.push(e.observed_at);
+        self.columns.keys.push(crate::privacy::record_key(&e.id));
+        self.columns
+            .hours
+            .push(swedish_time::local_hour(e.observed_at));
+        self.columns.kinds.push(e.kind as u8);
         self.push_attributes(e);
         i
     }
@@ -414,11 +424,11 @@ impl ObservationIndex {
     /// Rebuilds the R-tree and the cell runs from the columns.
     fn rebuild_search_structures(&mut self) {
         (self.runs, self.tree) = build_search_structures(
-            &self.cells,
-            &self.kinds,
-            &self.times,
-            &self.keys,
-            &self.points,
+            &self.columns.cells,
+            &self.columns.kinds,
+            &self.columns.times,
+            &self.columns.keys,
+            &self.columns.points,
         );
     }
 
@@ -458,12 +468,13 @@ impl ObservationIndex {
                 let r = i as usize;
                 out.push(PointRecord {
                     record: i,
-                    lon: self.points[r][0],
-                    lat: self.points[r][1],
-                    kind: Kind::from_index(self.kinds[r]).unwrap_or(Kind::Insecurity),
+                    lon: self.columns.points[r][0],
+                    lat: self.columns.points[r][1],
+                    kind: Kind::from_index(self.columns.kinds[r]).unwrap_or(Kind::Insecurity),
                     category: self
+                        .columns
                         .category_names
-                        .name(u32::from(self.categories[r]))
+                        .name(u32::from(self.columns.categories[r]))
                         .map_or("", String::as_str),
                 });
             }
@@ -523,7 +534,7 @@ impl ObservationIndex {
         // Keep the `limit + 1` smallest ids above the cursor in a max-heap.
         let mut heap = std::collections::BinaryHeap::with_capacity(limit.min(1 << 16) + 1);
         self.for_each_match(&compiled, |i| {
-            let id = self.ids[i as usize];
+            let id = self.columns.ids[i as usize];
             if after.is_some_and(|a| id <= a) {
                 return;
             }
@@ -547,18 +558,19 @@ impl ObservationIndex {
         };
         self.for_each_match(&compiled, |i| {
             let i = i as usize;
-            let [lon, lat] = self.points[i];
+            let [lon, lat] = self.columns.points[i];
             f(Visit {
-                id: self.ids[i],
+                id: self.columns.ids[i],
                 lon,
                 lat,
-                observed_at: self.times[i],
-                kind: Kind::from_index(self.kinds[i]).unwrap_or(Kind::Insecurity),
+                observed_at: self.columns.times[i],
+                kind: Kind::from_index(self.columns.kinds[i]).unwrap_or(Kind::Insecurity),
                 category: self
+                    .columns
                     .category_names
-                    .name(u32::from(self.categories[i]))
+                    .name(u32::from(self.columns.categories[i]))
                     .map_or("", String::as_str),
-                cell: self.cells[i],
+                cell: self.columns.cells[i],
             });
         });
     }
@@ -577,7 +589,7 @@ impl ObservationIndex {
     pub fn count_keyed(&self, filter: &Filter) -> crate::privacy::Keyed {
         let mut c = crate::privacy::Keyed::default();
         if let Some(compiled) = filter.compile(self) {
-            self.for_each_match(&compiled, |i| c.add(self.keys[i as usize]));
+            self.for_each_match(&compiled, |i| c.add(self.columns.keys[i as usize]));
         }
         c
     }
@@ -599,7 +611,7 @@ impl ObservationIndex {
                 }
             }
         } else {
-            for i in 0..u32::try_from(self.ids.len()).expect("fewer than 2^32") {
+            for i in 0..u32::try_from(self.columns.ids.len()).expect("fewer than 2^32") {
                 if self.matches(c, i) {
                     f(i);
                 }
@@ -610,18 +622,19 @@ impl ObservationIndex {
     #[inline]
     fn matches(&self, c: &filter::Compiled, record: u32) -> bool {
         let i = record as usize;
-        let t = self.times[i];
-        c.kinds & (1 << self.kinds[i]) != 0
+        let t = self.columns.times[i];
+        c.kinds & (1 << self.columns.kinds[i]) != 0
             && t >= c.from
             && t < c.to
-            && c.hours.contains(self.hours[i])
+            && c.hours.contains(self.columns.hours[i])
             && c.categories
                 .as_ref()
-                .is_none_or(|set| set[self.categories[i] as usize])
-            && c.walk.is_none_or(|w| self.walks[i] == w)
-            && c.organisation.is_none_or(|o| self.organisations[i] == o)
+                .is_none_or(|set| set[self.columns.categories[i] as usize])
+            && c.walk.is_none_or(|w| self.columns.walks[i] == w)
+            && c.organisation
+                .is_none_or(|o| self.columns.organisations[i] == o)
             && c.envelope.is_none_or(|env| {
-                let [lon, lat] = self.points[i];
+                let [lon, lat] = self.columns.points[i];
                 let (lo, hi) = (env.lower(), env.upper());
                 lon >= lo[0] && lon <= hi[0] && lat >= lo[1] && lat <= hi[1]
             })

@@ -43,7 +43,7 @@ impl ObservationIndex {
             .filter_map(|p| {
                 let d = Haversine.distance(here, Point::new(p.geom()[0], p.geom()[1]));
                 (d <= radius_m).then(|| Nearby {
-                    id: self.ids[p.data as usize],
+                    id: self.columns.ids[p.data as usize],
                     distance_m: d,
                 })
             })
