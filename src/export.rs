@@ -67,11 +67,7 @@ mod tests {
     fn sample() -> Observation {
         let tax = Taxonomy::builtin();
         let region = Region::sodertalje();
-        let ctx = ValidationContext {
-            taxonomy: &tax,
-            region: &region,
-            now: time::OffsetDateTime::now_utc(),
-        };
+        let ctx = ValidationContext::new(&tax, &region, time::OffsetDateTime::now_utc());
         crate::model::NewObservation {
             kind: Some("place_observation".into()),
             lon: 17.625_432_1,

@@ -440,11 +440,7 @@ async fn import(
         store.as_ref(),
         partial,
         move |on_accepted| {
-            let ctx = ValidationContext {
-                taxonomy: &taxonomy,
-                region: &region,
-                now: OffsetDateTime::now_utc(),
-            };
+            let ctx = ValidationContext::new(&taxonomy, &region, OffsetDateTime::now_utc());
             ingest::parse_and_validate_chunked(format, reader, ctx, &|_| Ok(()), 20, on_accepted)
         },
         None,

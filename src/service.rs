@@ -79,11 +79,11 @@ impl Service {
     }
 
     pub fn validation_context(&self) -> ValidationContext<'_> {
-        ValidationContext {
-            taxonomy: &self.taxonomy,
-            region: &self.region,
-            now: time::OffsetDateTime::now_utc(),
-        }
+        ValidationContext::new(
+            &self.taxonomy,
+            &self.region,
+            time::OffsetDateTime::now_utc(),
+        )
     }
 
     /// Stores one observation durably and indexes it.

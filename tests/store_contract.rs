@@ -316,6 +316,47 @@ async fn streamed_imports_commit_only_when_finished(f: &dyn Fixture) {
     assert_eq!(store.count().await.unwrap(), 3);
 }
 
+/// Whatever the order of the ids — ascending past every stored one, below
+/// it, or mixed — the first record with an id wins and the rest are
+/// reported.
+async fn streamed_ids_in_any_order_keep_the_first(f: &dyn Fixture) {
+    use trygg::store::ImportChunk;
+    let store = f.open();
+    store.insert(observation(4)).await.unwrap();
+    let chunk = |obs: Vec<Observation>| {
+        let entries = obs
+            .iter()
+            .map(|o| IndexEntry::from_observation(0, o))
+            .collect();
+        ImportChunk::Records(obs, entries)
+    };
+    let changed = Observation {
+        severity: 3,
+        ..observation(3)
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    tx.send(chunk(vec![observation(5), observation(3), observation(6)]))
+        .unwrap();
+    tx.send(chunk(vec![changed, observation(6), observation(4)]))
+        .unwrap();
+    tx.send(chunk(vec![observation(2), observation(7), observation(2)]))
+        .unwrap();
+    tx.send(ImportChunk::Finish).unwrap();
+    let out = store.insert_stream(rx, BatchPolicy::Partial).await.unwrap();
+    assert_eq!(out.conflicts, [3]);
+    assert_eq!(out.duplicates, [4, 5, 8]);
+    assert_eq!(
+        out.created.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [5, 3, 6, 2, 7].map(|n| observation(n).id)
+    );
+    assert!(out.created.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(store.count().await.unwrap(), 6);
+    assert_eq!(
+        store.get(observation(3).id).await.unwrap(),
+        Some(observation(3))
+    );
+}
+
 async fn get_many_keeps_the_order_asked(f: &dyn Fixture) {
     let store = f.open();
     for n in 1..=3 {
@@ -647,6 +688,7 @@ contract_tests!(
         batches_are_all_or_nothing_unless_partial,
         large_batches_report_each_record,
         streamed_imports_commit_only_when_finished,
+        streamed_ids_in_any_order_keep_the_first,
         get_many_keeps_the_order_asked,
         findings_are_followed_up,
         walks_are_created_joined_and_closed,

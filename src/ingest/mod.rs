@@ -191,7 +191,7 @@ fn validate_chunk(
         .map(|(pos, rec)| {
             let r = rec.and_then(|new| {
                 allow(&new).map_err(|e| vec![e])?;
-                new.validate(ctx)
+                new.validate_nth(ctx, pos.record as u64)
             });
             (pos, r)
         })

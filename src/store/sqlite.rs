@@ -468,15 +468,20 @@ fn bulk_insert_sql(table: &str, columns: &str, rows: usize) -> String {
 /// Rows go into `observations` in input order, with sequence numbers
 /// assigned here (the transaction holds SQLite's write lock, so no other
 /// process can take them meanwhile). Their ids go into `observation_ids`
-/// only at the end, all of them sorted: a B-tree filled in key order is
-/// appended to, where ids in input order would land all over it (for a
-/// million rows 0.5 s against 1.1 s, measured with rusqlite). An id that is
+/// in key order, so that the B-tree is appended to rather than written all
+/// over: ids above every one filed so far — the ids an import makes up
+/// ascend (see [`crate::model::observation::IdSequence`]) — are filed with
+/// their chunk; the others at the end, all of them sorted. An id that is
 /// taken by then — stored before, or earlier in the same import — has its
 /// row deleted again and is reported as a duplicate or a conflict.
 struct BulkInsert {
     first_seq: i64,
-    /// Id and sequence number of every row written.
-    ids: Vec<(Uuid, i64)>,
+    /// The greatest id in `observation_ids`.
+    greatest_filed: Option<Uuid>,
+    /// Id and sequence number of every row whose id is filed at the end.
+    deferred: Vec<(Uuid, i64)>,
+    /// Sequence numbers of the rows whose id was taken.
+    taken: Vec<i64>,
     /// Index entries of the rows written, in input order (by sequence number).
     entries: Vec<IndexEntry>,
     /// Encoded records of the chunk being written.
@@ -490,9 +495,16 @@ impl BulkInsert {
             [],
             |r| r.get(0),
         )?;
+        let greatest: Option<Vec<u8>> =
+            c.query_row("SELECT max(id) FROM observation_ids", [], |r| r.get(0))?;
+        let greatest_filed = greatest
+            .map(|id| Uuid::from_slice(&id).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?;
         Ok(Self {
             first_seq,
-            ids: Vec::new(),
+            greatest_filed,
+            deferred: Vec::new(),
+            taken: Vec::new(),
             entries: Vec::new(),
             buf: Vec::new(),
         })
@@ -519,7 +531,8 @@ impl BulkInsert {
         let columns = "seq, id, record";
         let full_sql = bulk_insert_sql("observations", columns, BULK_ROWS);
         let mut seq = self.next_seq();
-        let first_id = self.ids.len();
+        let mut ascending = Vec::with_capacity(observations.len());
+        let first_deferred = self.deferred.len();
         let mut start = 0;
         for (group, group_ends) in observations.chunks(BULK_ROWS).zip(ends.chunks(BULK_ROWS)) {
             let mut stmt = if group.len() == BULK_ROWS {
@@ -532,7 +545,12 @@ impl BulkInsert {
                 stmt.raw_bind_parameter(param, seq)?;
                 stmt.raw_bind_parameter(param + 1, obs.id.as_bytes().as_slice())?;
                 stmt.raw_bind_parameter(param + 2, &buf[start..end])?;
-                self.ids.push((obs.id, seq));
+                if self.greatest_filed.is_none_or(|g| obs.id > g) {
+                    self.greatest_filed = Some(obs.id);
+                    ascending.push((obs.id, seq));
+                } else {
+                    self.deferred.push((obs.id, seq));
+                }
                 param += 3;
                 seq += 1;
                 start = end;
@@ -543,8 +561,9 @@ impl BulkInsert {
                 ));
             }
         }
+        file_ids(c, &ascending, &mut self.taken)?;
         // Sorted now, while parsing goes on, the chunks merge quickly at the end.
-        self.ids[first_id..].sort_unstable();
+        self.deferred[first_deferred..].sort_unstable();
         let first = self.next_seq();
         self.entries.extend(
             entries
@@ -556,8 +575,8 @@ impl BulkInsert {
         Ok(())
     }
 
-    /// Files the ids, reports the records whose id was taken, and says
-    /// whether to keep the changes.
+    /// Files the remaining ids, reports the records whose id was taken, and
+    /// says whether to keep the changes.
     fn finish(
         mut self,
         c: &Connection,
@@ -565,28 +584,9 @@ impl BulkInsert {
     ) -> Result<(BatchOutcome, bool), StoreError> {
         // Equal ids sort by sequence number: the first in the input wins.
         // A stable sort finds the chunks' sorted runs and merges them.
-        self.ids.sort();
-        let columns = "id, seq";
-        let full_sql = bulk_insert_sql("observation_ids", columns, BULK_ROWS * 2);
-        let mut taken = Vec::new();
-        for group in self.ids.chunks(BULK_ROWS * 2) {
-            let mut stmt = if group.len() == BULK_ROWS * 2 {
-                c.prepare_cached(&full_sql)?
-            } else {
-                c.prepare_cached(&bulk_insert_sql("observation_ids", columns, group.len()))?
-            };
-            for (param, (id, seq)) in (1..).step_by(2).zip(group) {
-                stmt.raw_bind_parameter(param, id.as_bytes().as_slice())?;
-                stmt.raw_bind_parameter(param + 1, *seq)?;
-            }
-            if stmt.raw_execute()? < group.len() {
-                for &(id, seq) in group {
-                    if seq_of(c, id)? != Some(seq) {
-                        taken.push(seq);
-                    }
-                }
-            }
-        }
+        self.deferred.sort();
+        let mut taken = std::mem::take(&mut self.taken);
+        file_ids(c, &self.deferred, &mut taken)?;
         let mut out = BatchOutcome::default();
         taken.sort_unstable();
         for &seq in &taken {
@@ -615,6 +615,32 @@ impl BulkInsert {
             .collect();
         Ok((out, true))
     }
+}
+
+/// Files `ids` (sorted; equal ids in input order) in `observation_ids`, and
+/// adds the sequence numbers of the rows whose id was taken to `taken`.
+fn file_ids(c: &Connection, ids: &[(Uuid, i64)], taken: &mut Vec<i64>) -> Result<(), StoreError> {
+    let columns = "id, seq";
+    let full_sql = bulk_insert_sql("observation_ids", columns, BULK_ROWS * 2);
+    for group in ids.chunks(BULK_ROWS * 2) {
+        let mut stmt = if group.len() == BULK_ROWS * 2 {
+            c.prepare_cached(&full_sql)?
+        } else {
+            c.prepare_cached(&bulk_insert_sql("observation_ids", columns, group.len()))?
+        };
+        for (param, (id, seq)) in (1..).step_by(2).zip(group) {
+            stmt.raw_bind_parameter(param, id.as_bytes().as_slice())?;
+            stmt.raw_bind_parameter(param + 1, *seq)?;
+        }
+        if stmt.raw_execute()? < group.len() {
+            for &(id, seq) in group {
+                if seq_of(c, id)? != Some(seq) {
+                    taken.push(seq);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The observation stored under sequence number `seq`.
