@@ -1,10 +1,11 @@
 //! End-to-end load benchmark of the real `trygg` binary on 127.0.0.1.
 //!
 //! With N demo observations (default 1,000,000; `TRYGG_BENCH_N` overrides) it
-//! measures: CSV import through the CLI; CSV import over HTTP into a running
-//! server (store + index); start-up with N stored; resident memory per
-//! observation; a whole-municipality hexagon query over HTTP; and durable
-//! single submissions from 32 concurrent clients.
+//! measures: CSV import through the CLI (as generated, and with the rows
+//! shuffled); CSV import over HTTP into a running server (store + index);
+//! start-up with N stored; resident memory per observation; a
+//! whole-municipality hexagon query over HTTP; and durable single
+//! submissions from 32 concurrent clients.
 //!
 //! Run: `cargo bench --bench load`. With `TRYGG_BENCH_DATABASE_URL` set to a
 //! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432`) it runs the
@@ -131,6 +132,33 @@ fn token(target: &Target) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// Imports `csv` into `target` with the CLI; returns the time it took.
+fn cli_import(target: &Target, csv: &Path) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(BIN)
+        .args(["import", "--log", "warn"])
+        .args(target.args())
+        .arg(csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.elapsed()
+}
+
+/// Writes the rows of `csv` in a fixed random order (header first) to `to`.
+fn shuffle_rows(csv: &Path, to: &Path) {
+    use rand::{SeedableRng, seq::SliceRandom};
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    lines[1..].shuffle(&mut rng);
+    std::fs::write(to, lines.join("\n") + "\n").unwrap();
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     #[expect(
         clippy::cast_possible_truncation,
@@ -172,24 +200,19 @@ async fn run(n: usize) {
     assert!(ok.success());
     println!("generated demo CSV in {:.1} s", t.elapsed().as_secs_f64());
 
-    // 1. CLI import.
-    let cli_target = Target::fresh(work.path(), "cli").await;
-    let t = Instant::now();
-    let out = Command::new(BIN)
-        .args(["import", "--log", "warn"])
-        .args(cli_target.args())
-        .arg(&csv)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cli_import = t.elapsed();
+    // 1. CLI import, of the file as generated (in the order received) and
+    // of the same rows shuffled (ids in no order: the store sorts them in).
+    let cli = cli_import(&Target::fresh(work.path(), "cli").await, &csv);
     println!(
         "| CLI import of {n} from CSV (parse, validate, durable store) | {:.2} s |",
-        cli_import.as_secs_f64()
+        cli.as_secs_f64()
+    );
+    let shuffled = work.path().join("shuffled.csv");
+    shuffle_rows(&csv, &shuffled);
+    let cli_shuffled = cli_import(&Target::fresh(work.path(), "cli_shuffled").await, &shuffled);
+    println!(
+        "| CLI import of the same rows shuffled | {:.2} s |",
+        cli_shuffled.as_secs_f64()
     );
 
     // 2. HTTP import into a running server: store and index.

@@ -204,6 +204,9 @@ pub fn generate(seed: u64, count: usize, end: Date, taxonomy: &Taxonomy) -> Demo
         };
         observations.push(obs);
     }
+    // In the order they came in, as a real system lists them: by id, which
+    // begins with the time received.
+    observations.sort_unstable_by_key(|o| o.id);
     DemoData {
         areas,
         walks,
@@ -562,10 +565,12 @@ mod tests {
             assert_eq!(o.organisation.is_some(), o.kind == Kind::PlaceObservation);
             assert_eq!(o.walk_id.is_some(), o.kind == Kind::WalkFinding);
         }
-        let mut ids: Vec<_> = d.observations.iter().map(|o| o.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), d.observations.len());
+        // In the order received, ids unique.
+        assert!(
+            d.observations
+                .windows(2)
+                .all(|w| w[0].id < w[1].id && w[0].received_at <= w[1].received_at)
+        );
         // Evenings and nights dominate perceived insecurity; winter beats summer.
         let reports: Vec<_> = d
             .observations
