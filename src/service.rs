@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
 
-use crate::index::{CellCache, IndexEntry, ObservationIndex, PreparedBulk};
+use crate::index::{BatchColumns, CellCache, IndexEntry, ObservationIndex, PreparedBulk};
 use crate::model::{Observation, observation::ValidationContext};
 use crate::model::{Region, Taxonomy};
 use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError};
@@ -211,7 +211,7 @@ pub enum ImportError {
 
 /// Prepares the index for a batch whose rows are all read, while the store
 /// commits it (see [`crate::index::PreparedBulk`]).
-pub type PrepareIndex = Box<dyn FnOnce(&[IndexEntry]) -> Option<PreparedBulk> + Send>;
+pub type PrepareIndex = Box<dyn FnOnce(BatchColumns) -> Option<PreparedBulk> + Send>;
 
 /// Parses and validates an input while the store writes what is already
 /// validated, all in one transaction: the parse runs on a blocking thread,
@@ -241,27 +241,19 @@ where
     // Two chunks in flight: enough to keep both sides busy, little memory.
     let (tx, rx) = std::sync::mpsc::sync_channel::<ImportChunk>(2);
     let parsing = tokio::task::spawn_blocking(move || {
-        // The entries go to the store; with `prepare`, copies stay here.
-        let mut rows: Vec<IndexEntry> = Vec::new();
-        let keep_rows = prepare.is_some();
+        // With `prepare`, the batch's columns are gathered here as it goes.
+        let mut batch = prepare.as_ref().map(|_| BatchColumns::default());
         let mut cells = CellCache::default();
         let result = parse(&mut |chunk| {
             let cell_of: Vec<u64> = chunk.iter().map(|o| cells.cell(o.lon, o.lat)).collect();
-            let entry = |(o, &cell): (&Observation, &u64)| IndexEntry::with_cell(0, o, cell);
-            let entries: Vec<IndexEntry> = if keep_rows {
-                let (entries, copies): (Vec<_>, Vec<_>) = chunk
-                    .par_iter()
-                    .zip(&cell_of)
-                    .map(|pair| {
-                        let entry = entry(pair);
-                        (entry.clone(), entry)
-                    })
-                    .unzip();
-                rows.extend(copies);
-                entries
-            } else {
-                chunk.par_iter().zip(&cell_of).map(entry).collect()
-            };
+            let entries: Vec<IndexEntry> = chunk
+                .par_iter()
+                .zip(&cell_of)
+                .map(|(o, &cell)| IndexEntry::with_cell(0, o, cell))
+                .collect();
+            if let Some(batch) = &mut batch {
+                batch.add(&entries);
+            }
             // A send fails only when the writer gave up; parsing finishes anyway
             // so that every rejection can be reported.
             let _ = tx.send(ImportChunk::Records(chunk, entries));
@@ -269,7 +261,9 @@ where
         let mut prepared = None;
         if matches!(&result, Ok(c) if partial || c.rejected == 0) {
             let _ = tx.send(ImportChunk::Finish);
-            prepared = prepare.and_then(|prepare| prepare(&rows));
+            prepared = prepare
+                .zip(batch)
+                .and_then(|(prepare, batch)| prepare(batch));
         }
         (result, prepared)
     });
@@ -299,10 +293,10 @@ impl Service {
     {
         let _in_flight = ImportInFlight::new(self);
         let service = Arc::clone(self);
-        let prepare: PrepareIndex = Box::new(move |rows| {
+        let prepare: PrepareIndex = Box::new(move |batch| {
             // The copy is taken under the read lock; the preparation holds none.
-            let base = service.index().bulk_base(rows.len())?;
-            base.prepare(rows)
+            let base = service.index().bulk_base(batch.len())?;
+            base.prepare(batch)
         });
         let (checked, outcome, prepared) =
             store_while_parsing(self.store.as_ref(), partial, parse, Some(prepare)).await?;

@@ -1,22 +1,22 @@
-//! Adding a large batch in two steps. Everything the index keeps for the
-//! batch — its columns appended to the index's, the id map, the cell runs
-//! and the R-tree over all records, area membership — is prepared while the
-//! batch is still being committed (the store's last steps take one core and
-//! the disk, which leaves the other core free), from a copy of the index's
-//! columns taken under its read lock in milliseconds ([`BulkBase`]), so that
-//! submissions meanwhile do not wait for the preparation. Once the batch is
-//! stored, applying the preparation is a swap. If anything changed in
-//! between, the batch is inserted the usual way instead.
+//! Adding a large batch in three steps. While the batch is parsed and
+//! stored, its records are gathered into columns of their own
+//! ([`BatchColumns`]), chunk by chunk. Once the last record is read,
+//! everything the index keeps for the batch — its columns appended to the
+//! index's, the id map, the cell runs and the R-tree over all records, area
+//! membership — is prepared while the store still commits (its last steps
+//! take one core and the disk), from a copy of the index's columns taken
+//! under its read lock in milliseconds ([`BulkBase`]), so that submissions
+//! meanwhile do not wait for the preparation. Once the batch is stored,
+//! applying the preparation is a swap. If anything changed in between, the
+//! batch is inserted the usual way instead.
 
 use geo::{MultiPolygon, Rect};
-use rayon::prelude::*;
 use rstar::RTree;
 
 use super::{
-    Columns, IndexEntry, ObservationIndex, TreePoint, cell_runs::CellRuns, intern_attributes,
+    Columns, IndexEntry, ObservationIndex, TreePoint, cell_runs::CellRuns, interner::Interner,
     new_members, point_tree,
 };
-use crate::model::swedish_time;
 
 /// The index's columns with a batch appended, and the structures over them.
 pub struct PreparedBulk {
@@ -27,6 +27,41 @@ pub struct PreparedBulk {
     tree: RTree<TreePoint>,
     /// New members of each area, in the index's area order.
     members: Vec<Vec<u32>>,
+}
+
+/// The columns of a batch, gathered as its records arrive, with
+/// attributes interned batch by batch (mapped to the index's at
+/// preparation).
+pub struct BatchColumns {
+    columns: Columns,
+    /// Whether an id came twice.
+    repeated: bool,
+}
+
+impl Default for BatchColumns {
+    fn default() -> Self {
+        BatchColumns {
+            columns: Columns::new(),
+            repeated: false,
+        }
+    }
+}
+
+impl BatchColumns {
+    /// Adds records (their sequence numbers are not looked at).
+    pub fn add(&mut self, entries: &[IndexEntry]) {
+        if self.columns.push_many(entries) < entries.len() {
+            self.repeated = true;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.columns.ids.is_empty()
+    }
 }
 
 /// A copy of the index's columns (with room for a batch) and of the area
@@ -44,6 +79,27 @@ fn copy<T: Copy>(v: &[T], extra: usize) -> Vec<T> {
     c
 }
 
+/// `batch` (interned ids) appended to `column`, each through `map`.
+fn append_mapped<T: Copy + Into<u32>>(column: &mut Vec<T>, batch: &[T], map: &[T]) {
+    column.extend(batch.iter().map(|&v| map[v.into() as usize]));
+}
+
+/// For each value `batch` interned, the id `index` has for it (interned
+/// there if new).
+fn remap<T: std::hash::Hash + Eq + Clone>(
+    batch: &Interner<T>,
+    index: &mut Interner<T>,
+) -> Vec<u32> {
+    (0..batch.len())
+        .map(|i| {
+            let value = batch
+                .name(u32::try_from(i).expect("fewer than 2^32 values"))
+                .expect("interned");
+            index.intern(value.clone())
+        })
+        .collect()
+}
+
 impl ObservationIndex {
     /// What preparing a batch of `n` needs, copied; `None` when the batch is
     /// small enough to insert one by one.
@@ -52,13 +108,11 @@ impl ObservationIndex {
             return None;
         }
         let c = &self.columns;
-        let mut by_id = c.by_id.clone();
-        by_id.reserve(n);
         Some(BulkBase {
             version: self.version,
             columns: Columns {
                 ids: copy(&c.ids, n),
-                by_id,
+                by_id: c.by_id.clone(),
                 points: copy(&c.points, n),
                 cells: copy(&c.cells, n),
                 times: copy(&c.times, n),
@@ -83,96 +137,87 @@ impl ObservationIndex {
     /// Prepares adding `rows` (sequence numbers may be unset); `None` when
     /// the batch is small enough to insert one by one or repeats an id.
     pub fn prepare_bulk(&self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
-        self.bulk_base(rows.len())?.prepare(rows)
+        let mut batch = BatchColumns::default();
+        batch.add(rows);
+        self.bulk_base(batch.len())?.prepare(batch)
     }
 }
 
 impl BulkBase {
-    /// The index's columns and structures with `rows` added (sequence
-    /// numbers may be unset); `None` if one of their ids is known or repeated.
-    pub fn prepare(self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
+    /// The index's columns and structures with `batch` added; `None` if one
+    /// of its ids is known or repeated.
+    pub fn prepare(self, batch: BatchColumns) -> Option<PreparedBulk> {
         let Self {
             version,
             mut columns,
             areas,
         } = self;
-        let base = columns.points.len();
-        columns.points.extend(rows.iter().map(|r| [r.lon, r.lat]));
+        if batch.repeated {
+            return None;
+        }
+        let batch = batch.columns;
+        let base = columns.ids.len();
+        if base == 0 {
+            columns.by_id = batch.by_id;
+        } else {
+            columns.by_id.reserve(batch.ids.len());
+            for (i, id) in (base..).zip(&batch.ids) {
+                let i = u32::try_from(i).expect("fewer than 2^32 observations");
+                if columns.by_id.insert(*id, i).is_some() {
+                    return None;
+                }
+            }
+        }
+        columns.ids.extend_from_slice(&batch.ids);
+        columns.points.extend_from_slice(&batch.points);
+        columns.cells.extend_from_slice(&batch.cells);
+        columns.times.extend_from_slice(&batch.times);
+        columns.keys.extend_from_slice(&batch.keys);
+        columns.hours.extend_from_slice(&batch.hours);
+        columns.kinds.extend_from_slice(&batch.kinds);
+        let to_u16 = |ids: Vec<u32>| -> Vec<u16> {
+            ids.into_iter()
+                .map(|i| u16::try_from(i).expect("fewer than 65536 values"))
+                .collect()
+        };
+        let categories = to_u16(remap(&batch.category_names, &mut columns.category_names));
+        let walks = remap(&batch.walk_ids, &mut columns.walk_ids);
+        let organisations = to_u16(remap(
+            &batch.organisation_names,
+            &mut columns.organisation_names,
+        ));
+        append_mapped(&mut columns.categories, &batch.categories, &categories);
+        append_mapped(&mut columns.walks, &batch.walks, &walks);
+        append_mapped(
+            &mut columns.organisations,
+            &batch.organisations,
+            &organisations,
+        );
+
         let Columns {
-            ids,
-            by_id,
             points,
             cells,
             times,
             keys,
-            hours,
             kinds,
-            categories,
-            walks,
-            organisations,
-            category_names,
-            walk_ids,
-            organisation_names,
-        } = &mut columns;
-        let points: &[[f64; 2]] = points;
-        // The R-tree takes longest, so it starts at once, beside the rest.
-        let (tree, (runs, (unique, members))) = rayon::join(
+            ..
+        } = &columns;
+        let (tree, (runs, members)) = rayon::join(
             || point_tree(points),
             || {
-                let derived: Vec<(u32, u8)> = rows
-                    .par_iter()
-                    .map(|r| {
-                        (
-                            crate::privacy::record_key(&r.id),
-                            swedish_time::local_hour(r.observed_at),
-                        )
-                    })
-                    .collect();
-                // One pass over the rows for all their columns.
-                for (r, (key, hour)) in rows.iter().zip(derived) {
-                    ids.push(r.id);
-                    cells.push(r.cell);
-                    times.push(r.observed_at);
-                    keys.push(key);
-                    hours.push(hour);
-                    kinds.push(r.kind as u8);
-                }
-                let (cells, kinds, times, keys) = (&*cells, &*kinds, &*times, &*keys);
                 rayon::join(
                     || CellRuns::build(cells, kinds, times, keys),
                     || {
-                        rayon::join(
-                            || {
-                                for (i, r) in (base..).zip(rows) {
-                                    let i = u32::try_from(i).expect("fewer than 2^32 observations");
-                                    if by_id.insert(r.id, i).is_some() {
-                                        return false;
-                                    }
-                                    let (category, walk, organisation) = intern_attributes(
-                                        category_names,
-                                        walk_ids,
-                                        organisation_names,
-                                        r,
-                                    );
-                                    categories.push(category);
-                                    walks.push(walk);
-                                    organisations.push(organisation);
-                                }
-                                true
-                            },
-                            || {
-                                new_members(
-                                    areas.iter().map(|(bbox, geometry)| (*bbox, geometry)),
-                                    points,
-                                    base..points.len(),
-                                )
-                            },
+                        new_members(
+                            areas.iter().map(|(bbox, geometry)| (*bbox, geometry)),
+                            points,
+                            base..points.len(),
                         )
                     },
                 )
             },
         );
-        unique.then_some(PreparedBulk {
+        Some(PreparedBulk {
             version,
             columns,
             runs,
@@ -241,9 +286,17 @@ mod tests {
                     lat,
                     cell: crate::index::base_cell(lon, lat).map_or(0, u64::from),
                     observed_at: 1_750_000_000 + i64::from(i) * 600,
-                    category: ["lighting", "litter"][(i % 2) as usize].into(),
-                    walk_id: None,
-                    organisation: None,
+                    // Batches after the first bring categories, walks and
+                    // organisations of their own, besides shared ones.
+                    category: match (i % 3, first_seq > 1) {
+                        (2, true) => "graffiti",
+                        _ => ["lighting", "litter"][(i % 2) as usize],
+                    }
+                    .into(),
+                    walk_id: (i % 5 == 0).then(|| Uuid::from_u128(u128::from(i % 3 + first_seq))),
+                    organisation: (i % 7 == 0)
+                        .then(|| ["Telge Bostäder", "SL"][(i / 7 % 2) as usize].into())
+                        .filter(|o: &String| first_seq > 1 || o == "SL"),
                 }
             })
             .collect()
@@ -269,18 +322,38 @@ mod tests {
             categories: vec!["litter".into()],
             ..Filter::default()
         };
-        let counts = [Filter::default(), evening, boxed]
-            .iter()
-            .map(|f| {
-                let mut cells: Vec<CellCountAndKey> = idx
-                    .hexagon_counts(Resolution::Nine, f)
-                    .into_iter()
-                    .map(|c| (u64::from(c.cell), c.total, c.key))
-                    .collect();
-                cells.sort_unstable();
-                cells
-            })
-            .collect();
+        let graffiti = Filter {
+            categories: vec!["graffiti".into()],
+            ..Filter::default()
+        };
+        let by_walk = Filter {
+            walk_id: Some(Uuid::from_u128(10_001)),
+            ..Filter::default()
+        };
+        let by_organisation = |o: &str| Filter {
+            organisation: Some(o.into()),
+            ..Filter::default()
+        };
+        let counts = [
+            Filter::default(),
+            evening,
+            boxed,
+            graffiti,
+            by_walk,
+            by_organisation("SL"),
+            by_organisation("Telge Bostäder"),
+        ]
+        .iter()
+        .map(|f| {
+            let mut cells: Vec<CellCountAndKey> = idx
+                .hexagon_counts(Resolution::Nine, f)
+                .into_iter()
+                .map(|c| (u64::from(c.cell), c.total, c.key))
+                .collect();
+            cells.sort_unstable();
+            cells
+        })
+        .collect();
         let (ids, _) = idx.select(&Filter::default(), None, usize::MAX);
         (counts, ids, idx.max_seq())
     }

@@ -30,7 +30,7 @@ use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::model::{Area, Kind, Observation, swedish_time};
-pub use bulk::{BulkBase, PreparedBulk};
+pub use bulk::{BatchColumns, BulkBase, PreparedBulk};
 pub use cell_cache::CellCache;
 use interner::Interner;
 
@@ -163,6 +163,77 @@ struct Columns {
     organisation_names: Interner<String>,
 }
 
+impl Columns {
+    /// Empty columns, with interned id 0 reserved for "none" (walks and
+    /// organisations).
+    fn new() -> Self {
+        let mut c = Columns::default();
+        c.walk_ids.intern(Uuid::nil());
+        c.organisation_names.intern(String::new());
+        c
+    }
+
+    /// Appends the entries with new ids (the first of any repeated id);
+    /// the derived columns are computed in parallel. Returns how many were
+    /// appended.
+    fn push_many(&mut self, entries: &[IndexEntry]) -> usize {
+        let first = self.ids.len();
+        self.by_id.reserve(entries.len());
+        let mut fresh = Vec::with_capacity(entries.len());
+        for e in entries {
+            let i = u32::try_from(first + fresh.len()).expect("fewer than 2^32 observations");
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_id.entry(e.id) {
+                slot.insert(i);
+                fresh.push(e);
+            }
+        }
+        let derived: Vec<(u32, u8)> = fresh
+            .par_iter()
+            .map(|e| {
+                (
+                    crate::privacy::record_key(&e.id),
+                    swedish_time::local_hour(e.observed_at),
+                )
+            })
+            .collect();
+        let n = fresh.len();
+        self.ids.reserve(n);
+        self.points.reserve(n);
+        self.cells.reserve(n);
+        self.times.reserve(n);
+        self.keys.reserve(n);
+        self.hours.reserve(n);
+        self.kinds.reserve(n);
+        self.categories.reserve(n);
+        self.walks.reserve(n);
+        self.organisations.reserve(n);
+        for (e, (key, hour)) in fresh.into_iter().zip(derived) {
+            self.ids.push(e.id);
+            self.points.push([e.lon, e.lat]);
+            self.cells.push(e.cell);
+            self.times.push(e.observed_at);
+            self.keys.push(key);
+            self.hours.push(hour);
+            self.kinds.push(e.kind as u8);
+            self.push_attributes(e);
+        }
+        n
+    }
+
+    /// Pushes the interned attribute columns of one entry.
+    fn push_attributes(&mut self, e: &IndexEntry) {
+        let (category, walk, organisation) = intern_attributes(
+            &mut self.category_names,
+            &mut self.walk_ids,
+            &mut self.organisation_names,
+            e,
+        );
+        self.categories.push(category);
+        self.walks.push(walk);
+        self.organisations.push(organisation);
+    }
+}
+
 /// The index. Record `i` is the `i`-th inserted observation; every column has
 /// one entry per record.
 #[derive(Default)]
@@ -252,11 +323,10 @@ const NONE: u32 = 0;
 
 impl ObservationIndex {
     pub fn new() -> Self {
-        let mut idx = ObservationIndex::default();
-        // Reserve interned id 0 for "none".
-        idx.columns.walk_ids.intern(Uuid::nil());
-        idx.columns.organisation_names.intern(String::new());
-        idx
+        ObservationIndex {
+            columns: Columns::new(),
+            ..ObservationIndex::default()
+        }
     }
 
     /// Builds an index from many entries at once (bulk-loading the R-tree).
@@ -345,63 +415,12 @@ impl ObservationIndex {
     }
 
     /// Appends the columns of the entries with new ids (the first of any
-    /// repeated id); the derived columns are computed in parallel.
+    /// repeated id).
     fn push_many(&mut self, entries: &[IndexEntry]) {
-        let first = self.columns.ids.len();
-        self.columns.by_id.reserve(entries.len());
-        let mut fresh = Vec::with_capacity(entries.len());
-        for e in entries {
-            self.max_seq = self.max_seq.max(e.seq);
-            let i = u32::try_from(first + fresh.len()).expect("fewer than 2^32 observations");
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.columns.by_id.entry(e.id)
-            {
-                slot.insert(i);
-                fresh.push(e);
-            }
+        if let Some(last) = entries.iter().map(|e| e.seq).max() {
+            self.max_seq = self.max_seq.max(last);
         }
-        let derived: Vec<(u32, u8)> = fresh
-            .par_iter()
-            .map(|e| {
-                (
-                    crate::privacy::record_key(&e.id),
-                    swedish_time::local_hour(e.observed_at),
-                )
-            })
-            .collect();
-        let n = fresh.len();
-        self.columns.ids.reserve(n);
-        self.columns.points.reserve(n);
-        self.columns.cells.reserve(n);
-        self.columns.times.reserve(n);
-        self.columns.keys.reserve(n);
-        self.columns.hours.reserve(n);
-        self.columns.kinds.reserve(n);
-        self.columns.categories.reserve(n);
-        self.columns.walks.reserve(n);
-        self.columns.organisations.reserve(n);
-        for (e, (key, hour)) in fresh.into_iter().zip(derived) {
-            self.columns.ids.push(e.id);
-            self.columns.points.push([e.lon, e.lat]);
-            self.columns.cells.push(e.cell);
-            self.columns.times.push(e.observed_at);
-            self.columns.keys.push(key);
-            self.columns.hours.push(hour);
-            self.columns.kinds.push(e.kind as u8);
-            self.push_attributes(e);
-        }
-    }
-
-    /// Pushes the interned attribute columns of one entry.
-    fn push_attributes(&mut self, e: &IndexEntry) {
-        let (category, walk, organisation) = intern_attributes(
-            &mut self.columns.category_names,
-            &mut self.columns.walk_ids,
-            &mut self.columns.organisation_names,
-            e,
-        );
-        self.columns.categories.push(category);
-        self.columns.walks.push(walk);
-        self.columns.organisations.push(organisation);
+        self.columns.push_many(entries);
     }
 
     fn push_columns(&mut self, e: &IndexEntry) -> u32 {
@@ -417,7 +436,7 @@ impl ObservationIndex {
             .hours
             .push(swedish_time::local_hour(e.observed_at));
         self.columns.kinds.push(e.kind as u8);
-        self.push_attributes(e);
+        self.columns.push_attributes(e);
         i
     }
 
