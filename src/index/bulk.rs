@@ -11,11 +11,10 @@
 //! batch is inserted the usual way instead.
 
 use geo::{MultiPolygon, Rect};
-use rstar::RTree;
 
 use super::{
-    Columns, IndexEntry, ObservationIndex, TreePoint, cell_runs::CellRuns, interner::Interner,
-    new_members, point_tree,
+    Columns, IndexEntry, ObservationIndex, PointTree, cell_runs::CellRuns, interner::Interner,
+    new_members,
 };
 
 /// The index's columns with a batch appended, and the structures over them.
@@ -24,7 +23,7 @@ pub struct PreparedBulk {
     version: u64,
     columns: Columns,
     runs: CellRuns,
-    tree: RTree<TreePoint>,
+    tree: PointTree,
     /// New members of each area, in the index's area order.
     members: Vec<Vec<u32>>,
 }
@@ -203,7 +202,7 @@ impl BulkBase {
             ..
         } = &columns;
         let (tree, (runs, members)) = rayon::join(
-            || point_tree(points),
+            || PointTree::build(points),
             || {
                 rayon::join(
                     || CellRuns::build(cells, kinds, times, keys),

@@ -15,6 +15,7 @@ mod cell_runs;
 mod filter;
 mod hexagons;
 mod interner;
+mod point_tree;
 mod spatial;
 pub mod tile_stamps;
 
@@ -25,7 +26,7 @@ pub use spatial::Nearby;
 use geo::{BoundingRect, Contains, MultiPolygon, Point, Rect};
 use h3o::{CellIndex, LatLng, Resolution};
 use rayon::prelude::*;
-use rstar::{AABB, RTree, primitives::GeomWithData};
+use rstar::AABB;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
@@ -33,13 +34,12 @@ use crate::model::{Area, Kind, Observation, swedish_time};
 pub use bulk::{BatchColumns, BulkBase, PreparedBulk};
 pub use cell_cache::CellCache;
 use interner::Interner;
+use point_tree::PointTree;
 
 /// The finest H3 resolution kept per observation; coarser cells are its
 /// parents. Resolution 12 cells are about 300 m² — finer than any position a
 /// phone reports outdoors.
 pub const BASE_RESOLUTION: Resolution = Resolution::Twelve;
-
-type TreePoint = GeomWithData<[f64; 2], u32>;
 
 /// What the index needs of an observation: position, cell and the
 /// attributes filters look at. Loaded from the store at start.
@@ -239,7 +239,7 @@ impl Columns {
 #[derive(Default)]
 pub struct ObservationIndex {
     columns: Columns,
-    tree: RTree<TreePoint>,
+    tree: PointTree,
     /// Per-cell runs answering kind + time questions without a scan.
     runs: cell_runs::CellRuns,
     areas: Vec<AreaMembers>,
@@ -257,21 +257,11 @@ fn build_search_structures(
     times: &[i64],
     keys: &[u32],
     points: &[[f64; 2]],
-) -> (cell_runs::CellRuns, RTree<TreePoint>) {
+) -> (cell_runs::CellRuns, PointTree) {
     rayon::join(
         || cell_runs::CellRuns::build(cells, kinds, times, keys),
-        || point_tree(points),
+        || PointTree::build(points),
     )
-}
-
-/// The R-tree over `points`, each tagged with its record number.
-fn point_tree(points: &[[f64; 2]]) -> RTree<TreePoint> {
-    let pts = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| GeomWithData::new(*p, u32::try_from(i).expect("fewer than 2^32")))
-        .collect();
-    RTree::bulk_load(pts)
 }
 
 /// For each area (bounding box and outline), the records in `new` whose
@@ -365,8 +355,7 @@ impl ObservationIndex {
         let i = self.push_columns(entry);
         self.version += 1;
         self.tile_stamps.touch(entry.lon, entry.lat, self.version);
-        self.tree
-            .insert(GeomWithData::new([entry.lon, entry.lat], i));
+        self.tree.insert([entry.lon, entry.lat], i);
         self.runs.insert(
             entry.cell,
             entry.kind as u8,
