@@ -465,9 +465,9 @@ fn bulk_insert_sql(table: &str, columns: &str, rows: usize) -> String {
 
 /// A bulk write in progress inside the writer's transaction.
 ///
-/// Rows go into `observations` in input order, with sequence numbers
-/// assigned here (the transaction holds SQLite's write lock, so no other
-/// process can take them meanwhile). Their ids go into `observation_ids`
+/// Rows go into `observations` in input order, numbered on from the
+/// greatest sequence number (the transaction holds SQLite's write lock, so
+/// no other process can take them meanwhile). Their ids go into `observation_ids`
 /// in key order, so that the B-tree is appended to rather than written all
 /// over: ids above every one filed so far — the ids an import makes up
 /// ascend (see [`crate::model::observation::IdSequence`]) — are filed with
@@ -528,7 +528,10 @@ impl BulkInsert {
             buf = record::encode(obs, entry.cell, buf)?;
             ends.push(buf.len());
         }
-        let columns = "seq, id, record";
+        // No sequence number is given: SQLite takes the next one and appends
+        // without a seek, where a given one would be looked up first. Which
+        // it took is checked against the one expected.
+        let columns = "id, record";
         let full_sql = bulk_insert_sql("observations", columns, BULK_ROWS);
         let mut seq = self.next_seq();
         let mut ascending = Vec::with_capacity(observations.len());
@@ -542,20 +545,19 @@ impl BulkInsert {
             };
             let mut param = 1;
             for (obs, &end) in group.iter().zip(group_ends) {
-                stmt.raw_bind_parameter(param, seq)?;
-                stmt.raw_bind_parameter(param + 1, obs.id.as_bytes().as_slice())?;
-                stmt.raw_bind_parameter(param + 2, &buf[start..end])?;
+                stmt.raw_bind_parameter(param, obs.id.as_bytes().as_slice())?;
+                stmt.raw_bind_parameter(param + 1, &buf[start..end])?;
                 if self.greatest_filed.is_none_or(|g| obs.id > g) {
                     self.greatest_filed = Some(obs.id);
                     ascending.push((obs.id, seq));
                 } else {
                     self.deferred.push((obs.id, seq));
                 }
-                param += 3;
+                param += 2;
                 seq += 1;
                 start = end;
             }
-            if stmt.raw_execute()? != group.len() {
+            if stmt.raw_execute()? != group.len() || c.last_insert_rowid() != seq - 1 {
                 return Err(StoreError::Corrupt(
                     "sequence numbers taken during an import".into(),
                 ));
