@@ -219,9 +219,10 @@ pub type PrepareIndex = Box<dyn FnOnce(BatchColumns) -> Option<PreparedBulk> + S
 /// parsing fails, or when a record is invalid and `partial` is false; the
 /// store's own policy handles ids stored before with other content.
 ///
-/// With `prepare`, the parsing thread goes on to prepare the index for the
-/// batch once it has handed the last chunk to the store, while the store
-/// files the ids and commits.
+/// With `prepare`, the batch's index columns are gathered as the chunks
+/// pass, and the parsing thread goes on to prepare the index for the batch
+/// once it has handed the last chunk to the store, while the store files
+/// the ids left and commits.
 pub async fn store_while_parsing<F>(
     store: &dyn Store,
     partial: bool,

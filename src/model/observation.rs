@@ -283,6 +283,8 @@ pub const DEFAULT_SEVERITY: u8 = 2;
 impl NewObservation {
     /// Checks every field and returns either the observation or every problem
     /// found (not just the first), so a client can fix a form in one go.
+    /// Without an id it gets the context's first: one context, one
+    /// submission (the records of one input use [`Self::validate_nth`]).
     pub fn validate(self, ctx: ValidationContext<'_>) -> Result<Observation, Vec<ValidationError>> {
         self.validate_nth(ctx, 0)
     }
