@@ -78,25 +78,27 @@ fn copy<T: Copy>(v: &[T], extra: usize) -> Vec<T> {
     c
 }
 
-/// `batch` (interned ids) appended to `column`, each through `map`.
-fn append_mapped<T: Copy + Into<u32>>(column: &mut Vec<T>, batch: &[T], map: &[T]) {
-    column.extend(batch.iter().map(|&v| map[v.into() as usize]));
-}
-
-/// For each value `batch` interned, the id `index` has for it (interned
-/// there if new).
-fn remap<T: std::hash::Hash + Eq + Clone>(
-    batch: &Interner<T>,
-    index: &mut Interner<T>,
-) -> Vec<u32> {
-    (0..batch.len())
+/// A batch's interned ids appended to `column`, each as the id `index` has
+/// for the same value (interned there if new).
+fn append_interned<V, T>(
+    column: &mut Vec<T>,
+    ids: &[T],
+    batch: &Interner<V>,
+    index: &mut Interner<V>,
+) where
+    V: std::hash::Hash + Eq + Clone,
+    T: Copy + Into<u32> + TryFrom<u32>,
+{
+    let map: Vec<T> = (0..batch.len())
         .map(|i| {
             let value = batch
                 .name(u32::try_from(i).expect("fewer than 2^32 values"))
                 .expect("interned");
-            index.intern(value.clone())
+            T::try_from(index.intern(value.clone()))
+                .unwrap_or_else(|_| panic!("more distinct values than the column holds"))
         })
-        .collect()
+        .collect();
+    column.extend(ids.iter().map(|&v| map[v.into() as usize]));
 }
 
 impl ObservationIndex {
@@ -174,23 +176,23 @@ impl BulkBase {
         columns.keys.extend_from_slice(&batch.keys);
         columns.hours.extend_from_slice(&batch.hours);
         columns.kinds.extend_from_slice(&batch.kinds);
-        let to_u16 = |ids: Vec<u32>| -> Vec<u16> {
-            ids.into_iter()
-                .map(|i| u16::try_from(i).expect("fewer than 65536 values"))
-                .collect()
-        };
-        let categories = to_u16(remap(&batch.category_names, &mut columns.category_names));
-        let walks = remap(&batch.walk_ids, &mut columns.walk_ids);
-        let organisations = to_u16(remap(
-            &batch.organisation_names,
-            &mut columns.organisation_names,
-        ));
-        append_mapped(&mut columns.categories, &batch.categories, &categories);
-        append_mapped(&mut columns.walks, &batch.walks, &walks);
-        append_mapped(
+        append_interned(
+            &mut columns.categories,
+            &batch.categories,
+            &batch.category_names,
+            &mut columns.category_names,
+        );
+        append_interned(
+            &mut columns.walks,
+            &batch.walks,
+            &batch.walk_ids,
+            &mut columns.walk_ids,
+        );
+        append_interned(
             &mut columns.organisations,
             &batch.organisations,
-            &organisations,
+            &batch.organisation_names,
+            &mut columns.organisation_names,
         );
 
         let Columns {

@@ -208,20 +208,21 @@ impl Columns {
         self.walks.reserve(n);
         self.organisations.reserve(n);
         for (e, (key, hour)) in fresh.into_iter().zip(derived) {
-            self.ids.push(e.id);
-            self.points.push([e.lon, e.lat]);
-            self.cells.push(e.cell);
-            self.times.push(e.observed_at);
-            self.keys.push(key);
-            self.hours.push(hour);
-            self.kinds.push(e.kind as u8);
-            self.push_attributes(e);
+            self.push(e, key, hour);
         }
         n
     }
 
-    /// Pushes the interned attribute columns of one entry.
-    fn push_attributes(&mut self, e: &IndexEntry) {
+    /// Appends one entry to every column but the id map, with its record
+    /// key and local hour.
+    fn push(&mut self, e: &IndexEntry, key: u32, hour: u8) {
+        self.ids.push(e.id);
+        self.points.push([e.lon, e.lat]);
+        self.cells.push(e.cell);
+        self.times.push(e.observed_at);
+        self.keys.push(key);
+        self.hours.push(hour);
+        self.kinds.push(e.kind as u8);
         let (category, walk, organisation) = intern_attributes(
             &mut self.category_names,
             &mut self.walk_ids,
@@ -415,17 +416,12 @@ impl ObservationIndex {
     fn push_columns(&mut self, e: &IndexEntry) -> u32 {
         self.max_seq = self.max_seq.max(e.seq);
         let i = u32::try_from(self.columns.ids.len()).expect("fewer than 2^32 observations");
-        self.columns.ids.push(e.id);
         self.columns.by_id.insert(e.id, i);
-        self.columns.points.push([e.lon, e.lat]);
-        self.columns.cells.push(e.cell);
-        self.columns.times.push(e.observed_at);
-        self.columns.keys.push(crate::privacy::record_key(&e.id));
-        self.columns
-            .hours
-            .push(swedish_time::local_hour(e.observed_at));
-        self.columns.kinds.push(e.kind as u8);
-        self.columns.push_attributes(e);
+        self.columns.push(
+            e,
+            crate::privacy::record_key(&e.id),
+            swedish_time::local_hour(e.observed_at),
+        );
         i
     }
 

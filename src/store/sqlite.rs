@@ -495,11 +495,9 @@ impl BulkInsert {
             [],
             |r| r.get(0),
         )?;
-        let greatest: Option<Vec<u8>> =
-            c.query_row("SELECT max(id) FROM observation_ids", [], |r| r.get(0))?;
-        let greatest_filed = greatest
-            .map(|id| Uuid::from_slice(&id).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?;
+        let greatest_filed = c.query_row("SELECT max(id) FROM observation_ids", [], |r| {
+            opt_uuid_col(r, 0)
+        })?;
         Ok(Self {
             first_seq,
             greatest_filed,
