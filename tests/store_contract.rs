@@ -334,23 +334,35 @@ async fn streamed_ids_in_any_order_keep_the_first(f: &dyn Fixture) {
         severity: 3,
         ..observation(3)
     };
+    // The first chunk's ids ascend above the stored one; the later chunks'
+    // do not, and repeat ids of both the store and the first chunk.
     let (tx, rx) = std::sync::mpsc::sync_channel(4);
-    tx.send(chunk(vec![observation(5), observation(3), observation(6)]))
+    tx.send(chunk(vec![observation(5), observation(6), observation(8)]))
         .unwrap();
-    tx.send(chunk(vec![changed, observation(6), observation(4)]))
-        .unwrap();
-    tx.send(chunk(vec![observation(2), observation(7), observation(2)]))
-        .unwrap();
+    tx.send(chunk(vec![
+        observation(3),
+        observation(6),
+        observation(4),
+        observation(2),
+    ]))
+    .unwrap();
+    tx.send(chunk(vec![
+        changed,
+        observation(9),
+        observation(2),
+        observation(7),
+    ]))
+    .unwrap();
     tx.send(ImportChunk::Finish).unwrap();
     let out = store.insert_stream(rx, BatchPolicy::Partial).await.unwrap();
-    assert_eq!(out.conflicts, [3]);
-    assert_eq!(out.duplicates, [4, 5, 8]);
+    assert_eq!(out.conflicts, [7]);
+    assert_eq!(out.duplicates, [4, 5, 9]);
     assert_eq!(
         out.created.iter().map(|e| e.id).collect::<Vec<_>>(),
-        [5, 3, 6, 2, 7].map(|n| observation(n).id)
+        [5, 6, 8, 3, 2, 9, 7].map(|n| observation(n).id)
     );
     assert!(out.created.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert_eq!(store.count().await.unwrap(), 6);
+    assert_eq!(store.count().await.unwrap(), 8);
     assert_eq!(
         store.get(observation(3).id).await.unwrap(),
         Some(observation(3))

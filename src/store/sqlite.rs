@@ -471,7 +471,8 @@ fn bulk_insert_sql(table: &str, columns: &str, rows: usize) -> String {
 /// in key order, so that the B-tree is appended to rather than written all
 /// over: ids above every one filed so far — the ids an import makes up
 /// ascend (see [`crate::model::observation::IdSequence`]) — are filed with
-/// their chunk; the others at the end, all of them sorted. An id that is
+/// their chunk if most of the chunk's ids are; the others at the end, all of
+/// them sorted. An id that is
 /// taken by then — stored before, or earlier in the same import — has its
 /// row deleted again and is reported as a duplicate or a conflict.
 struct BulkInsert {
@@ -532,6 +533,7 @@ impl BulkInsert {
         let columns = "id, record";
         let full_sql = bulk_insert_sql("observations", columns, BULK_ROWS);
         let mut seq = self.next_seq();
+        let greatest_before = self.greatest_filed;
         let mut ascending = Vec::with_capacity(observations.len());
         let first_deferred = self.deferred.len();
         let mut start = 0;
@@ -560,6 +562,13 @@ impl BulkInsert {
                     "sequence numbers taken during an import".into(),
                 ));
             }
+        }
+        if ascending.len() < observations.len() - observations.len() / 8 {
+            // Ids in no order: the few that happened to ascend would be
+            // scattered over the key range, and every id filed at the end
+            // would then go in among them instead of being appended.
+            self.deferred.append(&mut ascending);
+            self.greatest_filed = greatest_before;
         }
         file_ids(c, &ascending, &mut self.taken)?;
         // Sorted now, while parsing goes on, the chunks merge quickly at the end.
