@@ -486,12 +486,12 @@ async fn import(
             at: OffsetDateTime::now_utc(),
             actor: "cli".into(),
             action: "observations.import".into(),
-            detail: format!("{} stored", out.created.len()),
+            detail: format!("{} stored", out.stored),
         })
         .await?;
     println!(
         "imported {} observations ({} already present, {} conflicting, {} invalid)",
-        out.created.len(),
+        out.stored,
         out.duplicates.len(),
         out.conflicts.len(),
         rejected

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::index::{BatchColumns, CellCache, IndexEntry, ObservationIndex, PreparedBulk};
 use crate::model::{Observation, observation::ValidationContext};
 use crate::model::{Region, Taxonomy};
-use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError};
+use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError, StreamOutcome};
 
 /// Most walk findings one area analysis reads back from the store.
 const MAX_ANALYSED_FINDINGS: usize = 50_000;
@@ -108,21 +108,49 @@ impl Service {
     ) -> Result<BatchOutcome, StoreError> {
         let _in_flight = ImportInFlight::new(self);
         let outcome = self.store.insert_batch(observations, policy).await?;
-        self.index_created(&outcome, None);
-        Ok(outcome)
-    }
-
-    /// Indexes the observations a batch created.
-    fn index_created(&self, outcome: &BatchOutcome, prepared: Option<PreparedBulk>) {
         if !outcome.created.is_empty() {
             let mut idx = self.index.write().expect("index lock poisoned");
-            idx.insert_prepared(prepared, &outcome.created);
+            idx.insert_many(&outcome.created);
         }
         let seqs = outcome.created.iter().map(|e| e.seq);
         if let (Some(first), Some(last)) = (seqs.clone().min(), seqs.max()) {
             // One transaction's sequence numbers are contiguous.
             self.advance_cursor(first, last);
         }
+        Ok(outcome)
+    }
+
+    /// Indexes what a streamed import stored: through `prepared` when it
+    /// fits, else by reading the records back from the store (when the
+    /// store found some ids taken, or the index changed meanwhile).
+    async fn index_streamed(
+        &self,
+        outcome: &StreamOutcome,
+        prepared: Option<PreparedBulk>,
+    ) -> Result<(), StoreError> {
+        let Some((first, last)) = outcome.seqs else {
+            return Ok(());
+        };
+        let taken = prepared.is_some_and(|p| {
+            let mut idx = self.index.write().expect("index lock poisoned");
+            idx.take_prepared(p, outcome.stored, last)
+        });
+        if !taken {
+            let mut entries = Vec::with_capacity(outcome.stored);
+            let mut after = first - 1;
+            while after < last {
+                let page = self.store.index_entries_since(after, LOAD_PAGE).await?;
+                let Some(end) = page.last().map(|e| e.seq) else {
+                    break;
+                };
+                entries.extend(page.into_iter().filter(|e| e.seq <= last));
+                after = end;
+            }
+            let mut idx = self.index.write().expect("index lock poisoned");
+            idx.insert_many(&entries);
+        }
+        self.advance_cursor(first, last);
+        Ok(())
     }
 
     /// Moves the catch-up cursor past our own writes `first..=last` when
@@ -228,7 +256,7 @@ pub async fn store_while_parsing<F>(
     partial: bool,
     parse: F,
     prepare: Option<PrepareIndex>,
-) -> Result<(crate::ingest::Checked, BatchOutcome, Option<PreparedBulk>), ImportError>
+) -> Result<(crate::ingest::Checked, StreamOutcome, Option<PreparedBulk>), ImportError>
 where
     F: FnOnce(
             &mut (dyn FnMut(Vec<Observation>) + Send),
@@ -236,8 +264,6 @@ where
         + Send
         + 'static,
 {
-    use rayon::prelude::*;
-
     use crate::store::ImportChunk;
     // Two chunks in flight: enough to keep both sides busy, little memory.
     let (tx, rx) = std::sync::mpsc::sync_channel::<ImportChunk>(2);
@@ -247,17 +273,14 @@ where
         let mut cells = CellCache::default();
         let result = parse(&mut |chunk| {
             let cell_of: Vec<u64> = chunk.iter().map(|o| cells.cell(o.lon, o.lat)).collect();
-            let entries: Vec<IndexEntry> = chunk
-                .par_iter()
-                .zip(&cell_of)
-                .map(|(o, &cell)| IndexEntry::with_cell(0, o, cell))
-                .collect();
             if let Some(batch) = &mut batch {
-                batch.add(&entries);
+                let rows: Vec<(&Observation, u64)> =
+                    chunk.iter().zip(cell_of.iter().copied()).collect();
+                batch.add(&rows);
             }
             // A send fails only when the writer gave up; parsing finishes anyway
             // so that every rejection can be reported.
-            let _ = tx.send(ImportChunk::Records(chunk, entries));
+            let _ = tx.send(ImportChunk::Records(chunk, cell_of));
         });
         let mut prepared = None;
         if matches!(&result, Ok(c) if partial || c.rejected == 0) {
@@ -284,7 +307,7 @@ impl Service {
         self: &Arc<Self>,
         partial: bool,
         parse: F,
-    ) -> Result<(crate::ingest::Checked, BatchOutcome), ImportError>
+    ) -> Result<(crate::ingest::Checked, StreamOutcome), ImportError>
     where
         F: FnOnce(
                 &mut (dyn FnMut(Vec<Observation>) + Send),
@@ -301,7 +324,7 @@ impl Service {
         });
         let (checked, outcome, prepared) =
             store_while_parsing(self.store.as_ref(), partial, parse, Some(prepare)).await?;
-        self.index_created(&outcome, prepared);
+        self.index_streamed(&outcome, prepared).await?;
         Ok((checked, outcome))
     }
 }

@@ -226,6 +226,82 @@ async fn hexagon_counts_add_up_for_analysts_and_hide_small_cells_from_everyone_e
     assert!((30..430).contains(&area_total), "{area_total}");
 }
 
+/// `n` rows with ids, from the `first`th on, spread over a few hundred cells.
+fn csv_rows_with_ids(first: usize, n: usize) -> String {
+    let mut s = String::from("id,lon,lat,kind,category,observed_at\n");
+    for i in first..first + n {
+        let (x, y) = (
+            u32::try_from(i % 150).unwrap(),
+            u32::try_from(i / 150 % 150).unwrap(),
+        );
+        writeln!(
+            s,
+            "0190a000-0000-7000-8000-{i:012x},{},{},insecurity,dark_area,2026-03-01T21:00:00Z",
+            17.58 + f64::from(x) * 0.0005,
+            59.17 + f64::from(y) * 0.0005,
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// The sum of the analyst's hexagon counts at resolution 9.
+async fn hexagon_total(app: &common::TestApp) -> u64 {
+    let cells: Value = app
+        .get("/api/v1/hexagons?res=9", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    cells["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn large_imports_are_indexed_whether_or_not_their_ids_are_new() {
+    let app = spawn_app().await;
+    // Large enough to be indexed in bulk, prepared while the store commits.
+    let resp: Value = app
+        .import_csv(&csv_rows_with_ids(0, 12_000), "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resp["accepted"], 12_000);
+    assert_eq!(app.observation_count().await, 12_000);
+    assert_eq!(hexagon_total(&app).await, 12_000);
+    // Half of this one is stored already: what is new is read back from
+    // the store and indexed.
+    let resp: Value = app
+        .import_csv(&csv_rows_with_ids(6_000, 24_000), "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (resp["accepted"].as_u64(), resp["duplicates"].as_u64()),
+        (Some(18_000), Some(6_000))
+    );
+    assert_eq!(app.observation_count().await, 30_000);
+    assert_eq!(hexagon_total(&app).await, 30_000);
+    let last = app
+        .get(
+            "/api/v1/observations/nearby?lon=17.6545&lat=59.2445&radius_m=30",
+            Some(&app.analyst),
+        )
+        .await;
+    assert_eq!(last.status(), 200);
+    let last: Value = last.json().await.unwrap();
+    assert_eq!(
+        last["features"][0]["id"],
+        format!("0190a000-0000-7000-8000-{:012x}", 22_499)
+    );
+}
+
 #[tokio::test]
 async fn imports_are_all_or_nothing_unless_partial() {
     let app = spawn_app().await;

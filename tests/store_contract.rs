@@ -16,7 +16,7 @@ use trygg::model::{
 };
 use trygg::store::{
     AuditEntry, BatchPolicy, FindingUpdate, Inserted, PgStore, SqliteStore, Store, StoreError,
-    StoredAnalysis, TokenRecord, UserRecord,
+    StoredAnalysis, StreamOutcome, TokenRecord, UserRecord,
 };
 use uuid::Uuid;
 
@@ -284,14 +284,7 @@ async fn large_batches_report_each_record(f: &dyn Fixture) {
 async fn streamed_imports_commit_only_when_finished(f: &dyn Fixture) {
     use trygg::store::ImportChunk;
     let store = f.open();
-    let chunk = |ns: &[u128]| {
-        let obs: Vec<Observation> = ns.iter().map(|n| observation(*n)).collect();
-        let entries = obs
-            .iter()
-            .map(|o| IndexEntry::from_observation(0, o))
-            .collect();
-        ImportChunk::Records(obs, entries)
-    };
+    let chunk = |ns: &[u128]| records(ns.iter().map(|n| observation(*n)).collect());
     // The sender goes away without Finish: nothing stays.
     let (tx, rx) = std::sync::mpsc::sync_channel(4);
     tx.send(chunk(&[1, 2])).unwrap();
@@ -300,7 +293,7 @@ async fn streamed_imports_commit_only_when_finished(f: &dyn Fixture) {
         .insert_stream(rx, BatchPolicy::AllOrNothing)
         .await
         .unwrap();
-    assert!(out.created.is_empty());
+    assert_eq!(out, StreamOutcome::default());
     assert_eq!(store.count().await.unwrap(), 0);
     // Finished: everything stays, positions count across chunks.
     let (tx, rx) = std::sync::mpsc::sync_channel(4);
@@ -311,9 +304,37 @@ async fn streamed_imports_commit_only_when_finished(f: &dyn Fixture) {
         .insert_stream(rx, BatchPolicy::AllOrNothing)
         .await
         .unwrap();
-    assert_eq!(out.created.len(), 3);
+    assert_eq!(out.stored, 3);
     assert_eq!(out.duplicates, [3]);
     assert_eq!(store.count().await.unwrap(), 3);
+    assert_eq!(
+        stored_in(&*store, &out).await,
+        [1, 2, 3].map(|n| observation(n).id)
+    );
+}
+
+/// A streamed import's chunk: observations with their cells.
+fn records(obs: Vec<Observation>) -> trygg::store::ImportChunk {
+    let cells = obs
+        .iter()
+        .map(|o| IndexEntry::from_observation(0, o).cell)
+        .collect();
+    trygg::store::ImportChunk::Records(obs, cells)
+}
+
+/// The ids a streamed import stored, in sequence order, as read back from
+/// the range of sequence numbers it reports (with their cells checked).
+async fn stored_in(store: &dyn Store, out: &StreamOutcome) -> Vec<Uuid> {
+    let (first, last) = out.seqs.expect("something was stored");
+    let entries = store.index_entries_since(first - 1, 1000).await.unwrap();
+    let ours: Vec<&IndexEntry> = entries.iter().filter(|e| e.seq <= last).collect();
+    assert_eq!(ours.len(), out.stored);
+    assert_eq!(ours[0].seq, first);
+    for e in &ours {
+        let o = store.get(e.id).await.unwrap().unwrap();
+        assert_eq!(e.cell, IndexEntry::from_observation(0, &o).cell);
+    }
+    ours.iter().map(|e| e.id).collect()
 }
 
 /// Whatever the order of the ids — ascending past every stored one, below
@@ -323,13 +344,7 @@ async fn streamed_ids_in_any_order_keep_the_first(f: &dyn Fixture) {
     use trygg::store::ImportChunk;
     let store = f.open();
     store.insert(observation(4)).await.unwrap();
-    let chunk = |obs: Vec<Observation>| {
-        let entries = obs
-            .iter()
-            .map(|o| IndexEntry::from_observation(0, o))
-            .collect();
-        ImportChunk::Records(obs, entries)
-    };
+    let chunk = records;
     let changed = Observation {
         severity: 3,
         ..observation(3)
@@ -357,11 +372,11 @@ async fn streamed_ids_in_any_order_keep_the_first(f: &dyn Fixture) {
     let out = store.insert_stream(rx, BatchPolicy::Partial).await.unwrap();
     assert_eq!(out.conflicts, [7]);
     assert_eq!(out.duplicates, [4, 5, 9]);
+    assert_eq!(out.stored, 7);
     assert_eq!(
-        out.created.iter().map(|e| e.id).collect::<Vec<_>>(),
+        stored_in(&*store, &out).await,
         [5, 6, 8, 3, 2, 9, 7].map(|n| observation(n).id)
     );
-    assert!(out.created.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(store.count().await.unwrap(), 8);
     assert_eq!(
         store.get(observation(3).id).await.unwrap(),

@@ -295,12 +295,12 @@ pub async fn import(
         &state,
         &principal,
         "observations.import",
-        format!("{} stored", outcome.created.len()),
+        format!("{} stored", outcome.stored),
     )
     .await;
     let body = json!({
         "received": received,
-        "accepted": outcome.created.len(),
+        "accepted": outcome.stored,
         "duplicates": outcome.duplicates.len(),
         "conflicts": conflicts.len(),
         "rejected": rejected,

@@ -13,7 +13,7 @@
 use geo::{MultiPolygon, Rect};
 
 use super::{
-    Columns, IndexEntry, ObservationIndex, PointTree, cell_runs::CellRuns, interner::Interner,
+    AsRow, Columns, ObservationIndex, PointTree, cell_runs::CellRuns, interner::Interner,
     new_members,
 };
 
@@ -47,8 +47,8 @@ impl Default for BatchColumns {
 }
 
 impl BatchColumns {
-    /// Adds records (their sequence numbers are not looked at).
-    pub fn add(&mut self, entries: &[IndexEntry]) {
+    /// Adds records.
+    pub fn add<E: AsRow>(&mut self, entries: &[E]) {
         if self.columns.push_many(entries) < entries.len() {
             self.repeated = true;
         }
@@ -137,10 +137,42 @@ impl ObservationIndex {
 
     /// Prepares adding `rows` (sequence numbers may be unset); `None` when
     /// the batch is small enough to insert one by one or repeats an id.
-    pub fn prepare_bulk(&self, rows: &[IndexEntry]) -> Option<PreparedBulk> {
+    pub fn prepare_bulk<E: AsRow>(&self, rows: &[E]) -> Option<PreparedBulk> {
         let mut batch = BatchColumns::default();
         batch.add(rows);
         self.bulk_base(batch.len())?.prepare(batch)
+    }
+}
+
+impl Columns {
+    /// Appends `batch`'s rows (their ids already in `by_id`), mapping its
+    /// interned values to this index's.
+    fn append(&mut self, batch: &Columns) {
+        self.ids.extend_from_slice(&batch.ids);
+        self.points.extend_from_slice(&batch.points);
+        self.cells.extend_from_slice(&batch.cells);
+        self.times.extend_from_slice(&batch.times);
+        self.keys.extend_from_slice(&batch.keys);
+        self.hours.extend_from_slice(&batch.hours);
+        self.kinds.extend_from_slice(&batch.kinds);
+        append_interned(
+            &mut self.categories,
+            &batch.categories,
+            &batch.category_names,
+            &mut self.category_names,
+        );
+        append_interned(
+            &mut self.walks,
+            &batch.walks,
+            &batch.walk_ids,
+            &mut self.walk_ids,
+        );
+        append_interned(
+            &mut self.organisations,
+            &batch.organisations,
+            &batch.organisation_names,
+            &mut self.organisation_names,
+        );
     }
 }
 
@@ -159,7 +191,9 @@ impl BulkBase {
         let batch = batch.columns;
         let base = columns.ids.len();
         if base == 0 {
-            columns.by_id = batch.by_id;
+            // Into an empty index: the batch's columns are the index's, its
+            // interners included (both reserve the same "none" entries).
+            columns = batch;
         } else {
             columns.by_id.reserve(batch.ids.len());
             for (i, id) in (base..).zip(&batch.ids) {
@@ -168,33 +202,8 @@ impl BulkBase {
                     return None;
                 }
             }
+            columns.append(&batch);
         }
-        columns.ids.extend_from_slice(&batch.ids);
-        columns.points.extend_from_slice(&batch.points);
-        columns.cells.extend_from_slice(&batch.cells);
-        columns.times.extend_from_slice(&batch.times);
-        columns.keys.extend_from_slice(&batch.keys);
-        columns.hours.extend_from_slice(&batch.hours);
-        columns.kinds.extend_from_slice(&batch.kinds);
-        append_interned(
-            &mut columns.categories,
-            &batch.categories,
-            &batch.category_names,
-            &mut columns.category_names,
-        );
-        append_interned(
-            &mut columns.walks,
-            &batch.walks,
-            &batch.walk_ids,
-            &mut columns.walk_ids,
-        );
-        append_interned(
-            &mut columns.organisations,
-            &batch.organisations,
-            &batch.organisation_names,
-            &mut columns.organisation_names,
-        );
-
         let Columns {
             points,
             cells,
@@ -229,38 +238,27 @@ impl BulkBase {
 }
 
 impl ObservationIndex {
-    /// Adds the stored `entries`, through `prepared` when it was prepared
-    /// from exactly these records and the index has not changed since.
-    /// Returns how many were new.
-    pub fn insert_prepared(
-        &mut self,
-        prepared: Option<PreparedBulk>,
-        entries: &[IndexEntry],
-    ) -> usize {
-        let base = self.len();
-        let fits = |p: &PreparedBulk| {
-            p.version == self.version
-                && p.columns.ids.len() == base + entries.len()
-                && p.columns.ids[base..]
-                    .iter()
-                    .zip(entries)
-                    .all(|(id, e)| *id == e.id)
-        };
-        let Some(p) = prepared.filter(fits) else {
-            return self.insert_many(entries);
-        };
-        if let Some(last) = entries.iter().map(|e| e.seq).max() {
-            self.max_seq = self.max_seq.max(last);
+    /// Takes in `prepared` if it was prepared from exactly the `stored`
+    /// records the store has just stored (the last one under `last_seq`)
+    /// and the index has not changed since; says whether it did. Otherwise
+    /// the records must be inserted as entries.
+    pub fn take_prepared(&mut self, prepared: PreparedBulk, stored: usize, last_seq: i64) -> bool {
+        // The batch held no id twice nor one the index knew (or it would not
+        // have been prepared), so the store took every record of it exactly
+        // when it stored as many.
+        if prepared.version != self.version || prepared.columns.ids.len() != self.len() + stored {
+            return false;
         }
-        self.columns = p.columns;
-        self.runs = p.runs;
-        self.tree = p.tree;
-        for (area, members) in self.areas.iter_mut().zip(p.members) {
+        self.max_seq = self.max_seq.max(last_seq);
+        self.columns = prepared.columns;
+        self.runs = prepared.runs;
+        self.tree = prepared.tree;
+        for (area, members) in self.areas.iter_mut().zip(prepared.members) {
             area.members.extend(members);
         }
         self.version += 1;
         self.tile_stamps.touch_all(self.version);
-        entries.len()
+        true
     }
 }
 
@@ -271,7 +269,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::index::{Filter, HourSet};
+    use crate::index::{Filter, HourSet, IndexEntry};
     use crate::model::{Kind, Region};
 
     fn entries(n: u32, first_seq: u32) -> Vec<IndexEntry> {
@@ -368,9 +366,8 @@ mod tests {
         let mut plain = ObservationIndex::from_entries(old.clone());
         plain.insert_many(&new);
         let mut prepared = ObservationIndex::from_entries(old);
-        let p = prepared.prepare_bulk(&rows);
-        assert!(p.is_some());
-        assert_eq!(prepared.insert_prepared(p, &new), new.len());
+        let p = prepared.prepare_bulk(&rows).unwrap();
+        assert!(prepared.take_prepared(p, new.len(), new[new.len() - 1].seq));
         assert_eq!(picture(&prepared), picture(&plain));
         assert!(prepared.contains_id(&new[19_999].id));
     }
@@ -378,16 +375,18 @@ mod tests {
     #[test]
     fn a_stale_preparation_is_not_applied() {
         let new = entries(20_000, 10_000);
-        let rows = new.clone();
+        let last_seq = new[new.len() - 1].seq;
         let mut idx = ObservationIndex::from_entries(entries(3_000, 1));
-        let p = idx.prepare_bulk(&rows);
-        // A submission lands meanwhile, and the store dropped one repeated id.
+        let before = picture(&idx);
+        // The store took one record fewer (its id was stored meanwhile).
+        let p = idx.prepare_bulk(&new).unwrap();
+        assert!(!idx.take_prepared(p, new.len() - 1, last_seq));
+        assert_eq!(picture(&idx), before);
+        // A submission landed meanwhile.
+        let p = idx.prepare_bulk(&new).unwrap();
         idx.insert(&entries(1, 50_000)[0]);
-        assert_eq!(idx.insert_prepared(p, &new[1..]), new.len() - 1);
-        assert_eq!(idx.len(), 3_000 + 1 + new.len() - 1);
-        let mut expected = ObservationIndex::from_entries(entries(3_000, 1));
-        expected.insert(&entries(1, 50_000)[0]);
-        expected.insert_many(&new[1..]);
-        assert_eq!(picture(&idx), picture(&expected));
+        let after_submission = picture(&idx);
+        assert!(!idx.take_prepared(p, new.len(), last_seq));
+        assert_eq!(picture(&idx), after_submission);
     }
 }

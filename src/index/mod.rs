@@ -83,6 +83,62 @@ impl IndexEntry {
     }
 }
 
+/// What the index's columns take from a record, borrowed: from an
+/// [`IndexEntry`], or from an [`Observation`] with its cell (an import
+/// gathers its batch that way, without an entry per record).
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub lon: f64,
+    pub lat: f64,
+    pub cell: u64,
+    /// Unix seconds.
+    pub observed_at: i64,
+    pub category: &'a str,
+    pub walk_id: Option<Uuid>,
+    pub organisation: Option<&'a str>,
+}
+
+/// A record the index's columns can take.
+pub trait AsRow: Sync {
+    fn row(&self) -> Row<'_>;
+}
+
+impl AsRow for IndexEntry {
+    fn row(&self) -> Row<'_> {
+        Row {
+            id: self.id,
+            kind: self.kind,
+            lon: self.lon,
+            lat: self.lat,
+            cell: self.cell,
+            observed_at: self.observed_at,
+            category: &self.category,
+            walk_id: self.walk_id,
+            organisation: self.organisation.as_deref(),
+        }
+    }
+}
+
+/// An observation with its H3 cell at [`BASE_RESOLUTION`].
+impl AsRow for (&Observation, u64) {
+    fn row(&self) -> Row<'_> {
+        let (obs, cell) = self;
+        Row {
+            id: obs.id,
+            kind: obs.kind,
+            lon: obs.lon,
+            lat: obs.lat,
+            cell: *cell,
+            observed_at: obs.observed_at.unix_timestamp(),
+            category: &obs.category,
+            walk_id: obs.walk_id,
+            organisation: obs.organisation.as_deref(),
+        }
+    }
+}
+
 /// One observation as [`ObservationIndex::visit`] shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Visit<'a> {
@@ -176,23 +232,24 @@ impl Columns {
     /// Appends the entries with new ids (the first of any repeated id);
     /// the derived columns are computed in parallel. Returns how many were
     /// appended.
-    fn push_many(&mut self, entries: &[IndexEntry]) -> usize {
+    fn push_many<E: AsRow>(&mut self, entries: &[E]) -> usize {
         let first = self.ids.len();
         self.by_id.reserve(entries.len());
         let mut fresh = Vec::with_capacity(entries.len());
         for e in entries {
+            let row = e.row();
             let i = u32::try_from(first + fresh.len()).expect("fewer than 2^32 observations");
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_id.entry(e.id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_id.entry(row.id) {
                 slot.insert(i);
-                fresh.push(e);
+                fresh.push(row);
             }
         }
         let derived: Vec<(u32, u8)> = fresh
             .par_iter()
-            .map(|e| {
+            .map(|row| {
                 (
-                    crate::privacy::record_key(&e.id),
-                    swedish_time::local_hour(e.observed_at),
+                    crate::privacy::record_key(&row.id),
+                    swedish_time::local_hour(row.observed_at),
                 )
             })
             .collect();
@@ -207,27 +264,27 @@ impl Columns {
         self.categories.reserve(n);
         self.walks.reserve(n);
         self.organisations.reserve(n);
-        for (e, (key, hour)) in fresh.into_iter().zip(derived) {
-            self.push(e, key, hour);
+        for (row, (key, hour)) in fresh.into_iter().zip(derived) {
+            self.push(row, key, hour);
         }
         n
     }
 
-    /// Appends one entry to every column but the id map, with its record
+    /// Appends one record to every column but the id map, with its record
     /// key and local hour.
-    fn push(&mut self, e: &IndexEntry, key: u32, hour: u8) {
-        self.ids.push(e.id);
-        self.points.push([e.lon, e.lat]);
-        self.cells.push(e.cell);
-        self.times.push(e.observed_at);
+    fn push(&mut self, row: Row<'_>, key: u32, hour: u8) {
+        self.ids.push(row.id);
+        self.points.push([row.lon, row.lat]);
+        self.cells.push(row.cell);
+        self.times.push(row.observed_at);
         self.keys.push(key);
         self.hours.push(hour);
-        self.kinds.push(e.kind as u8);
+        self.kinds.push(row.kind as u8);
         let (category, walk, organisation) = intern_attributes(
             &mut self.category_names,
             &mut self.walk_ids,
             &mut self.organisation_names,
-            e,
+            row,
         );
         self.categories.push(category);
         self.walks.push(walk);
@@ -288,18 +345,18 @@ fn intern_attributes(
     categories: &mut Interner<String>,
     walks: &mut Interner<Uuid>,
     organisations: &mut Interner<String>,
-    e: &IndexEntry,
+    row: Row<'_>,
 ) -> (u16, u32, u16) {
-    let category = match categories.get(e.category.as_str()) {
+    let category = match categories.get(row.category) {
         Some(c) => c,
-        None => categories.intern(e.category.clone()),
+        None => categories.intern(row.category.to_owned()),
     };
-    let walk = e.walk_id.map_or(NONE, |w| walks.intern(w));
-    let organisation = match &e.organisation {
+    let walk = row.walk_id.map_or(NONE, |w| walks.intern(w));
+    let organisation = match row.organisation {
         None => 0,
-        Some(o) => match organisations.get(o.as_str()) {
+        Some(o) => match organisations.get(o) {
             Some(id) => id,
-            None => organisations.intern(o.clone()),
+            None => organisations.intern(o.to_owned()),
         },
     };
     (
@@ -418,7 +475,7 @@ impl ObservationIndex {
         let i = u32::try_from(self.columns.ids.len()).expect("fewer than 2^32 observations");
         self.columns.by_id.insert(e.id, i);
         self.columns.push(
-            e,
+            e.row(),
             crate::privacy::record_key(&e.id),
             swedish_time::local_hour(e.observed_at),
         );

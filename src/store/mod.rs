@@ -95,11 +95,40 @@ pub struct BatchOutcome {
     pub conflicts: Vec<usize>,
 }
 
+/// The outcome of a streamed import ([`Store::insert_stream`]): as a
+/// [`BatchOutcome`], without index entries — the importer gathers what the
+/// index needs as the records pass, instead of a copy of every one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamOutcome {
+    /// How many observations were stored now.
+    pub stored: usize,
+    /// The least and the greatest sequence number they were stored under;
+    /// no other write lies between.
+    pub seqs: Option<(i64, i64)>,
+    /// Positions (in the stream) of records already stored with the same content.
+    pub duplicates: Vec<usize>,
+    /// Positions of records whose id is stored with other content.
+    pub conflicts: Vec<usize>,
+}
+
+impl From<BatchOutcome> for StreamOutcome {
+    fn from(out: BatchOutcome) -> Self {
+        let seqs = out.created.iter().map(|e| e.seq);
+        StreamOutcome {
+            stored: out.created.len(),
+            seqs: seqs.clone().min().zip(seqs.max()),
+            duplicates: out.duplicates,
+            conflicts: out.conflicts,
+        }
+    }
+}
+
 /// A message of a streamed import (see [`Store::insert_stream`]).
 #[derive(Debug)]
 pub enum ImportChunk {
-    /// Validated observations with their index entries (sequence numbers unset).
-    Records(Vec<Observation>, Vec<IndexEntry>),
+    /// Validated observations with their H3 cells (at
+    /// [`crate::index::BASE_RESOLUTION`], as [`IndexEntry::cell`]).
+    Records(Vec<Observation>, Vec<u64>),
     /// Everything has been sent: commit.
     Finish,
 }
@@ -201,7 +230,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         chunks: std::sync::mpsc::Receiver<ImportChunk>,
         policy: BatchPolicy,
-    ) -> Result<BatchOutcome, StoreError>;
+    ) -> Result<StreamOutcome, StoreError>;
     async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError>;
     /// The observations with these ids, in the order given; unknown ids are left out.
     async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Observation>, StoreError>;

@@ -38,7 +38,7 @@ use uuid::Uuid;
 
 use super::{
     AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError,
-    StoredAnalysis, TokenRecord, UserRecord, from_nanos, nanos, period_from_text,
+    StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, from_nanos, nanos, period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::walk::TimeOfDay;
@@ -732,16 +732,14 @@ impl Store for PgStore {
         &self,
         chunks: std::sync::mpsc::Receiver<super::ImportChunk>,
         policy: BatchPolicy,
-    ) -> Result<BatchOutcome, StoreError> {
+    ) -> Result<StreamOutcome, StoreError> {
         // The chunks come from a blocking parser thread; a blocking thread
         // hands them on to the async writer, which COPYs them as they come.
         let (tx, rows) = mpsc::channel(2);
         tokio::task::spawn_blocking(move || {
             loop {
                 let next = match chunks.recv() {
-                    Ok(super::ImportChunk::Records(o, e)) => {
-                        Some((o, e.iter().map(|e| e.cell).collect()))
-                    }
+                    Ok(super::ImportChunk::Records(o, cells)) => Some((o, cells)),
                     Ok(super::ImportChunk::Finish) => None,
                     // Abandoned: dropping `tx` without `None` tells the writer.
                     Err(_) => return,
@@ -762,6 +760,7 @@ impl Store for PgStore {
             rx,
         )
         .await
+        .map(StreamOutcome::from)
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError> {

@@ -30,8 +30,8 @@ use uuid::Uuid;
 
 use super::{
     AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Store, StoreError,
-    StoredAnalysis, TokenRecord, UserRecord, action_from_json, action_json, from_nanos, nanos,
-    period_from_text,
+    StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, action_from_json, action_json,
+    from_nanos, nanos, period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::walk::TimeOfDay;
@@ -483,8 +483,8 @@ struct BulkInsert {
     deferred: Vec<(Uuid, i64)>,
     /// Sequence numbers of the rows whose id was taken.
     taken: Vec<i64>,
-    /// Index entries of the rows written, in input order (by sequence number).
-    entries: Vec<IndexEntry>,
+    /// How many rows were written.
+    written: i64,
     /// Encoded records of the chunk being written.
     buf: Vec<u8>,
 }
@@ -504,27 +504,27 @@ impl BulkInsert {
             greatest_filed,
             deferred: Vec::new(),
             taken: Vec::new(),
-            entries: Vec::new(),
+            written: 0,
             buf: Vec::new(),
         })
     }
 
     fn next_seq(&self) -> i64 {
-        self.first_seq + i64::try_from(self.entries.len()).unwrap_or(i64::MAX)
+        self.first_seq + self.written
     }
 
-    /// Writes one chunk of records (with their index entries).
+    /// Writes one chunk of records (with their H3 cells).
     fn insert(
         &mut self,
         c: &Connection,
         observations: &[Observation],
-        entries: Vec<IndexEntry>,
+        cells: &[u64],
     ) -> Result<(), StoreError> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let mut ends = Vec::with_capacity(observations.len());
-        for (obs, entry) in observations.iter().zip(&entries) {
-            buf = record::encode(obs, entry.cell, buf)?;
+        for (obs, &cell) in observations.iter().zip(cells) {
+            buf = record::encode(obs, cell, buf)?;
             ends.push(buf.len());
         }
         // No sequence number is given: SQLite takes the next one and appends
@@ -573,13 +573,7 @@ impl BulkInsert {
         file_ids(c, &ascending, &mut self.taken)?;
         // Sorted now, while parsing goes on, the chunks merge quickly at the end.
         self.deferred[first_deferred..].sort_unstable();
-        let first = self.next_seq();
-        self.entries.extend(
-            entries
-                .into_iter()
-                .zip(first..)
-                .map(|(entry, seq)| IndexEntry { seq, ..entry }),
-        );
+        self.written = seq - self.first_seq;
         self.buf = buf;
         Ok(())
     }
@@ -590,13 +584,13 @@ impl BulkInsert {
         mut self,
         c: &Connection,
         policy: BatchPolicy,
-    ) -> Result<(BatchOutcome, bool), StoreError> {
+    ) -> Result<(StreamOutcome, bool), StoreError> {
         // Equal ids sort by sequence number: the first in the input wins.
         // A stable sort finds the chunks' sorted runs and merges them.
         self.deferred.sort();
         let mut taken = std::mem::take(&mut self.taken);
         file_ids(c, &self.deferred, &mut taken)?;
-        let mut out = BatchOutcome::default();
+        let mut out = StreamOutcome::default();
         taken.sort_unstable();
         for &seq in &taken {
             let pos = usize::try_from(seq - self.first_seq).expect("our own sequence number");
@@ -617,11 +611,11 @@ impl BulkInsert {
             c.prepare_cached("DELETE FROM observations WHERE seq BETWEEN ?1 AND ?2")?
                 .execute([run[0], run[run.len() - 1]])?;
         }
-        out.created = self
-            .entries
-            .into_iter()
-            .filter(|e| taken.binary_search(&e.seq).is_err())
-            .collect();
+        let mut created =
+            (self.first_seq..self.next_seq()).filter(|seq| taken.binary_search(seq).is_err());
+        let first = created.next();
+        out.seqs = first.map(|first| (first, created.next_back().unwrap_or(first)));
+        out.stored = usize::try_from(self.written).expect("rows written") - taken.len();
         Ok((out, true))
     }
 }
@@ -848,8 +842,25 @@ impl Store for SqliteStore {
             .collect();
         self.write_alone(move |c| {
             let mut bulk = BulkInsert::new(c)?;
-            bulk.insert(c, &observations, entries)?;
-            bulk.finish(c, policy)
+            let cells: Vec<u64> = entries.iter().map(|e| e.cell).collect();
+            bulk.insert(c, &observations, &cells)?;
+            let first_seq = bulk.first_seq;
+            let (out, keep) = bulk.finish(c, policy)?;
+            let mut taken = [out.duplicates.as_slice(), &out.conflicts].concat();
+            taken.sort_unstable();
+            let created = entries
+                .into_iter()
+                .zip(first_seq..)
+                .enumerate()
+                .filter(|(pos, _)| keep && taken.binary_search(pos).is_err())
+                .map(|(_, (entry, seq))| IndexEntry { seq, ..entry })
+                .collect();
+            let out = BatchOutcome {
+                created,
+                duplicates: out.duplicates,
+                conflicts: out.conflicts,
+            };
+            Ok((out, keep))
         })
         .await
     }
@@ -858,15 +869,15 @@ impl Store for SqliteStore {
         &self,
         chunks: mpsc::Receiver<super::ImportChunk>,
         policy: BatchPolicy,
-    ) -> Result<BatchOutcome, StoreError> {
+    ) -> Result<StreamOutcome, StoreError> {
         self.write_alone(move |c| {
             let mut bulk = BulkInsert::new(c)?;
             loop {
                 match chunks.recv() {
-                    Ok(super::ImportChunk::Records(o, e)) => bulk.insert(c, &o, e)?,
+                    Ok(super::ImportChunk::Records(o, cells)) => bulk.insert(c, &o, &cells)?,
                     Ok(super::ImportChunk::Finish) => break,
                     // The sender gave up (a bad record, a broken stream): store nothing.
-                    Err(_) => return Ok((BatchOutcome::default(), false)),
+                    Err(_) => return Ok((StreamOutcome::default(), false)),
                 }
             }
             bulk.finish(c, policy)
