@@ -213,7 +213,7 @@ impl BulkBase {
             ..
         } = &columns;
         let (tree, (runs, members)) = rayon::join(
-            || PointTree::build(points),
+            || PointTree::build(points, cells),
             || {
                 rayon::join(
                     || CellRuns::build(cells, kinds, times, keys),

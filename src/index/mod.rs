@@ -318,7 +318,7 @@ fn build_search_structures(
 ) -> (cell_runs::CellRuns, PointTree) {
     rayon::join(
         || cell_runs::CellRuns::build(cells, kinds, times, keys),
-        || PointTree::build(points),
+        || PointTree::build(points, cells),
     )
 }
 
@@ -413,7 +413,7 @@ impl ObservationIndex {
         let i = self.push_columns(entry);
         self.version += 1;
         self.tile_stamps.touch(entry.lon, entry.lat, self.version);
-        self.tree.insert([entry.lon, entry.lat], i);
+        self.tree.insert([entry.lon, entry.lat], entry.cell, i);
         self.runs.insert(
             entry.cell,
             entry.kind as u8,
