@@ -112,9 +112,7 @@ impl Service {
             let mut idx = self.index.write().expect("index lock poisoned");
             idx.insert_many(&outcome.created);
         }
-        let seqs = outcome.created.iter().map(|e| e.seq);
-        if let (Some(first), Some(last)) = (seqs.clone().min(), seqs.max()) {
-            // One transaction's sequence numbers are contiguous.
+        if let Some((first, last)) = outcome.seqs() {
             self.advance_cursor(first, last);
         }
         Ok(outcome)
@@ -153,9 +151,10 @@ impl Service {
         Ok(())
     }
 
-    /// Moves the catch-up cursor past our own writes `first..=last` when
-    /// nothing committed elsewhere lies between it and them, so catch-up
-    /// does not read back what is indexed already.
+    /// Moves the catch-up cursor past our own writes `first..=last` (one
+    /// transaction's, so nobody else's lie between) when nothing committed
+    /// elsewhere lies between it and them, so catch-up does not read back
+    /// what is indexed already.
     fn advance_cursor(&self, first: i64, last: i64) {
         let mut cursor = self.caught_up_to.lock().expect("cursor lock");
         if first == *cursor + 1 {

@@ -135,7 +135,7 @@ impl ObservationIndex {
         })
     }
 
-    /// Prepares adding `rows` (sequence numbers may be unset); `None` when
+    /// Prepares adding `rows`; `None` when
     /// the batch is small enough to insert one by one or repeats an id.
     pub fn prepare_bulk<E: AsRow>(&self, rows: &[E]) -> Option<PreparedBulk> {
         let mut batch = BatchColumns::default();

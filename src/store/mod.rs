@@ -111,12 +111,19 @@ pub struct StreamOutcome {
     pub conflicts: Vec<usize>,
 }
 
+impl BatchOutcome {
+    /// The least and the greatest sequence number of what was stored.
+    pub fn seqs(&self) -> Option<(i64, i64)> {
+        let seqs = self.created.iter().map(|e| e.seq);
+        seqs.clone().min().zip(seqs.max())
+    }
+}
+
 impl From<BatchOutcome> for StreamOutcome {
     fn from(out: BatchOutcome) -> Self {
-        let seqs = out.created.iter().map(|e| e.seq);
         StreamOutcome {
             stored: out.created.len(),
-            seqs: seqs.clone().min().zip(seqs.max()),
+            seqs: out.seqs(),
             duplicates: out.duplicates,
             conflicts: out.conflicts,
         }
