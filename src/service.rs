@@ -39,18 +39,7 @@ impl Service {
         taxonomy: Taxonomy,
         region: Region,
     ) -> Result<Self, StoreError> {
-        let mut entries: Vec<IndexEntry> = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = store.index_entries_since(after, LOAD_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            let full = page.len() == LOAD_PAGE;
-            entries.extend(page);
-            if !full {
-                break;
-            }
-        }
+        let (entries, after) = read_entries(store.as_ref(), 0, i64::MAX).await?;
         let areas = store.list_areas().await?;
         let index = tokio::task::spawn_blocking(move || {
             let mut index = ObservationIndex::from_entries(entries);
@@ -134,16 +123,7 @@ impl Service {
             idx.take_prepared(p, outcome.stored, last)
         });
         if !taken {
-            let mut entries = Vec::with_capacity(outcome.stored);
-            let mut after = first - 1;
-            while after < last {
-                let page = self.store.index_entries_since(after, LOAD_PAGE).await?;
-                let Some(end) = page.last().map(|e| e.seq) else {
-                    break;
-                };
-                entries.extend(page.into_iter().filter(|e| e.seq <= last));
-                after = end;
-            }
+            let (entries, _) = read_entries(self.store.as_ref(), first - 1, last).await?;
             let mut idx = self.index.write().expect("index lock poisoned");
             idx.insert_many(&entries);
         }
@@ -152,9 +132,9 @@ impl Service {
     }
 
     /// Moves the catch-up cursor past our own writes `first..=last` (one
-    /// transaction's, so nobody else's lie between) when nothing committed
-    /// elsewhere lies between it and them, so catch-up does not read back
-    /// what is indexed already.
+    /// transaction's: no other write lies among them) when nothing
+    /// committed elsewhere lies between the cursor and them, so catch-up
+    /// does not read back what is indexed already.
     fn advance_cursor(&self, first: i64, last: i64) {
         let mut cursor = self.caught_up_to.lock().expect("cursor lock");
         if first == *cursor + 1 {
@@ -209,6 +189,29 @@ impl Service {
     pub fn observation_count(&self) -> usize {
         self.index().len()
     }
+}
+
+/// The index entries stored after sequence number `after` up to `until`,
+/// read page by page, and the last sequence number read (`after` if none).
+async fn read_entries(
+    store: &dyn Store,
+    mut after: i64,
+    until: i64,
+) -> Result<(Vec<IndexEntry>, i64), StoreError> {
+    let mut entries = Vec::new();
+    while after < until {
+        let page = store.index_entries_since(after, LOAD_PAGE).await?;
+        let full = page.len() == LOAD_PAGE;
+        let Some(last) = page.last().map(|e| e.seq) else {
+            break;
+        };
+        entries.extend(page.into_iter().filter(|e| e.seq <= until));
+        after = last;
+        if !full {
+            break;
+        }
+    }
+    Ok((entries, after))
 }
 
 /// Counts a batch as in flight for as long as it lives.

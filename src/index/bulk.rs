@@ -7,8 +7,9 @@
 //! take one core and the disk), from a copy of the index's columns taken
 //! under its read lock in milliseconds ([`BulkBase`]), so that submissions
 //! meanwhile do not wait for the preparation. Once the batch is stored,
-//! applying the preparation is a swap. If anything changed in between, the
-//! batch is inserted the usual way instead.
+//! applying the preparation is a swap. If the index changed in between, or
+//! the store did not take every record, what was stored is indexed the
+//! usual way instead (see `Service::index_streamed`).
 
 use geo::{MultiPolygon, Rect};
 

@@ -242,7 +242,7 @@ impl<'a> ValidationContext<'a> {
 }
 
 /// UUID v7 ids for the records of one input that ascend in input order:
-/// a random 74-bit value in the random bits, plus the record's ordinal
+/// in the 74 random bits, a random 73-bit start plus the record's ordinal
 /// (RFC 9562, section 6.2, method 2). The store files ids that ascend
 /// beyond every stored one by appending them to its id index, which for
 /// an import of a million records is far cheaper than sorting them in.
