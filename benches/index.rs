@@ -86,7 +86,16 @@ fn analyses(c: &mut Criterion, index: &ObservationIndex, last_year: &Filter) {
         b.iter(|| black_box(region_cells(&municipality, Resolution::Ten, 1_000_000)));
     });
     g.bench_function("gi_star_res10_last_year", |b| {
-        b.iter(|| black_box(hot_spots_in(index, &res10, Resolution::Ten, last_year, 1)));
+        b.iter(|| {
+            black_box(hot_spots_in(
+                index,
+                &res10,
+                Resolution::Ten,
+                last_year,
+                1,
+                Disclosure::Exact,
+            ))
+        });
     });
     let areas = trygg::demo::areas();
     let hovsjo = areas.iter().find(|a| a.id == "hovsjo").unwrap();
@@ -118,6 +127,7 @@ fn analyses(c: &mut Criterion, index: &ObservationIndex, last_year: &Filter) {
                 &Filter::default(),
                 &incidents,
                 datetime!(2026-11-01 0:00 UTC),
+                Disclosure::Exact,
             ))
         });
     });
@@ -138,6 +148,7 @@ fn analyses(c: &mut Criterion, index: &ObservationIndex, last_year: &Filter) {
                 &bounds,
                 1,
                 0.05,
+                Disclosure::Exact,
             ))
         });
     });

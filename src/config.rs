@@ -87,6 +87,21 @@ pub struct ServerArgs {
     #[arg(long, env = "TRYGG_MAX_IN_FLIGHT", default_value_t = 1024)]
     pub max_in_flight: usize,
 
+    /// Address serving only Prometheus `/metrics`, without a token (keep it
+    /// private: on the main address `/metrics` needs an admin token).
+    #[arg(long, env = "TRYGG_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Seconds a client may take to send a request's headers; slower
+    /// connections are closed.
+    #[arg(long, env = "TRYGG_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request body may take before it must keep arriving at 64 KiB/s
+    /// or faster; a slower body is cut off and the request refused.
+    #[arg(long, env = "TRYGG_BODY_TIMEOUT_SECS", default_value_t = 15)]
+    pub body_timeout_secs: u64,
+
     /// How often to pick up writes made by other processes, in milliseconds.
     #[arg(long, env = "TRYGG_CATCH_UP_MS", default_value_t = 1000)]
     pub catch_up_ms: u64,
@@ -145,6 +160,9 @@ impl Default for ServerArgs {
             max_import_bytes: 1024 * 1024 * 1024,
             catch_up_ms: 1000,
             max_in_flight: 1024,
+            metrics_listen: None,
+            header_timeout_secs: 10,
+            body_timeout_secs: 15,
             public_url: None,
             web_dir: default_web_dir(),
             basemap: "none".into(),
@@ -180,6 +198,12 @@ pub struct Settings {
     pub max_import_bytes: usize,
     pub catch_up_interval: std::time::Duration,
     pub max_in_flight: usize,
+    /// A second address serving only `/metrics`, without a token.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: std::time::Duration,
+    /// How long a request body may take before it must keep up a minimum rate.
+    pub body_timeout: std::time::Duration,
     pub public_url: Option<String>,
     pub web_dir: PathBuf,
     /// Base-map tile URL template; `None` for a plain background.
@@ -220,6 +244,9 @@ impl ServerArgs {
             max_import_bytes: self.max_import_bytes,
             catch_up_interval: std::time::Duration::from_millis(self.catch_up_ms.max(50)),
             max_in_flight: self.max_in_flight.max(1),
+            metrics_listen: self.metrics_listen,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs.max(1)),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_secs.max(1)),
             public_url: self
                 .public_url
                 .as_ref()

@@ -516,6 +516,7 @@ mod tests {
             &Filter::default(),
             &t.incident_codes(),
             5,
+            crate::privacy::Disclosure::Exact,
         );
         for gap in [Gap::MoreInsecurity, Gap::MoreIncidents, Gap::Balanced] {
             assert!(cells.iter().any(|c| c.gap == gap), "no {gap:?} cell");

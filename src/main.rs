@@ -48,6 +48,7 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once at start-up")]
 enum Command {
     /// Run the HTTP service.
     Serve {

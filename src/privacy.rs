@@ -96,6 +96,13 @@ impl Disclosure {
         self.k().is_some_and(|k| n > 0 && n < k)
     }
 
+    /// The value a caller sees for a count: withheld counts (1..k−1) are
+    /// shown as 0, exactly like an empty cell, so that nothing marks a
+    /// cell as "a few here". Every public statistic is computed from these.
+    pub fn shown(self, c: Keyed) -> u32 {
+        self.publish(c).unwrap_or(0)
+    }
+
     /// The value shown for a count, `None` when it is withheld.
     pub fn publish(self, c: Keyed) -> Option<u32> {
         let k = match self {
@@ -112,34 +119,27 @@ impl Disclosure {
     }
 }
 
-/// What a caller sees of a cell: its total, and its split by kind unless
-/// some part is withheld (the part would follow from the total minus the rest).
+/// What a caller sees of a cell: its total and its split by kind, each
+/// part shown on its own (a withheld part as 0). Every value is a multiple
+/// of k, so the total minus the other parts cannot give 1..k−1 either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShownCell {
     pub total: u32,
-    pub by_kind: Option<[u32; 3]>,
+    pub by_kind: [u32; 3],
 }
 
 impl Disclosure {
     /// A cell with `total` observations split by kind; `None` when the cell
-    /// is withheld (no observations, or 1..k−1).
+    /// shows nothing (no observations, or 1..k−1): left out like an empty cell.
     pub fn cell(self, total: Keyed, by_kind: [Keyed; 3]) -> Option<ShownCell> {
-        if total.n == 0 {
+        let total = self.shown(total);
+        if total == 0 {
             return None;
         }
         Some(ShownCell {
-            total: self.publish(total)?,
-            by_kind: self.parts(by_kind),
+            total,
+            by_kind: by_kind.map(|c| self.shown(c)),
         })
-    }
-
-    /// Parts of a whole, all shown or (when any is withheld) none.
-    pub fn parts<const N: usize>(self, parts: [Keyed; N]) -> Option<[u32; N]> {
-        let shown = parts.map(|c| self.publish(c));
-        shown
-            .iter()
-            .all(Option::is_some)
-            .then(|| shown.map(|p| p.unwrap_or(0)))
     }
 }
 

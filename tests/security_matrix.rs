@@ -307,7 +307,8 @@ fn cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> {
             Some(json!({"role": "analyst"})),
             admin_only,
         )],
-        ("get", "/api/v1/taxonomy" | "/health" | "/metrics") => {
+        ("get", "/metrics") => vec![case(template.into(), None, admin_only)],
+        ("get", "/api/v1/taxonomy" | "/health") => {
             vec![case(template.into(), None, allow_all)]
         }
         _ => return analysis_cases(w, method, template),

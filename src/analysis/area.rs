@@ -22,7 +22,7 @@ use crate::index::{Filter, ObservationIndex};
 use crate::model::{
     Action, Area, FindingStatus, Indicator, Kind, Observation, Period, Region, Taxonomy,
 };
-use crate::privacy::Keyed;
+use crate::privacy::{Disclosure, Keyed};
 
 /// Cells of this resolution (about 0.015 km²) for top cells and hot spots.
 pub const CELL_RESOLUTION: Resolution = Resolution::Ten;
@@ -288,8 +288,10 @@ pub fn analyse_area(index: &ObservationIndex, input: &AreaInput<'_>) -> AreaAnal
     let previous_total = count(previous, Some(&area.id));
     let year_before_total = count(year_before, Some(&area.id));
 
+    // Stored analyses are for analysts: exact counts.
+    let exact = Disclosure::Exact;
     let hot_spots = super::region_cells(&area.geometry, CELL_RESOLUTION, 50_000)
-        .map(|region| hot_spots_in(index, &region, CELL_RESOLUTION, &filter, 1))
+        .map(|region| hot_spots_in(index, &region, CELL_RESOLUTION, &filter, 1, exact))
         .unwrap_or_default()
         .into_iter()
         .filter(|h| h.bin != 0)
@@ -421,15 +423,7 @@ pub fn indicator(
         n: baseline,
         key: baseline_key,
     } = value_of(ind.baseline);
-    let target = f64::from(baseline) * (1.0 + ind.target_change_percent / 100.0);
-    let on_track = if ind.target_change_percent <= 0.0 {
-        f64::from(value) <= target
-    } else {
-        f64::from(value) >= target
-    };
-    let values: Vec<f64> = series.iter().map(|v| f64::from(v.value)).collect();
-    let mk = mann_kendall(&values);
-    IndicatorFigure {
+    let mut figure = IndicatorFigure {
         action: action.id.clone(),
         action_title: action.title.clone(),
         name: ind.name.clone(),
@@ -439,16 +433,63 @@ pub fn indicator(
         baseline,
         keys: [value_key, baseline_key],
         target_change_percent: ind.target_change_percent,
-        target,
-        change_percent: change(value, baseline),
-        on_track,
+        target: 0.0,
+        change_percent: None,
+        on_track: false,
         series,
-        trend: match mk.p < 0.05 {
+        trend: "no_trend",
+        trend_p: 1.0,
+    };
+    figure.derive();
+    figure
+}
+
+impl IndicatorFigure {
+    /// The figure as `d` shows it: every count as shown
+    /// ([`Disclosure::shown`]), and target, change, `on_track` and the
+    /// trend derived again from those, so that none of them says more
+    /// than the shown counts.
+    #[must_use]
+    pub fn as_shown(&self, d: Disclosure) -> IndicatorFigure {
+        if d.is_exact() {
+            return self.clone();
+        }
+        let mut f = self.clone();
+        f.value = d.shown(Keyed {
+            n: self.value,
+            key: self.keys[0],
+        });
+        f.baseline = d.shown(Keyed {
+            n: self.baseline,
+            key: self.keys[1],
+        });
+        for v in &mut f.series {
+            v.value = d.shown(Keyed {
+                n: v.value,
+                key: v.key,
+            });
+        }
+        f.derive();
+        f
+    }
+
+    /// Target, change, `on_track` and trend from the values.
+    fn derive(&mut self) {
+        self.target = f64::from(self.baseline) * (1.0 + self.target_change_percent / 100.0);
+        self.on_track = if self.target_change_percent <= 0.0 {
+            f64::from(self.value) <= self.target
+        } else {
+            f64::from(self.value) >= self.target
+        };
+        self.change_percent = change(self.value, self.baseline);
+        let values: Vec<f64> = self.series.iter().map(|v| f64::from(v.value)).collect();
+        let mk = mann_kendall(&values);
+        self.trend = match mk.p < 0.05 {
             false => "no_trend",
             true if mk.z > 0.0 => "increasing",
             true => "decreasing",
-        },
-        trend_p: mk.p,
+        };
+        self.trend_p = mk.p;
     }
 }
 

@@ -234,6 +234,11 @@ pub fn emerging_hot_spots(
 /// Emerging hot spots over the observations in `index` matching `filter`,
 /// counted per cell of `res` (the study region `cells`) and per period:
 /// period `t` runs from `bounds[t]` to `bounds[t + 1]` (Unix seconds).
+/// Each count is taken as `d` shows it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the cube's inputs, each used once"
+)]
 pub fn emerging_in(
     index: &crate::index::ObservationIndex,
     cells: &[CellIndex],
@@ -242,6 +247,7 @@ pub fn emerging_in(
     bounds: &[i64],
     k: u32,
     alpha: f64,
+    d: crate::privacy::Disclosure,
 ) -> Vec<EmergingSpot> {
     let position: FxHashMap<CellIndex, usize> =
         cells.iter().enumerate().map(|(i, c)| (*c, i)).collect();
@@ -249,7 +255,7 @@ pub fn emerging_in(
     for (cell, bins) in index.cell_bin_counts(res, filter, bounds) {
         if let Some(&i) = position.get(&cell) {
             for (t, n) in bins.into_iter().enumerate() {
-                counts[t][i] = n;
+                counts[t][i] = d.shown(n);
             }
         }
     }

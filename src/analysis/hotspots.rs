@@ -173,18 +173,19 @@ pub fn gi_star<S: std::hash::BuildHasher>(
 }
 
 /// Gi* over the observations in `index` matching `filter`, counted per
-/// cell of `res`, for the study region `cells`.
+/// cell of `res` as `d` shows them, for the study region `cells`.
 pub fn hot_spots_in(
     index: &crate::index::ObservationIndex,
     cells: &[CellIndex],
     res: Resolution,
     filter: &crate::index::Filter,
     k: u32,
+    d: crate::privacy::Disclosure,
 ) -> Vec<HotSpot> {
     let counts: rustc_hash::FxHashMap<CellIndex, u32> = index
         .hexagon_counts(res, filter)
         .into_iter()
-        .map(|c| (c.cell, c.total))
+        .map(|c| (c.cell, d.shown(c.keyed())))
         .collect();
     gi_star(cells, &counts, k)
 }

@@ -13,6 +13,7 @@ use super::hotspots::{RegionCellCache, hot_spots_in};
 use super::perception::{Gap, perception_in};
 use crate::index::{Filter, ObservationIndex};
 use crate::model::{Period, PeriodKind};
+use crate::privacy::Disclosure;
 
 /// Most cells of a study region that get hot-spot bins (all of the
 /// municipality at resolution 10).
@@ -44,7 +45,13 @@ impl Overlay {
     /// Computes every flag. The study region is the filter's area, else
     /// `region`; hot spots use the filter as it is, the trend the months
     /// from `filter.from` to `filter.to` (default: the 24 before `now`),
-    /// the gap the filter's place and time only.
+    /// the gap the filter's place and time only — each from the counts as
+    /// `d` shows them, so that a flag tells a caller nothing the shown
+    /// counts do not.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the overlay's inputs, each used once"
+    )]
     pub fn compute(
         index: &ObservationIndex,
         cells: &RegionCellCache,
@@ -53,6 +60,7 @@ impl Overlay {
         filter: &Filter,
         incident_codes: &[String],
         now: time::OffsetDateTime,
+        d: Disclosure,
     ) -> Overlay {
         let mut flags: FxHashMap<CellIndex, CellFlags> = FxHashMap::default();
         let region = filter
@@ -66,7 +74,7 @@ impl Overlay {
             })
             .unwrap_or_else(|| region.clone());
         if let Ok(study) = cells.cells(&region, res, MAX_REGION_CELLS) {
-            for h in hot_spots_in(index, &study, res, filter, 1) {
+            for h in hot_spots_in(index, &study, res, filter, 1, d) {
                 flags.entry(h.cell).or_default().bin = Some(h.bin);
             }
             let end = filter.to.map_or_else(
@@ -95,7 +103,7 @@ impl Overlay {
                     to: bounds.last().copied(),
                     ..filter.clone()
                 };
-                for s in emerging_in(index, &study, res, &trend_filter, &bounds, 1, 0.05) {
+                for s in emerging_in(index, &study, res, &trend_filter, &bounds, 1, 0.05, d) {
                     flags.entry(s.cell).or_default().trend = Some(s.pattern);
                 }
             }
@@ -105,7 +113,7 @@ impl Overlay {
             categories: Vec::new(),
             ..filter.clone()
         };
-        for c in perception_in(index, res, &place_and_time, incident_codes, 5) {
+        for c in perception_in(index, res, &place_and_time, incident_codes, 5, d) {
             flags.entry(c.cell).or_default().gap = Some(c.gap);
         }
         Overlay { flags }
@@ -122,6 +130,12 @@ pub struct OverlayCache {
 const CACHED_OVERLAYS: usize = 32;
 
 impl OverlayCache {
+    /// Whether the overlay for `key` is made (or being made).
+    pub fn has(&self, key: &str) -> bool {
+        let map = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(key).is_some_and(|slot| slot.get().is_some())
+    }
+
     /// The overlay for `key`, computed by `make` the first time (concurrent
     /// callers with the same key wait for that one computation).
     pub fn get_or_compute(&self, key: String, make: impl FnOnce() -> Overlay) -> Arc<Overlay> {

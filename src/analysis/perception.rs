@@ -12,6 +12,8 @@
 
 use h3o::CellIndex;
 
+use crate::privacy::{Disclosure, Keyed};
+
 /// How a cell's perceived insecurity compares with its incidents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Gap {
@@ -86,13 +88,17 @@ pub fn perception_gaps(counts: &[(CellIndex, u32, u32)], min_n: u32) -> Vec<Perc
 }
 
 /// Per-cell counts of insecurity reports and incidents at `res` for the
-/// observations matching `filter` (its kinds and categories are replaced).
+/// observations matching `filter` (its kinds and categories are replaced),
+/// as `d` shows them: the scores are computed from the shown counts, so
+/// they tell a caller nothing the counts do not, and cells that show
+/// nothing are left out.
 pub fn perception_in(
     index: &crate::index::ObservationIndex,
     res: h3o::Resolution,
     filter: &crate::index::Filter,
     incident_codes: &[String],
     min_n: u32,
+    d: Disclosure,
 ) -> Vec<PerceptionCell> {
     use crate::index::Filter;
     use crate::model::Kind;
@@ -148,10 +154,15 @@ pub fn perception_in(
             (None, None) => break,
         }
     }
+    let shown = |n: u32, key: u32| d.shown(Keyed { n, key });
+    for ((_, a, b), [ka, kb]) in counts.iter_mut().zip(&keys) {
+        (*a, *b) = (shown(*a, *ka), shown(*b, *kb));
+    }
     let mut cells = perception_gaps(&counts, min_n);
     for (c, k) in cells.iter_mut().zip(keys) {
         c.keys = k;
     }
+    cells.retain(|c| c.insecurity + c.incidents > 0);
     cells
 }
 

@@ -14,9 +14,9 @@ use super::auth::require;
 use super::extract::{Query, json_body};
 use super::observations::audit;
 use super::problem::Problem;
-use crate::analysis::area::{IndicatorFigure, change, indicator};
+use crate::analysis::area::indicator;
 use crate::model::{Action, Period, Principal, ValidationError};
-use crate::privacy::{Disclosure, Keyed};
+use crate::privacy::Disclosure;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -26,39 +26,10 @@ pub struct ActionParams {
     area: Option<String>,
 }
 
-/// An indicator's figures as a public caller may see them: counts under k
-/// null, the rest rounded to base k ([`crate::privacy`]), and what is derived
-/// from them (target, change) derived from the shown values.
-fn public_figure(figure: &IndicatorFigure, d: Disclosure) -> Value {
-    let mut v = serde_json::to_value(figure).unwrap_or_default();
-    let value = d.publish(Keyed {
-        n: figure.value,
-        key: figure.keys[0],
-    });
-    let baseline = d.publish(Keyed {
-        n: figure.baseline,
-        key: figure.keys[1],
-    });
-    v["value"] = json!(value);
-    v["baseline"] = json!(baseline);
-    v["target"] =
-        json!(baseline.map(|b| f64::from(b) * (1.0 + figure.target_change_percent / 100.0)));
-    v["change_percent"] = json!(value.zip(baseline).and_then(|(a, b)| change(a, b)));
-    if let Some(series) = v["series"].as_array_mut() {
-        for (s, f) in series.iter_mut().zip(&figure.series) {
-            s["value"] = json!(d.publish(Keyed {
-                n: f.value,
-                key: f.key
-            }));
-        }
-    }
-    v
-}
-
 /// `GET /api/v1/actions`.
 #[utoipa::path(get, path = "/api/v1/actions", tag = "action plan", params(ActionParams),
     responses(
-        (status = 200, description = "The actions, each with `figures`: every indicator's value in its last complete period, baseline, target, series and trend. For callers other than analysts counts under k are null and the rest rounded to a multiple of k.", body = Object),
+        (status = 200, description = "The actions, each with `figures`: every indicator's value in its last complete period, baseline, target, series and trend. For callers other than analysts counts under k are shown as 0 and the rest rounded to a multiple of k, and target, change, `on_track` and trend are derived from those shown values.", body = Object),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])))]
@@ -93,11 +64,7 @@ pub async fn list(
                     .map(|ind| {
                         let last = Period::containing_instant(ind.period, now).offset(-1);
                         let figure = indicator(&index, a, ind, last);
-                        if d.is_exact() {
-                            serde_json::to_value(&figure).unwrap_or_default()
-                        } else {
-                            public_figure(&figure, d)
-                        }
+                        serde_json::to_value(figure.as_shown(d)).unwrap_or_default()
                     })
                     .collect();
                 let mut v = serde_json::to_value(a).unwrap_or_default();

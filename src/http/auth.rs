@@ -65,3 +65,26 @@ pub fn require(principal: &Principal, allowed: bool, what: &str) -> Result<(), P
         )))
     }
 }
+
+/// Refuses an anonymous caller before the request body is read, on routes
+/// only signed-in callers may use: nobody without a token can hold a
+/// request open by sending its body slowly. The handler still decides
+/// whether the caller's role may do what it asks.
+pub async fn signed_in(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, Problem> {
+    let (mut parts, body) = req.into_parts();
+    let principal = Principal::from_request_parts(&mut parts, &state).await?;
+    if principal.role == crate::model::Role::Anonymous {
+        return Err(Problem::unauthorized(format!(
+            "{} {} needs a token",
+            parts.method,
+            parts.uri.path()
+        )));
+    }
+    Ok(next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await)
+}

@@ -31,7 +31,8 @@ pub struct HexagonParams {
     /// H3 resolution, 5–12 (default 9).
     #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     res: Option<String>,
-    /// Only observations inside west,south,east,north (WGS 84).
+    /// Only observations inside west,south,east,north (WGS 84). For callers
+    /// other than analysts it selects whole cells: those whose centre lies inside.
     bbox: Option<String>,
     /// Comma-separated kinds.
     kind: Option<String>,
@@ -95,9 +96,7 @@ pub(super) fn hexagon_feature_json(c: &CellCount, d: Disclosure) -> Option<Value
     let shown = d.cell(c.keyed(), c.keyed_kinds())?;
     let mut props = json!({ "cell": c.cell.to_string(), "count": shown.total });
     for kind in Kind::ALL {
-        props[kind.as_str()] = shown
-            .by_kind
-            .map_or(Value::Null, |n| json!(n[kind.index()]));
+        props[kind.as_str()] = json!(shown.by_kind[kind.index()]);
     }
     Some(json!({
         "type": "Feature",
@@ -105,6 +104,22 @@ pub(super) fn hexagon_feature_json(c: &CellCount, d: Disclosure) -> Option<Value
         "geometry": cell_polygon(c.cell),
         "properties": props,
     }))
+}
+
+/// Counts per cell for a caller: analysts count the observations inside a
+/// bounding box, everyone else the whole cells whose centre lies inside it
+/// (see [`crate::index::ObservationIndex::hexagon_counts_whole_cells`]).
+pub(super) fn counts_as_seen(
+    index: &crate::index::ObservationIndex,
+    res: Resolution,
+    filter: &crate::index::Filter,
+    d: Disclosure,
+) -> Vec<CellCount> {
+    if d.is_exact() {
+        index.hexagon_counts(res, filter)
+    } else {
+        index.hexagon_counts_whole_cells(res, filter)
+    }
 }
 
 fn round7(v: f64) -> f64 {
@@ -139,7 +154,7 @@ pub async fn hexagons(
     let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
-        let cells = service.index().hexagon_counts(res, &filter);
+        let cells = counts_as_seen(&service.index(), res, &filter, d);
         let features: Vec<Value> = cells
             .iter()
             .filter_map(|c| hexagon_feature_json(c, d))
@@ -184,9 +199,9 @@ mod tests {
             f["properties"]["count"], 10,
             "9 rounded up: key 0 / 2³² < 4 / 5"
         );
-        assert!(
-            f["properties"]["walk_finding"].is_null(),
-            "2 < k must not be derivable"
+        assert_eq!(
+            f["properties"]["walk_finding"], 0,
+            "2 < k is shown like none: every shown value a multiple of k"
         );
         let exact = hexagon_feature_json(&c, Disclosure::Exact).unwrap();
         assert_eq!(exact["properties"]["count"], 9);
@@ -264,25 +279,33 @@ pub async fn cell(
 }
 
 /// A summary as JSON: `count`, `by_kind`, `by_category` (with labels) and
-/// `by_month`, as the caller may see them: for public callers a total under
-/// k is withheld entirely, the per-kind breakdown as in `/api/v1/hexagons`,
-/// other values under k are null and the rest rounded to base k.
+/// `by_month`, as the caller may see them ([`Disclosure::shown`]): for public
+/// callers a total under k is answered like an empty cell, values under k
+/// count as 0 and categories and months showing 0 are left out — so a
+/// withheld value looks exactly like an absent one.
 pub(super) fn breakdown(
     s: &CellSummary,
     d: Disclosure,
     taxonomy: &crate::model::Taxonomy,
 ) -> Value {
     // A public caller learns nothing of a cell under k, not even that it is empty.
-    let total = match d.publish(s.total) {
-        Some(n) if d.is_exact() || n > 0 => n,
-        _ => return json!({"count": Value::Null, "withheld": true}),
-    };
-    let by_kind_shown = d.parts(s.by_kind);
-    let value = |c: Keyed| d.publish(c).map_or(Value::Null, |n| json!(n));
+    let total = d.shown(s.total);
+    if total == 0 && !d.is_exact() {
+        return json!({"count": Value::Null, "withheld": true});
+    }
     let mut by_kind = json!({});
     for kind in Kind::ALL {
-        by_kind[kind.as_str()] = by_kind_shown.map_or(Value::Null, |n| json!(n[kind.index()]));
+        by_kind[kind.as_str()] = json!(d.shown(s.by_kind[kind.index()]));
     }
+    let shown = |c: &Keyed| Some(d.shown(*c)).filter(|n| *n > 0 || d.is_exact());
+    // Most frequent first by the values shown: the exact order would rank
+    // categories that show the same value.
+    let mut categories: Vec<(&str, u32)> = s
+        .by_category
+        .iter()
+        .filter_map(|(c, n)| Some((c.as_str(), shown(n)?)))
+        .collect();
+    categories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     let label = |code: &str| {
         Kind::ALL
             .into_iter()
@@ -294,7 +317,7 @@ pub(super) fn breakdown(
         "count": total,
         "withheld": false,
         "by_kind": by_kind,
-        "by_category": s.by_category.iter().map(|(c, n)| json!({"code": c, "label": label(c), "count": value(*n)})).collect::<Vec<_>>(),
-        "by_month": s.by_month.iter().map(|((y, m), n)| json!({"month": format!("{y}-{m:02}"), "count": value(*n)})).collect::<Vec<_>>(),
+        "by_category": categories.iter().map(|(c, n)| json!({"code": c, "label": label(c), "count": n})).collect::<Vec<_>>(),
+        "by_month": s.by_month.iter().filter_map(|((y, m), n)| Some(json!({"month": format!("{y}-{m:02}"), "count": shown(n)?}))).collect::<Vec<_>>(),
     })
 }

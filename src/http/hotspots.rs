@@ -9,18 +9,22 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::budget::feature_collection;
 use super::extract::Query;
 use super::filters::filter_params;
 use super::hexagons::cell_polygon;
 use super::hexagons::parse_resolution;
-use super::observations::geojson;
 use super::problem::Problem;
 use crate::analysis::{RegionCellCache, emerging_in, fdr_bins, hot_spots_in};
 use crate::model::{Period, PeriodKind, Principal};
+use crate::privacy::Disclosure;
 use crate::service::Service;
 
 /// Most cells one analysis may span.
 const MAX_CELLS: usize = 200_000;
+/// Most cells one analysis for a caller other than an analyst may span: the
+/// whole municipality at resolution 9.
+const MAX_PUBLIC_CELLS: usize = 40_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -65,6 +69,7 @@ pub struct HotspotParams {
 pub async fn hotspots(
     State(state): State<AppState>,
     principal: Principal,
+    uri: axum::http::Uri,
     Query(p): Query<HotspotParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
@@ -73,47 +78,70 @@ pub async fn hotspots(
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
         .to_filter(&state.service.taxonomy)?;
     let region = study_region(&state.service, p.area.as_deref()).await?;
-    let exact = principal.reads_raw();
-    let suppress = state.settings.k_anonymity;
+    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
+    let max_cells = if d.is_exact() {
+        MAX_CELLS
+    } else {
+        MAX_PUBLIC_CELLS
+    };
     let service = state.service.clone();
     let cache = state.region_cells.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        let cells = cells_of(&cache, &region, res, MAX_CELLS)?;
-        let mut results = hot_spots_in(&service.index(), &cells, res, &filter, k);
-        if fdr {
-            fdr_bins(&mut results);
-        }
-        let features: Vec<Value> = results
-            .iter()
-            .map(|h| {
-                let mut props = json!({"cell": h.cell.to_string(), "bin": h.bin});
-                if exact {
+    let key = answer_key(&state, &uri, d);
+    let body = state
+        .budget
+        .answer(key, principal.is_staff(), move || {
+            let cells = cells_of(&cache, &region, res, max_cells)?;
+            let mut results = hot_spots_in(&service.index(), &cells, res, &filter, k, d);
+            if fdr {
+                fdr_bins(&mut results);
+            }
+            let head = json!({
+                "resolution": u8::from(res),
+                "k": k,
+                "fdr": fdr,
+                "cells": results.len(),
+            });
+            // For callers other than analysts the bins are computed from the
+            // counts as shown (see `crate::privacy`), and no count is given
+            // here: counts are for /api/v1/hexagons.
+            let features = results.iter().map(|h| {
+                let mut props = json!({"cell": h.cell.to_string(), "bin": h.bin, "count": Value::Null});
+                if d.is_exact() {
                     props["count"] = json!(h.count);
                     props["z"] = json!(h.z);
                     props["p"] = json!(h.p);
-                } else {
-                    // Counts are for /api/v1/hexagons, rounded there; here only the bin.
-                    props["count"] = Value::Null;
-                    // A cell with 1..k-1 observations stays invisible: no bin either.
-                    if h.count > 0 && h.count < suppress {
-                        props["bin"] = Value::Null;
-                    }
                 }
                 json!({"type": "Feature", "id": h.cell.to_string(), "geometry": cell_polygon(h.cell), "properties": props})
-            })
-            .collect();
-        Ok::<Value, Problem>(json!({
-            "type": "FeatureCollection",
-            "resolution": u8::from(res),
-            "k": k,
-            "fdr": fdr,
-            "cells": results.len(),
-            "features": features,
-        }))
-    })
-    .await
-    .map_err(|_| Problem::internal())??;
-    Ok(geojson(StatusCode::OK, &body))
+            });
+            Ok(feature_collection(&head, features))
+        })
+        .await?;
+    Ok(geojson_bytes(body))
+}
+
+/// What identifies an analysis answer: the route and query, what the caller
+/// may see, and the data version.
+pub(super) fn answer_key(state: &AppState, uri: &axum::http::Uri, d: Disclosure) -> String {
+    format!(
+        "{}?{}|{:?}|{}",
+        uri.path(),
+        uri.query().unwrap_or_default(),
+        d,
+        state.service.index().version()
+    )
+}
+
+pub(super) fn geojson_bytes(body: bytes::Bytes) -> Response {
+    use axum::response::IntoResponse;
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            super::observations::GEO_JSON,
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// `k`: the neighbourhood's grid distance, 1–5, default 1.
@@ -165,6 +193,8 @@ fn cells_of(
 
 /// Most cells × periods one emerging-hot-spot analysis may span.
 const MAX_CUBE: usize = 4_000_000;
+/// The same for callers other than analysts.
+const MAX_PUBLIC_CUBE: usize = 1_000_000;
 /// Most periods in one cube.
 const MAX_PERIODS: i32 = 120;
 
@@ -224,6 +254,7 @@ fn parse_day(name: &str, s: &str) -> Result<time::Date, Problem> {
 pub async fn emerging(
     State(state): State<AppState>,
     principal: Principal,
+    uri: axum::http::Uri,
     Query(p): Query<EmergingParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
@@ -278,50 +309,47 @@ pub async fn emerging(
     filter.from = bounds.first().copied();
     filter.to = bounds.last().copied();
     let region = study_region(&state.service, p.area.as_deref()).await?;
-    let exact = principal.reads_raw();
-    let suppress = state.settings.k_anonymity;
+    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
+    let max_cube = if d.is_exact() {
+        MAX_CUBE
+    } else {
+        MAX_PUBLIC_CUBE
+    };
     let service = state.service.clone();
     let cache = state.region_cells.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        let cells = cells_of(&cache, &region, res, MAX_CUBE / periods.len())?;
-        let spots = emerging_in(&service.index(), &cells, res, &filter, &bounds, k, alpha);
-        let features: Vec<Value> = spots
-            .iter()
-            .map(|s| {
+    let key = answer_key(&state, &uri, d);
+    let body = state
+        .budget
+        .answer(key, principal.is_staff(), move || {
+            let cells = cells_of(&cache, &region, res, max_cube / periods.len())?;
+            let spots = emerging_in(&service.index(), &cells, res, &filter, &bounds, k, alpha, d);
+            let head = json!({
+                "resolution": u8::from(res),
+                "k": k,
+                "alpha": alpha,
+                "period": kind.as_str(),
+                "periods": periods,
+                "cells": spots.len(),
+            });
+            // Categories and trends come from the counts as shown; only
+            // analysts get the counts and the z and p of each period.
+            let features = spots.iter().map(|s| {
                 let mut props = json!({
                     "cell": s.cell.to_string(),
                     "category": s.pattern.as_str(),
                     "trend_z": s.trend.z,
                     "trend_p": s.trend.p,
+                    "count": Value::Null,
                 });
-                if exact {
+                if d.is_exact() {
                     props["count"] = json!(s.total);
                     props["z"] = json!(s.z);
                     props["p"] = json!(s.p);
-                } else {
-                    props["count"] = Value::Null;
-                    // A cell with 1..k-1 observations stays invisible: no category or trend either.
-                    if s.total > 0 && s.total < suppress {
-                        for key in ["category", "trend_z", "trend_p"] {
-                            props[key] = Value::Null;
-                        }
-                    }
                 }
                 json!({"type": "Feature", "id": s.cell.to_string(), "geometry": cell_polygon(s.cell), "properties": props})
-            })
-            .collect();
-        Ok::<Value, Problem>(json!({
-            "type": "FeatureCollection",
-            "resolution": u8::from(res),
-            "k": k,
-            "alpha": alpha,
-            "period": kind.as_str(),
-            "periods": periods,
-            "cells": spots.len(),
-            "features": features,
-        }))
-    })
-    .await
-    .map_err(|_| Problem::internal())??;
-    Ok(geojson(StatusCode::OK, &body))
+            });
+            Ok(feature_collection(&head, features))
+        })
+        .await?;
+    Ok(geojson_bytes(body))
 }

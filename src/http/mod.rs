@@ -20,6 +20,7 @@ mod actions;
 mod analyses;
 mod areas;
 mod auth;
+mod budget;
 mod extract;
 mod filters;
 mod hexagons;
@@ -30,6 +31,7 @@ mod openapi;
 mod perception;
 pub mod problem;
 mod security;
+mod server;
 pub(crate) mod session;
 mod system;
 mod tiles;
@@ -82,6 +84,8 @@ pub struct Shared {
     overlays: Arc<crate::analysis::overlay::OverlayCache>,
     /// Encoded tiles, plain and gzip.
     tile_cache: Arc<crate::tiles::cache::TileCache>,
+    /// Slots and kept answers of the expensive analyses.
+    budget: budget::Budget,
 }
 
 impl AppState {
@@ -104,6 +108,9 @@ impl AppState {
             region_cells: Arc::default(),
             overlays: Arc::default(),
             tile_cache,
+            budget: budget::Budget::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         }))
     }
 }
@@ -134,50 +141,13 @@ fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
+    let body_grace = state.settings.body_timeout;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(state.settings.max_in_flight));
     let csp = HeaderValue::from_str(&security::content_security_policy(
         state.settings.basemap.as_deref(),
     ))
     .expect("the policy is ASCII");
-    let api = Router::new()
-        .route(
-            "/observations",
-            post(observations::create).get(observations::list),
-        )
-        .route(
-            "/observations/import",
-            post(observations::import).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/observations/nearby", get(observations::nearby))
-        .route("/observations/{id}", get(observations::get_one))
-        .route("/observations/{id}/status", patch(observations::set_status))
-        .route("/hexagons", get(hexagons::hexagons))
-        .route("/cells/{cell}", get(hexagons::cell))
-        .route("/areas/{id}/analysis", get(analyses::live))
-        .route(
-            "/areas/{id}/analyses",
-            get(analyses::list).post(analyses::create),
-        )
-        .route("/analyses/{id}", get(analyses::get))
-        .route("/actions", get(actions::list))
-        .route("/actions/{id}", put(actions::put).delete(actions::delete))
-        .route("/perception", get(perception::perception))
-        .route("/hotspots", get(hotspots::hotspots))
-        .route("/hotspots/emerging", get(hotspots::emerging))
-        .route("/walks", post(walks::create).get(walks::list))
-        .route("/walks/join", post(walks::join))
-        .route("/walks/{id}", get(walks::get_one))
-        .route("/walks/{id}/close", post(walks::close))
-        .route("/areas", get(areas::list))
-        .route("/areas/{id}", put(areas::put))
-        .route("/areas/{id}/summary", get(areas::summary))
-        .route(
-            "/tokens",
-            post(session::create_token).get(session::list_tokens),
-        )
-        .route("/tokens/{id}", delete(session::revoke_token))
-        .route("/auth/login", post(session::login))
-        .route("/taxonomy", get(system::taxonomy));
+    let api = api_routes(&state);
 
     // Tiles are compressed once, when cached; TileJSON on the fly.
     let mut tiles = Router::new()
@@ -210,6 +180,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::Extension(BodyLimit(body_limit)))
+        .layer(middleware::from_fn(move |req, next| {
+            server::body_deadline(body_grace, req, next)
+        }))
         .layer(middleware::from_fn(security::cross_site_guard))
         .layer(middleware::from_fn(move |req, next| {
             security::headers(csp.clone(), req, next)
@@ -224,6 +197,66 @@ pub fn router(state: AppState) -> Router {
             problem::Problem::internal().into_response()
         }))
         .with_state(state)
+}
+
+/// The routes under `/api/v1`.
+fn api_routes(state: &AppState) -> Router<AppState> {
+    // Routes only signed-in callers may use: anonymous callers are refused
+    // before a body is read.
+    let signed_in = |m: axum::routing::MethodRouter<AppState>| {
+        m.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::signed_in,
+        ))
+    };
+    Router::new()
+        .route(
+            "/observations",
+            post(observations::create).get(observations::list),
+        )
+        .route(
+            "/observations/import",
+            signed_in(post(observations::import)).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/observations/nearby", get(observations::nearby))
+        .route("/observations/{id}", get(observations::get_one))
+        .route(
+            "/observations/{id}/status",
+            signed_in(patch(observations::set_status)),
+        )
+        .route("/hexagons", get(hexagons::hexagons))
+        .route("/cells/{cell}", get(hexagons::cell))
+        .route("/areas/{id}/analysis", get(analyses::live))
+        .route(
+            "/areas/{id}/analyses",
+            get(analyses::list).merge(signed_in(post(analyses::create))),
+        )
+        .route("/analyses/{id}", get(analyses::get))
+        .route("/actions", get(actions::list))
+        .route(
+            "/actions/{id}",
+            signed_in(put(actions::put).delete(actions::delete)),
+        )
+        .route("/perception", get(perception::perception))
+        .route("/hotspots", get(hotspots::hotspots))
+        .route("/hotspots/emerging", get(hotspots::emerging))
+        .route(
+            "/walks",
+            get(walks::list).merge(signed_in(post(walks::create))),
+        )
+        .route("/walks/join", post(walks::join))
+        .route("/walks/{id}", get(walks::get_one))
+        .route("/walks/{id}/close", signed_in(post(walks::close)))
+        .route("/areas", get(areas::list))
+        .route("/areas/{id}", signed_in(put(areas::put)))
+        .route("/areas/{id}/summary", get(areas::summary))
+        .route(
+            "/tokens",
+            get(session::list_tokens).merge(signed_in(post(session::create_token))),
+        )
+        .route("/tokens/{id}", signed_in(delete(session::revoke_token)))
+        .route("/auth/login", post(session::login))
+        .route("/taxonomy", get(system::taxonomy))
 }
 
 /// The web front end: pages from `web/`, MapLibre from `web/node_modules`.
@@ -269,14 +302,30 @@ async fn observe(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
-    metrics::counter!("trygg_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("trygg_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("trygg_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     resp
+}
+
+/// A method as a metrics label: the methods the API knows, every other
+/// one as `other`, so that no client can add labels without bound.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Counts a request in `trygg_http_requests_in_flight` until it is answered
@@ -313,13 +362,34 @@ pub async fn serve(
         .settings
         .analysis_schedule
         .map(|kind| tokio::spawn(analysis_schedule_loop(Arc::clone(&state.service), kind)));
+    let header_timeout = state.settings.header_timeout;
+    let metrics =
+        match state.settings.metrics_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await?;
+                tracing::info!(address = %listener.local_addr()?, "metrics listening");
+                let app = Router::new()
+                .route(
+                    "/metrics",
+                    get(|axum::extract::State(state): axum::extract::State<AppState>| async move {
+                        system::render_metrics(&state)
+                    }),
+                )
+                .with_state(state.clone());
+                Some(tokio::spawn(server::serve(
+                    listener,
+                    app,
+                    header_timeout,
+                    std::future::pending(),
+                )))
+            }
+            None => None,
+        };
     let app = router(state);
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let result = server::serve(listener, app, header_timeout, shutdown).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     catch_up.abort();
     if let Some(schedule) = schedule {
         schedule.abort();

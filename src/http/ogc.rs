@@ -211,7 +211,7 @@ pub async fn items(
         "hexagons" => {
             let res = parse_resolution(p.res.as_deref())?;
             let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
-            let cells = state.service.index().hexagon_counts(res, &filter);
+            let cells = super::hexagons::counts_as_seen(&state.service.index(), res, &filter, d);
             cells
                 .iter()
                 .filter_map(|c| hexagon_feature_json(c, d))
@@ -384,6 +384,8 @@ pub async fn item(
                 .get(uuid)
                 .await?
                 .ok_or_else(not_found)?;
+            super::observations::audit(&state, &principal, "ogc.observation", uuid.to_string())
+                .await;
             Ok(geojson(StatusCode::OK, &observation_feature(&o)))
         }
         _ => Err(Problem::not_found(format!("no collection {id:?}"))),

@@ -2,20 +2,19 @@
 //! incidents, per cell (see [`crate::analysis::perception`]).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::AppState;
+use super::budget::feature_collection;
 use super::extract::Query;
 use super::filters::FilterParams;
 use super::hexagons::{cell_polygon, parse_resolution};
-use super::observations::geojson;
 use super::problem::Problem;
 use crate::analysis::perception::perception_in;
 use crate::model::Principal;
-use crate::privacy::{Disclosure, Keyed};
+use crate::privacy::Disclosure;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -43,13 +42,14 @@ pub struct PerceptionParams {
 /// `GET /api/v1/perception`.
 #[utoipa::path(get, path = "/api/v1/perception", tag = "analysis", params(PerceptionParams),
     responses(
-        (status = 200, description = "One Feature per cell with reports or incidents: `insecurity` (perceived-insecurity reports), `incidents` (place observations of incident categories), `z` (binomial score of the cell's share of reports against the region's) and `gap`: `more_insecurity`, `more_incidents`, `balanced` or `too_few`. For callers other than analysts cells with fewer than k observations are left out, counts under k are null and the rest rounded to a multiple of k.", body = Object, content_type = "application/geo+json"),
+        (status = 200, description = "One Feature per cell with reports or incidents: `insecurity` (perceived-insecurity reports), `incidents` (place observations of incident categories), `z` (binomial score of the cell's share of reports against the region's) and `gap`: `more_insecurity`, `more_incidents`, `balanced` or `too_few`. For callers other than analysts counts under k are shown as 0 and the rest rounded to a multiple of k, `z` and `gap` are computed from those shown counts, and cells showing nothing are left out.", body = Object, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])))]
 pub async fn perception(
     State(state): State<AppState>,
     principal: Principal,
+    uri: axum::http::Uri,
     Query(p): Query<PerceptionParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
@@ -63,45 +63,41 @@ pub async fn perception(
     .to_filter(&state.service.taxonomy)?;
     let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let service = state.service.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        let incidents = service.taxonomy.incident_codes();
-        let cells = perception_in(
-            &service.index(),
-            res,
-            &filter,
-            &incidents,
-            d.k().unwrap_or(1),
-        );
-        let shown = |n: u32, key: u32| {
-            d.publish(Keyed { n, key })
-                .map_or(Value::Null, |n| json!(n))
-        };
-        let features: Vec<Value> = cells
-            .iter()
-            .filter(|c| !d.withholds(c.insecurity + c.incidents))
-            .map(|c| {
+    let key = super::hotspots::answer_key(&state, &uri, d);
+    let body = state
+        .budget
+        .answer(key, principal.is_staff(), move || {
+            let incidents = service.taxonomy.incident_codes();
+            let cells = perception_in(
+                &service.index(),
+                res,
+                &filter,
+                &incidents,
+                d.k().unwrap_or(1),
+                d,
+            );
+            let head = json!({
+                "resolution": u8::from(res),
+                "incident_categories": incidents,
+            });
+            // Counts as shown, and `z` computed from them: the exact counts
+            // cannot be solved for from it.
+            let features = cells.iter().map(|c| {
                 json!({
                     "type": "Feature",
                     "id": c.cell.to_string(),
                     "geometry": cell_polygon(c.cell),
                     "properties": {
                         "cell": c.cell.to_string(),
-                        "insecurity": shown(c.insecurity, c.keys[0]),
-                        "incidents": shown(c.incidents, c.keys[1]),
+                        "insecurity": c.insecurity,
+                        "incidents": c.incidents,
                         "z": c.z,
                         "gap": c.gap.as_str(),
                     },
                 })
-            })
-            .collect();
-        json!({
-            "type": "FeatureCollection",
-            "resolution": u8::from(res),
-            "incident_categories": incidents,
-            "features": features,
+            });
+            Ok(feature_collection(&head, features))
         })
-    })
-    .await
-    .map_err(|_| Problem::internal())?;
-    Ok(geojson(StatusCode::OK, &body))
+        .await?;
+    Ok(super::hotspots::geojson_bytes(body))
 }

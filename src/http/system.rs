@@ -54,10 +54,26 @@ pub async fn health(State(state): State<AppState>) -> Response {
     .into_response()
 }
 
-/// `GET /metrics` — Prometheus text format.
+/// `GET /metrics` — Prometheus text format, for admins (it shows admin
+/// activity and request patterns); a scraper without a token uses the
+/// separate `--metrics-listen` address instead.
 #[utoipa::path(get, path = "/metrics", tag = "system",
-    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    principal: crate::model::Principal,
+) -> Result<Response, Problem> {
+    super::auth::require(&principal, principal.is_admin(), "reading metrics")?;
+    Ok(render_metrics(&state))
+}
+
+/// The metrics in Prometheus text format.
+pub fn render_metrics(state: &AppState) -> Response {
     #[expect(clippy::cast_precision_loss, reason = "exact below 2^52 observations")]
     metrics::gauge!("trygg_observations").set(state.service.observation_count() as f64);
     (

@@ -19,8 +19,9 @@
 //!   own walk for a participant (audited).
 //!
 //! A tile with nothing in it is answered `204 No Content`, which MapLibre
-//! treats as an empty tile. Tiles carry an `ETag` tied to the index's data
-//! version; `If-None-Match` gets `304`. Anonymous tiles may be cached publicly
+//! treats as an empty tile. Tiles carry an `ETag` that is a hash of their
+//! bytes (it changes only when those do, and says nothing of the order of
+//! writes); `If-None-Match` gets `304`. Anonymous tiles may be cached publicly
 //! for a minute; others only privately, revalidating each time.
 
 use std::hash::{Hash, Hasher};
@@ -46,7 +47,8 @@ use crate::tiles::{TileId, encode_layer, layers, resolution_for_zoom};
 
 /// Media type of Mapbox Vector Tiles.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
-/// Says whether a tile came from the cache (`hit`) or was made (`miss`).
+/// Says whether a tile came from the cache (`hit`) or was made (`miss`);
+/// sent to staff only.
 const X_TILE_CACHE: header::HeaderName = header::HeaderName::from_static("x-tile-cache");
 /// Deepest zoom the TileJSON advertises; MapLibre overzooms beyond it.
 const MAX_ZOOM: u8 = 16;
@@ -117,9 +119,9 @@ impl TileParams {
     }
 
     /// What identifies the overlay these parameters ask for.
-    fn overlay_key(&self, res: h3o::Resolution, version: u64) -> String {
+    fn overlay_key(&self, res: h3o::Resolution, version: u64, d: Disclosure) -> String {
         format!(
-            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{version}",
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{d:?}|{version}",
             u8::from(res),
             self.kind,
             self.category,
@@ -230,11 +232,8 @@ impl TileRequest {
         self.principal.role == crate::model::Role::Anonymous
     }
 
-    /// Whether the caller holds this version already (`If-None-Match`).
-    fn holds(&self, etag: &HeaderValue) -> bool {
-        let Ok(etag) = etag.to_str() else {
-            return false;
-        };
+    /// Whether the caller holds these bytes already (`If-None-Match`).
+    fn holds(&self, etag: &str) -> bool {
         self.headers
             .if_none_match
             .as_ref()
@@ -242,7 +241,7 @@ impl TileRequest {
             .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
     }
 
-    fn not_modified(&self, etag: &HeaderValue) -> Response {
+    fn not_modified(&self, etag: &str) -> Response {
         with_cache_headers(
             StatusCode::NOT_MODIFIED.into_response(),
             etag,
@@ -255,6 +254,9 @@ impl TileRequest {
         if self.holds(&t.etag) {
             return self.not_modified(&t.etag);
         }
+        // Whether a tile was cached tells which tiles and filters others
+        // asked for: only staff see it.
+        let cache = self.principal.is_staff().then_some(cache);
         tile_response(t, self.headers.gzip_ok, self.public(), cache)
     }
 }
@@ -300,16 +302,12 @@ async fn render_tile(
         let key = request.key(data_version);
         (key, version, state.tile_cache.get(key))
     };
-    let etag = key.etag();
     // Cache keys hold the raw parameters, so a hit was a valid request
     // before: the filter is parsed (and checked) only for a miss.
     let lookup = match cached {
         Some(hit) => Lookup::Hit(hit),
         None => Lookup::Miss(params.filter(&state)?),
     };
-    if request.holds(&etag) {
-        return Ok(request.not_modified(&etag));
-    }
     if matches!(layer, Layer::Observations | Layer::Walks) {
         audit_read(&state, principal, layer, tile).await;
     }
@@ -326,13 +324,12 @@ async fn render_tile(
         res,
         filter,
         disclosure,
-        overlay: with_analysis.then(|| params.overlay_key(res, version)),
+        overlay: with_analysis.then(|| params.overlay_key(res, version, disclosure)),
         walks,
+        staff: principal.is_staff(),
     };
     let bytes = render(&state, job).await?;
-    let cached = state
-        .tile_cache
-        .put(key, CachedTile::new(key, bytes, compress));
+    let cached = state.tile_cache.put(key, CachedTile::new(bytes, compress));
     Ok(request.answer(&cached, "miss"))
 }
 
@@ -352,6 +349,8 @@ struct TileJob {
     /// The analysis overlay's cache key, when `?analysis=true`.
     overlay: Option<String>,
     walks: Vec<crate::model::Walk>,
+    /// Whether the caller may wait for an analysis slot.
+    staff: bool,
 }
 
 /// Encodes a tile: a pre-aggregated hexagon answer right here (it takes
@@ -374,6 +373,14 @@ async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Probl
             ));
         }
     }
+    // An overlay not yet made is an analysis of the whole region: it takes
+    // one of the few analysis slots while it is made.
+    let _slot = match &job.overlay {
+        Some(key) if job.layer == Layer::Hexagons && !state.overlays.has(key) => {
+            Some(state.budget.slot(job.staff).await?)
+        }
+        _ => None,
+    };
     let service = state.service.clone();
     let (overlays, region_cells) = (state.overlays.clone(), state.region_cells.clone());
     tokio::task::spawn_blocking(move || {
@@ -385,6 +392,7 @@ async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Probl
             disclosure,
             overlay,
             walks,
+            ..
         } = job;
         let overlay = overlay.filter(|_| layer == Layer::Hexagons).map(|key| {
             overlays.get_or_compute(key, || {
@@ -400,6 +408,7 @@ async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Probl
                     &filter,
                     &service.taxonomy.incident_codes(),
                     time::OffsetDateTime::now_utc(),
+                    disclosure,
                 )
             })
         });
@@ -474,7 +483,12 @@ async fn audit_read(state: &AppState, principal: &Principal, layer: Layer, tile:
 }
 
 /// The tile in the encoding the client takes (gzip when it says so).
-fn tile_response(t: &CachedTile, gzip_ok: bool, public: bool, cache: &'static str) -> Response {
+fn tile_response(
+    t: &CachedTile,
+    gzip_ok: bool,
+    public: bool,
+    cache: Option<&'static str>,
+) -> Response {
     let body = match (&t.plain, &t.gzip) {
         (None, _) => None,
         (Some(_), Some(gz)) if gzip_ok => Some((gz.clone(), true)),
@@ -494,14 +508,18 @@ fn tile_response(t: &CachedTile, gzip_ok: bool, public: bool, cache: &'static st
     };
     // Room for the rest and the headers added on the way out, at once.
     resp.headers_mut().reserve(10);
-    resp.headers_mut()
-        .insert(X_TILE_CACHE, HeaderValue::from_static(cache));
+    if let Some(cache) = cache {
+        resp.headers_mut()
+            .insert(X_TILE_CACHE, HeaderValue::from_static(cache));
+    }
     with_cache_headers(resp, &t.etag, public)
 }
 
-fn with_cache_headers(mut resp: Response, etag: &HeaderValue, public: bool) -> Response {
+fn with_cache_headers(mut resp: Response, etag: &str, public: bool) -> Response {
     let h = resp.headers_mut();
-    h.insert(header::ETAG, etag.clone());
+    if let Ok(etag) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, etag);
+    }
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(if public {

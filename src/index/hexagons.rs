@@ -145,13 +145,13 @@ where
     }
 }
 
-impl Tally for Vec<u32> {
+impl Tally for Vec<Keyed> {
     fn absorb(&mut self, other: Self) {
         if self.len() < other.len() {
-            self.resize(other.len(), 0);
+            self.resize(other.len(), Keyed::default());
         }
         for (x, y) in self.iter_mut().zip(other) {
-            *x += y;
+            x.absorb(y);
         }
     }
 }
@@ -188,6 +188,32 @@ impl ObservationIndex {
         cell_counts(self.slow_tally(res, filter))
     }
 
+    /// Counts per cell at `res` where a bounding box in the filter selects
+    /// whole cells — those whose centre lies inside it — rather than the
+    /// observations inside it. The answer then depends only on which cells
+    /// the box covers, never on where in a cell an observation lies: moving
+    /// an edge of the box across one observation changes nothing, so the
+    /// box cannot be used to find one (see [`crate::privacy`]).
+    pub fn hexagon_counts_whole_cells(&self, res: Resolution, filter: &Filter) -> Vec<CellCount> {
+        let Some(bbox) = filter.bbox else {
+            return self.hexagon_counts(res, filter);
+        };
+        // Every observation of a cell lies within this margin of its centre.
+        let near = widen(bbox, touching_margin_m(res));
+        let mut counts = self.hexagon_counts(
+            res,
+            &Filter {
+                bbox: Some(near),
+                ..filter.clone()
+            },
+        );
+        counts.retain(|c| {
+            let centre = h3o::LatLng::from(c.cell);
+            bbox.contains(centre.lng(), centre.lat())
+        });
+        counts
+    }
+
     /// Whole counts of every cell at `res` with an observation inside `area`
     /// (a map tile), and of some cells around it. A bounding box in the
     /// filter itself still restricts the observations counted.
@@ -208,6 +234,11 @@ impl ObservationIndex {
         // A cell's observations lie within its diameter (two edge lengths)
         // of each other, plus what H3's imperfect nesting adds: a margin of
         // three edge lengths takes every one of them in.
+        // Only cells whose centre is within `keep` of the area are kept:
+        // they hold every cell drawn in it, and all their observations lie
+        // within the margin, so every count is whole — which cells a tile
+        // shows never depends on where an observation lies in its cell.
+        let keep = widen(area, res.edge_length_m() * 1.25);
         let near = widen(area, touching_margin_m(res));
         let b = filter.bbox.unwrap_or(near);
         let clipped = Filter {
@@ -219,7 +250,12 @@ impl ObservationIndex {
             }),
             ..filter.clone()
         };
-        cell_counts(self.slow_tally(res, &clipped))
+        let mut counts = cell_counts(self.slow_tally(res, &clipped));
+        counts.retain(|c| {
+            let centre = h3o::LatLng::from(c.cell);
+            keep.contains(centre.lng(), centre.lat())
+        });
+        counts
     }
 
     /// What [`Self::hexagon_counts_touching`] finds, in no particular order,
@@ -294,7 +330,7 @@ impl ObservationIndex {
         res: Resolution,
         filter: &Filter,
         bounds: &[i64],
-    ) -> Vec<(CellIndex, Vec<u32>)> {
+    ) -> Vec<(CellIndex, Vec<Keyed>)> {
         assert!(
             (MIN_RESOLUTION..=MAX_RESOLUTION).contains(&res),
             "resolution {res} outside the served range"
@@ -302,7 +338,7 @@ impl ObservationIndex {
         let bins = bounds.len().saturating_sub(1);
         let counts = self.tally_by_cell(
             filter,
-            |c: &mut Vec<u32>, i| {
+            |c: &mut Vec<Keyed>, i| {
                 let t = self.columns.times[i];
                 // The bin whose start is the last bound at or before t.
                 let b = bounds.partition_point(|&start| start <= t);
@@ -310,13 +346,13 @@ impl ObservationIndex {
                     return;
                 }
                 if c.is_empty() {
-                    c.resize(bins, 0);
+                    c.resize(bins, Keyed::default());
                 }
-                c[b - 1] += 1;
+                c[b - 1].add(self.columns.keys[i]);
             },
             u8::from(res),
         );
-        let mut out: Vec<(CellIndex, Vec<u32>)> = counts
+        let mut out: Vec<(CellIndex, Vec<Keyed>)> = counts
             .into_iter()
             .filter(|(_, c)| !c.is_empty())
             .filter_map(|(cell, c)| Some((CellIndex::try_from(cell).ok()?, c)))

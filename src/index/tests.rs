@@ -175,8 +175,8 @@ proptest! {
         let binned = idx.cell_bin_counts(r, &Filter::default(), &bounds);
         for (b, w) in bounds.windows(2).enumerate() {
             let filtered = idx.hexagon_counts(r, &Filter { from: Some(w[0]), to: Some(w[1]), ..Filter::default() });
-            let from_bins: Vec<(CellIndex, u32)> = binned.iter().map(|(c, n)| (*c, n[b])).filter(|(_, n)| *n > 0).collect();
-            let expected: Vec<(CellIndex, u32)> = filtered.iter().map(|c| (c.cell, c.total)).collect();
+            let from_bins: Vec<(CellIndex, crate::privacy::Keyed)> = binned.iter().map(|(c, n)| (*c, n[b])).filter(|(_, n)| n.n > 0).collect();
+            let expected: Vec<(CellIndex, crate::privacy::Keyed)> = filtered.iter().map(|c| (c.cell, c.keyed())).collect();
             prop_assert_eq!(from_bins, expected);
         }
     }

@@ -114,6 +114,12 @@ impl Principal {
         matches!(self.role, Role::Analyst | Role::Admin)
     }
 
+    /// Analysts and admins: signed-in staff, who may wait for a slot of an
+    /// expensive analysis rather than be turned away.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Analyst | Role::Admin)
+    }
+
     /// Bulk import is for staff.
     pub fn may_import(&self) -> bool {
         matches!(self.role, Role::Analyst | Role::Admin)

@@ -8,53 +8,61 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::http::HeaderValue;
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
 
 /// What identifies a tile's content: the data version it was made from and
 /// a hash of the request (tile, layer, filters, what the caller may see).
+/// It stays inside the server: the validator a caller gets is a hash of the
+/// bytes it gets ([`CachedTile::etag`]), which orders no writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileKey {
     pub data_version: u64,
     pub request: u64,
 }
 
-impl TileKey {
-    /// The key as an `ETag` value.
-    pub fn etag(self) -> HeaderValue {
-        let tag = format!("\"{:x}-{:x}\"", self.data_version, self.request);
-        HeaderValue::from_str(&tag).expect("hex digits and quotes make a header value")
-    }
-}
-
-/// One encoded tile (both bodies `None` for an empty tile), with its `ETag`
-/// ready for the response.
+/// One encoded tile (both bodies `None` for an empty tile), with its `ETag`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedTile {
     pub plain: Option<Bytes>,
     pub gzip: Option<Bytes>,
-    pub etag: HeaderValue,
+    /// A quoted hash of the plain bytes: it changes exactly when they do.
+    pub etag: String,
 }
 
 impl CachedTile {
     /// Keeps `plain` and, with `compress`, its gzip compression.
-    pub fn new(key: TileKey, plain: Option<Vec<u8>>, compress: bool) -> Self {
+    pub fn new(plain: Option<Vec<u8>>, compress: bool) -> Self {
         let gzip = plain
             .as_ref()
             .filter(|_| compress)
             .and_then(|p| gzip(p))
             .map(Bytes::from);
+        let etag = content_tag(plain.as_deref().unwrap_or_default());
         CachedTile {
             plain: plain.map(Bytes::from),
             gzip,
-            etag: key.etag(),
+            etag,
         }
     }
 
     fn size(&self) -> usize {
-        self.plain.as_ref().map_or(0, Bytes::len) + self.gzip.as_ref().map_or(0, Bytes::len) + 64
+        self.plain.as_ref().map_or(0, Bytes::len) + self.gzip.as_ref().map_or(0, Bytes::len) + 96
     }
+}
+
+/// A strong validator from the content alone: 128 bits of its SHA-256.
+fn content_tag(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for b in &digest[..16] {
+        use std::fmt::Write;
+        let _ = write!(tag, "{b:02x}");
+    }
+    tag.push('"');
+    tag
 }
 
 /// gzip at libdeflate's fastest level: whole-buffer compression with no
@@ -145,12 +153,12 @@ mod tests {
 
     #[test]
     fn stays_within_its_budget_oldest_out_first() {
-        let cache = TileCache::new(3 * (1000 + 64) + 200);
+        let cache = TileCache::new(3 * (1000 + 96) + 200);
         let key = |i: u8| TileKey {
             data_version: 1,
             request: u64::from(i),
         };
-        let tile = |b: u8| CachedTile::new(key(b), Some(vec![b; 1000]), false);
+        let tile = |b: u8| CachedTile::new(Some(vec![b; 1000]), false);
         for i in 0..5u8 {
             cache.put(key(i), tile(i));
         }
@@ -158,28 +166,25 @@ mod tests {
         assert_eq!(cache.get(key(4)).unwrap().plain.as_ref().unwrap()[0], 4);
         let (entries, bytes) = cache.usage();
         assert_eq!(entries, 3);
-        assert!(bytes <= 3 * (1000 + 64) + 200);
+        assert!(bytes <= 3 * (1000 + 96) + 200);
     }
 
     #[test]
-    fn gzip_round_trips() {
+    fn gzip_round_trips_and_the_tag_follows_the_bytes_alone() {
         use std::io::Read as _;
-        let key = TileKey {
-            data_version: 7,
-            request: 0xab,
-        };
-        let t = CachedTile::new(
-            key,
-            Some(b"tile bytes tile bytes tile bytes".to_vec()),
-            true,
-        );
-        assert_eq!(t.etag, "\"7-ab\"");
+        let t = CachedTile::new(Some(b"tile bytes tile bytes tile bytes".to_vec()), true);
+        assert_eq!(t.etag.len(), 34);
+        assert!(t.etag.starts_with('"') && t.etag.ends_with('"'));
+        let same = CachedTile::new(Some(b"tile bytes tile bytes tile bytes".to_vec()), false);
+        assert_eq!(same.etag, t.etag);
+        let other = CachedTile::new(Some(b"tile bytes tile bytes tile bytez".to_vec()), true);
+        assert_ne!(other.etag, t.etag);
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&t.gzip.unwrap()[..])
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, b"tile bytes tile bytes tile bytes");
-        let empty = CachedTile::new(key, None, true);
+        let empty = CachedTile::new(None, true);
         assert!(empty.plain.is_none() && empty.gzip.is_none());
     }
 }

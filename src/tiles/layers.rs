@@ -30,10 +30,9 @@ pub fn hexagon_tile(
         props.clear();
         props.push(("cell", Prop::Hex(u64::from(c.cell))));
         props.push(("count", Prop::Uint(u64::from(shown.total))));
-        if let Some(by_kind) = shown.by_kind {
-            for kind in Kind::ALL {
-                props.push((kind.as_str(), Prop::Uint(u64::from(by_kind[kind.index()]))));
-            }
+        for kind in Kind::ALL {
+            let n = shown.by_kind[kind.index()];
+            props.push((kind.as_str(), Prop::Uint(u64::from(n))));
         }
         if let Some(overlay) = overlay {
             let flags = overlay.get(c.cell);

@@ -68,8 +68,13 @@ pub async fn start_server_logging(
 
 /// `trygg token create --role analyst` on `store`: the new token.
 pub fn create_token(store: &StoreArg) -> String {
+    create_token_for(store, "analyst")
+}
+
+/// `trygg token create --role ROLE` on `store`: the new token.
+pub fn create_token_for(store: &StoreArg, role: &str) -> String {
     let out = std::process::Command::new(BIN)
-        .args(["token", "create", "--role", "analyst"])
+        .args(["token", "create", "--role", role])
         .args(store.args())
         .output()
         .unwrap();
