@@ -298,7 +298,7 @@ async function main() {
     const r = await fetch(`/api/v1/cells/${cell}?${query()}`);
     if (!r.ok) return;
     const d = await r.json();
-    categoryBars(document.getElementById('cell-categories'), d.by_category, lang, config.k_anonymity, 6);
+    categoryBars(document.getElementById('cell-categories'), d.by_category, lang, config.k_anonymity, 6, t('noCategories'));
     monthBars(document.getElementById('cell-months'), d.by_month, config.k_anonymity);
   }
   map.on('mouseenter', 'hex-fill', () => { map.getCanvas().style.cursor = 'pointer'; });

@@ -105,7 +105,7 @@ async function showDetail() {
     dd.textContent = s.by_kind[k] ?? `< ${config.k_anonymity}`;
     return [dt, dd];
   }) : []));
-  categoryBars(document.getElementById('categories'), s?.by_category, lang, config.k_anonymity, 8);
+  categoryBars(document.getElementById('categories'), s?.by_category, lang, config.k_anonymity, 8, t('noCategories'));
   monthBars(document.getElementById('months'), s?.by_month, config.k_anonymity);
   await showPlan();
   await showAnalyses();

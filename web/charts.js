@@ -3,8 +3,17 @@
 // withheld for privacy (null) are shown as "< k".
 
 /** Fills `list` (an <ol class="bars">) with the `limit` largest categories. */
-export function categoryBars(list, categories, lang, k, limit) {
+export function categoryBars(list, categories, lang, k, limit, empty) {
   const shown = (categories || []).slice(0, limit);
+  // Categories under k are left out of public answers: say so rather than
+  // show an empty list.
+  if (shown.length === 0 && empty) {
+    const li = document.createElement('li');
+    li.className = 'none';
+    li.textContent = empty;
+    list.replaceChildren(li);
+    return;
+  }
   const max = Math.max(1, ...shown.map((c) => c.count || 0));
   list.replaceChildren(...shown.map((c) => {
     const li = document.createElement('li');

@@ -130,10 +130,26 @@ pub struct OverlayCache {
 const CACHED_OVERLAYS: usize = 32;
 
 impl OverlayCache {
-    /// Whether the overlay for `key` is made (or being made).
-    pub fn has(&self, key: &str) -> bool {
-        let map = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(key).is_some_and(|slot| slot.get().is_some())
+    /// Claims the making of the overlay for `key`: `true` for the first
+    /// caller, who makes it; later callers wait for that one.
+    pub fn claim(&self, key: &str) -> bool {
+        let mut map = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.contains_key(key) {
+            return false;
+        }
+        if map.len() >= CACHED_OVERLAYS {
+            map.clear();
+        }
+        map.insert(key.to_owned(), Arc::default());
+        true
+    }
+
+    /// Gives up a claim that will not be made (no slot for it).
+    pub fn forget(&self, key: &str) {
+        let mut map = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.get(key).is_some_and(|slot| slot.get().is_none()) {
+            map.remove(key);
+        }
     }
 
     /// The overlay for `key`, computed by `make` the first time (concurrent

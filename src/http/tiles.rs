@@ -373,11 +373,18 @@ async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Probl
             ));
         }
     }
-    // An overlay not yet made is an analysis of the whole region: it takes
-    // one of the few analysis slots while it is made.
+    // An overlay not yet made is an analysis of the whole region: its first
+    // tile takes one of the few analysis slots while it is made, and the
+    // map's other tiles wait for that one.
     let _slot = match &job.overlay {
-        Some(key) if job.layer == Layer::Hexagons && !state.overlays.has(key) => {
-            Some(state.budget.slot(job.staff).await?)
+        Some(key) if job.layer == Layer::Hexagons && state.overlays.claim(key) => {
+            match state.budget.slot(job.staff).await {
+                Ok(slot) => Some(slot),
+                Err(busy) => {
+                    state.overlays.forget(key);
+                    return Err(busy);
+                }
+            }
         }
         _ => None,
     };
