@@ -18,6 +18,7 @@ use super::filters::filter_params;
 use super::hexagons::{hexagon_feature_json, parse_resolution};
 use super::observations::{GEO_JSON, geojson};
 use super::problem::Problem;
+use crate::csv_cell::neutralise;
 use crate::export::observation_feature;
 use crate::index::Filter;
 use crate::model::{Kind, Principal};
@@ -313,6 +314,7 @@ fn page_response(
 }
 
 /// Items as CSV: the id, the properties, and the geometry as GeoJSON text.
+/// Strings are free text and [`neutralise`]d; numbers stay numbers.
 fn csv_response(features: &[Value]) -> Response {
     let mut columns: Vec<String> = Vec::new();
     for f in features {
@@ -332,7 +334,7 @@ fn csv_response(features: &[Value]) -> Response {
     for f in features {
         let text = |v: &Value| match v {
             Value::Null => String::new(),
-            Value::String(s) => s.clone(),
+            Value::String(s) => neutralise(s).into_owned(),
             other => other.to_string(),
         };
         let mut row = vec![text(&f["id"])];
