@@ -13,8 +13,11 @@ async fn submitting_is_idempotent_by_id() {
     let app = spawn_app().await;
     let mut feature = report(17.6261, 59.1955);
     feature["id"] = json!("0190f7a4-1c2b-7d3e-8f40-0123456789ab");
+    // The caller's id is kept as it is for a token holder (anonymous
+    // callers: see tests/security_matrix.rs).
+    let token = Some(app.analyst.as_str());
 
-    let first = app.post_json("/api/v1/observations", None, &feature).await;
+    let first = app.post_json("/api/v1/observations", token, &feature).await;
     assert_eq!(first.status(), 201);
     assert_eq!(first.headers()["content-type"], "application/geo+json");
     assert_eq!(
@@ -26,13 +29,13 @@ async fn submitting_is_idempotent_by_id() {
     assert_eq!(stored["properties"]["observed_at"], "2026-01-15T20:30:00Z");
     assert!(stored.get("crs").is_none());
 
-    let again = app.post_json("/api/v1/observations", None, &feature).await;
+    let again = app.post_json("/api/v1/observations", token, &feature).await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap(), stored);
     assert_eq!(app.observation_count().await, 1);
 
     feature["properties"]["severity"] = json!(3);
-    let changed = app.post_json("/api/v1/observations", None, &feature).await;
+    let changed = app.post_json("/api/v1/observations", token, &feature).await;
     problem(changed, 409).await;
     assert_eq!(app.observation_count().await, 1);
 }
@@ -1116,7 +1119,7 @@ async fn a_broken_import_stores_nothing_even_after_valid_records() {
     let mut first = report(17.6261, 59.1955);
     first["id"] = json!("0190f7a4-1c2b-7d3e-8f40-0123456789ab");
     assert_eq!(
-        app.post_json("/api/v1/observations", None, &first)
+        app.post_json("/api/v1/observations", Some(&app.analyst), &first)
             .await
             .status(),
         201
