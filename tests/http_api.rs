@@ -1320,3 +1320,58 @@ async fn admins_list_and_revoke_tokens() {
     )
     .await;
 }
+
+/// Security review: a hole at 1e308 was stored and the area's size came
+/// out as 69,922,423 km². Holes are now checked like exterior rings.
+#[tokio::test]
+async fn area_holes_are_checked_like_exterior_rings() {
+    let app = spawn_app().await;
+    let put = |rings: Value| {
+        let area = json!({"type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": rings},
+            "properties": {"name": "Hål", "type": "custom"}});
+        app.client
+            .put(app.url("/api/v1/areas/hal"))
+            .bearer_auth(&app.admin)
+            .header("content-type", "application/geo+json")
+            .body(area.to_string())
+            .send()
+    };
+    let outer = json!([
+        [17.60, 59.18],
+        [17.64, 59.18],
+        [17.64, 59.21],
+        [17.60, 59.21],
+        [17.60, 59.18]
+    ]);
+    let far = json!([
+        [1e308, 59.19],
+        [17.62, 59.19],
+        [17.62, 59.20],
+        [1e308, 59.19]
+    ]);
+    let body = problem(put(json!([outer, far])).await.unwrap(), 422).await;
+    assert_eq!(body["errors"][0]["field"], "geometry");
+    assert!(
+        body["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("interior ring 1"),
+        "{body}"
+    );
+    let areas: Value = app.get("/api/v1/areas", None).await.json().await.unwrap();
+    assert!(
+        !areas["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "hal")
+    );
+    let hole = json!([
+        [17.61, 59.19],
+        [17.62, 59.19],
+        [17.62, 59.20],
+        [17.61, 59.19]
+    ]);
+    assert_eq!(put(json!([outer, hole])).await.unwrap().status(), 200);
+}
