@@ -1375,3 +1375,132 @@ async fn area_holes_are_checked_like_exterior_rings() {
     ]);
     assert_eq!(put(json!([outer, hole])).await.unwrap().status(), 200);
 }
+
+/// Security review: behind a reverse proxy every client shared the proxy's
+/// quota. `X-Forwarded-For` now counts, but only from a `--trusted-proxy`.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let post = |app: &common::TestApp, forwarded: &str| {
+        app.client
+            .post(app.url("/api/v1/observations"))
+            .header("content-type", "application/geo+json")
+            .header("x-forwarded-for", forwarded)
+            .body(report(17.62, 59.19).to_string())
+            .send()
+    };
+    let one_a_minute = ServerArgs {
+        anonymous_per_minute: 1,
+        ..ServerArgs::default()
+    };
+
+    // The test client is not a trusted proxy: its header is ignored and
+    // both requests share its own quota.
+    let app = spawn_app_with(one_a_minute.clone()).await;
+    assert_eq!(post(&app, "198.51.100.1").await.unwrap().status(), 201);
+    problem(post(&app, "198.51.100.2").await.unwrap(), 429).await;
+
+    let app = spawn_app_with(ServerArgs {
+        trusted_proxy: vec!["127.0.0.1".into(), "10.0.0.0/8".into()],
+        ..one_a_minute
+    })
+    .await;
+    assert_eq!(post(&app, "198.51.100.1").await.unwrap().status(), 201);
+    assert_eq!(
+        post(&app, "198.51.100.2, 10.0.0.7").await.unwrap().status(),
+        201,
+        "the rightmost address that is not a trusted proxy is the client"
+    );
+    problem(post(&app, "198.51.100.1").await.unwrap(), 429).await;
+    // What the client puts in front of its own address changes nothing.
+    problem(post(&app, "203.0.113.5, 198.51.100.1").await.unwrap(), 429).await;
+}
+
+/// Security review: absolute links copied any `Host` header when
+/// `--public-url` was unset.
+#[tokio::test]
+async fn links_use_only_a_host_that_names_this_server() {
+    let app = spawn_app().await;
+    let self_link = |host: String| {
+        let app = &app;
+        async move {
+            let ogc: Value = app
+                .client
+                .get(app.url("/ogc"))
+                .header("host", host)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            ogc["links"][0]["href"].as_str().unwrap().to_owned()
+        }
+    };
+    let port = app.addr.port();
+    let own = format!("http://{}/ogc", app.addr);
+    assert_eq!(self_link("evil.example".into()).await, own);
+    assert_eq!(self_link(format!("evil.example:{port}")).await, own);
+    assert_eq!(self_link(app.addr.to_string()).await, own);
+    assert_eq!(
+        self_link(format!("localhost:{port}")).await,
+        format!("http://localhost:{port}/ogc")
+    );
+    let tilejson: Value = app
+        .client
+        .get(app.url("/tiles/hexagons.json"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        tilejson["tiles"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("http://{}/", app.addr)),
+        "{tilejson}"
+    );
+}
+
+/// Security review: `/static` served all of `web/`, `node_modules` and
+/// package files included. Now only what the pages load.
+#[tokio::test]
+async fn static_serves_only_what_the_pages_load() {
+    let app = spawn_app().await;
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut referenced = Vec::new();
+    for entry in std::fs::read_dir(&web).unwrap() {
+        let path = entry.unwrap().path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("html" | "js")
+        ) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, _) in text.match_indices("/static/") {
+                let rest = &text[i..];
+                let end = rest.find(['"', '\'', '`', ')', ' ', '\\']).unwrap();
+                referenced.push(rest[..end].to_owned());
+            }
+        }
+    }
+    assert!(referenced.len() > 10, "{referenced:?}");
+    for path in &referenced {
+        assert_eq!(app.get(path, None).await.status(), 200, "{path}");
+    }
+    for path in [
+        "/static/package.json",
+        "/static/package-lock.json",
+        "/static/README.md",
+        "/static/tests/a11y.mjs",
+        "/static/tests%2fa11y.mjs",
+        "/static/node_modules/maplibre-gl/package.json",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/.gitignore",
+        "/static/missing.js",
+        "/static/",
+    ] {
+        problem(app.get(path, None).await, 404).await;
+    }
+}
