@@ -143,10 +143,19 @@ pub struct ServerArgs {
     #[arg(long, env = "TRYGG_TILE_CACHE_MB", default_value_t = 256)]
     pub tile_cache_mb: usize,
 
-    /// Public base URL for absolute links (TileJSON), e.g. `https://trygg.example.se`;
-    /// taken from the request's Host header when unset.
+    /// Public base URL for absolute links (TileJSON, OGC API), e.g.
+    /// `https://trygg.example.se`. When unset, the request's Host header if
+    /// it names this server (a loopback name or address, or the address
+    /// listened on), else the address listened on.
     #[arg(long, env = "TRYGG_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed, as IP addresses
+    /// or CIDR networks, comma-separated (e.g. `127.0.0.1,10.0.0.0/8`).
+    /// Rate limits then key on the rightmost forwarded address that is not
+    /// itself a trusted proxy; with none, on the connecting address.
+    #[arg(long, env = "TRYGG_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<String>,
 }
 
 impl Default for ServerArgs {
@@ -164,6 +173,7 @@ impl Default for ServerArgs {
             header_timeout_secs: 10,
             body_timeout_secs: 15,
             public_url: None,
+            trusted_proxy: Vec::new(),
             web_dir: default_web_dir(),
             basemap: "none".into(),
             basemap_attribution: String::new(),
@@ -183,6 +193,8 @@ pub enum ConfigError {
     KAnonymity,
     #[error("--anonymous-per-minute / TRYGG_ANONYMOUS_PER_MINUTE must be at least 1")]
     AnonymousRate,
+    #[error("--trusted-proxy / TRYGG_TRUSTED_PROXY: {0:?} is not an IP address or CIDR network")]
+    TrustedProxy(String),
     #[error("--taxonomy / TRYGG_TAXONOMY")]
     Taxonomy(#[from] crate::model::taxonomy::TaxonomyError),
 }
@@ -205,6 +217,8 @@ pub struct Settings {
     /// How long a request body may take before it must keep up a minimum rate.
     pub body_timeout: std::time::Duration,
     pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub web_dir: PathBuf,
     /// Base-map tile URL template; `None` for a plain background.
     pub basemap: Option<String>,
@@ -235,6 +249,17 @@ impl ServerArgs {
         if self.anonymous_per_minute == 0 {
             return Err(ConfigError::AnonymousRate);
         }
+        let trusted_proxies = self
+            .trusted_proxy
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| ConfigError::TrustedProxy(p.to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Settings {
             region,
             taxonomy,
@@ -251,6 +276,7 @@ impl ServerArgs {
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            trusted_proxies,
             web_dir: self.web_dir.clone(),
             basemap: Some(self.basemap.clone()).filter(|b| !b.is_empty() && b != "none"),
             basemap_attribution: self.basemap_attribution.clone(),
@@ -294,5 +320,20 @@ mod tests {
             ServerArgs::default().finalize().unwrap().region,
             Region::sodertalje()
         );
+        let args = ServerArgs {
+            trusted_proxy: vec!["10.0.0.0/8".into(), "proxy.example".into()],
+            ..ServerArgs::default()
+        };
+        assert!(
+            args.finalize()
+                .unwrap_err()
+                .to_string()
+                .contains("TRYGG_TRUSTED_PROXY")
+        );
+        let args = ServerArgs {
+            trusted_proxy: vec!["10.0.0.0/8".into(), " ::1".into()],
+            ..ServerArgs::default()
+        };
+        assert_eq!(args.finalize().unwrap().trusted_proxies.len(), 2);
     }
 }

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
+use crate::csv_cell::neutralise;
 use crate::ingest::csv::COLUMNS;
 use crate::model::Observation;
 use crate::model::observation::format_timestamp;
@@ -41,19 +42,21 @@ pub fn write_csv_header(w: &mut csv::Writer<impl Write>) -> csv::Result<()> {
     w.write_record(COLUMNS)
 }
 
-/// Writes one observation as a CSV row in [`COLUMNS`] order.
+/// Writes one observation as a CSV row in [`COLUMNS`] order. Free-text
+/// cells are [`neutralise`]d; numbers are written as numbers.
 pub fn write_csv_row(w: &mut csv::Writer<impl Write>, o: &Observation) -> csv::Result<()> {
+    let text = |s: Option<&str>| neutralise(s.unwrap_or_default()).into_owned();
     w.write_record([
         o.id.to_string(),
         o.lon.to_string(),
         o.lat.to_string(),
         o.kind.as_str().to_owned(),
-        o.category.clone(),
+        text(Some(&o.category)),
         format_timestamp(o.observed_at),
         o.severity.to_string(),
-        o.description.clone().unwrap_or_default(),
+        text(o.description.as_deref()),
         o.accuracy_m.map(|a| a.to_string()).unwrap_or_default(),
-        o.organisation.clone().unwrap_or_default(),
+        text(o.organisation.as_deref()),
         o.walk_id.map(|w| w.to_string()).unwrap_or_default(),
     ])
 }
@@ -96,6 +99,27 @@ mod tests {
         assert_eq!((n.id, n.lon, n.lat), (Some(o.id), o.lon, o.lat));
         assert_eq!(n.description, o.description);
         assert_eq!(n.organisation, o.organisation);
+    }
+
+    #[test]
+    fn csv_export_quotes_formulas_and_imports_them_back() {
+        let mut o = sample();
+        o.lon = -17.625;
+        o.description = Some("=HYPERLINK(\"http://evil.example\",\"x\")".into());
+        o.organisation = Some("@Bolaget".into());
+        let mut w = csv::Writer::from_writer(Vec::new());
+        write_csv_header(&mut w).unwrap();
+        write_csv_row(&mut w, &o).unwrap();
+        let bytes = w.into_inner().unwrap();
+        let mut r = csv::Reader::from_reader(bytes.as_slice());
+        let row = r.records().next().unwrap().unwrap();
+        assert_eq!(&row[1], "-17.625", "a number stays a number");
+        assert_eq!(&row[7], "'=HYPERLINK(\"http://evil.example\",\"x\")");
+        assert_eq!(&row[9], "'@Bolaget");
+        let mut back = Vec::new();
+        ingest::parse(Format::Csv, bytes.as_slice(), |_, r| back.push(r.unwrap())).unwrap();
+        assert_eq!(back[0].description, o.description);
+        assert_eq!(back[0].organisation, o.organisation);
     }
 
     #[test]

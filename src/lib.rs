@@ -17,10 +17,12 @@
 //! - [`auth`] — tokens and passwords: generation and hashing.
 //! - [`config`] — the typed configuration.
 //! - [`privacy`] — what public views may show of a count (cell-key rounding).
+//! - [`csv_cell`] — free text in CSV cells that no spreadsheet runs as a formula.
 
 pub mod analysis;
 pub mod auth;
 pub mod config;
+pub mod csv_cell;
 pub mod demo;
 pub mod export;
 pub mod http;

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use h3o::CellIndex;
 use serde_json::{Value, json};
 
+use crate::csv_cell::neutralise;
 use crate::model::Taxonomy;
 use crate::store::StoredAnalysis;
 
@@ -72,7 +73,8 @@ pub fn geojson(a: &StoredAnalysis) -> Value {
 }
 
 /// Every scalar of the analysis as a `field,value` row; `field` is its path
-/// in the JSON (`by_kind.insecurity`, `top_cells.0.count`).
+/// in the JSON (`by_kind.insecurity`, `top_cells.0.count`). Text (names,
+/// labels, finding descriptions) is [`neutralise`]d; numbers are not.
 pub fn csv(a: &StoredAnalysis) -> String {
     fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
         let key = |k: &str| {
@@ -97,7 +99,7 @@ pub fn csv(a: &StoredAnalysis) -> String {
                 }
             }
             Value::Null => out.push((prefix.to_owned(), String::new())),
-            Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+            Value::String(s) => out.push((prefix.to_owned(), neutralise(s).into_owned())),
             other => out.push((prefix.to_owned(), other.to_string())),
         }
     }
@@ -109,7 +111,7 @@ pub fn csv(a: &StoredAnalysis) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["field", "value"]);
     for (k, v) in rows {
-        let _ = w.write_record([k, v]);
+        let _ = w.write_record([neutralise(&k).as_ref(), v.as_str()]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -411,4 +413,38 @@ fn svg_map(b: &Value) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_formula_text_but_not_numbers() {
+        let a = StoredAnalysis {
+            id: uuid::Uuid::nil(),
+            area_id: "hovsjo".into(),
+            period: "2025-Q1".parse().unwrap(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            body: json!({
+                "area": {"id": "hovsjo", "name": "=cmd|' /C calc'!A0"},
+                "previous": {"change_percent": -12.5},
+                "findings": [{"description": "+1 trasig lampa"}],
+            }),
+        };
+        let text = csv(&a);
+        let rows: Vec<Vec<String>> = csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        let value = |field: &str| {
+            rows.iter()
+                .find(|r| r[0] == field)
+                .map(|r| r[1].clone())
+                .unwrap()
+        };
+        assert_eq!(value("area.name"), "'=cmd|' /C calc'!A0");
+        assert_eq!(value("findings.0.description"), "'+1 trasig lampa");
+        assert_eq!(value("previous.change_percent"), "-12.5");
+    }
 }

@@ -13,8 +13,11 @@ async fn submitting_is_idempotent_by_id() {
     let app = spawn_app().await;
     let mut feature = report(17.6261, 59.1955);
     feature["id"] = json!("0190f7a4-1c2b-7d3e-8f40-0123456789ab");
+    // The caller's id is kept as it is for a token holder (anonymous
+    // callers: see tests/security_matrix.rs).
+    let token = Some(app.analyst.as_str());
 
-    let first = app.post_json("/api/v1/observations", None, &feature).await;
+    let first = app.post_json("/api/v1/observations", token, &feature).await;
     assert_eq!(first.status(), 201);
     assert_eq!(first.headers()["content-type"], "application/geo+json");
     assert_eq!(
@@ -26,13 +29,13 @@ async fn submitting_is_idempotent_by_id() {
     assert_eq!(stored["properties"]["observed_at"], "2026-01-15T20:30:00Z");
     assert!(stored.get("crs").is_none());
 
-    let again = app.post_json("/api/v1/observations", None, &feature).await;
+    let again = app.post_json("/api/v1/observations", token, &feature).await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap(), stored);
     assert_eq!(app.observation_count().await, 1);
 
     feature["properties"]["severity"] = json!(3);
-    let changed = app.post_json("/api/v1/observations", None, &feature).await;
+    let changed = app.post_json("/api/v1/observations", token, &feature).await;
     problem(changed, 409).await;
     assert_eq!(app.observation_count().await, 1);
 }
@@ -1148,7 +1151,7 @@ async fn a_broken_import_stores_nothing_even_after_valid_records() {
     let mut first = report(17.6261, 59.1955);
     first["id"] = json!("0190f7a4-1c2b-7d3e-8f40-0123456789ab");
     assert_eq!(
-        app.post_json("/api/v1/observations", None, &first)
+        app.post_json("/api/v1/observations", Some(&app.analyst), &first)
             .await
             .status(),
         201
@@ -1348,4 +1351,188 @@ async fn admins_list_and_revoke_tokens() {
         400,
     )
     .await;
+}
+
+/// Security review: a hole at 1e308 was stored and the area's size came
+/// out as 69,922,423 km². Holes are now checked like exterior rings.
+#[tokio::test]
+async fn area_holes_are_checked_like_exterior_rings() {
+    let app = spawn_app().await;
+    let put = |rings: Value| {
+        let area = json!({"type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": rings},
+            "properties": {"name": "Hål", "type": "custom"}});
+        app.client
+            .put(app.url("/api/v1/areas/hal"))
+            .bearer_auth(&app.admin)
+            .header("content-type", "application/geo+json")
+            .body(area.to_string())
+            .send()
+    };
+    let outer = json!([
+        [17.60, 59.18],
+        [17.64, 59.18],
+        [17.64, 59.21],
+        [17.60, 59.21],
+        [17.60, 59.18]
+    ]);
+    let far = json!([
+        [1e308, 59.19],
+        [17.62, 59.19],
+        [17.62, 59.20],
+        [1e308, 59.19]
+    ]);
+    let body = problem(put(json!([outer, far])).await.unwrap(), 422).await;
+    assert_eq!(body["errors"][0]["field"], "geometry");
+    assert!(
+        body["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("interior ring 1"),
+        "{body}"
+    );
+    let areas: Value = app.get("/api/v1/areas", None).await.json().await.unwrap();
+    assert!(
+        !areas["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "hal")
+    );
+    let hole = json!([
+        [17.61, 59.19],
+        [17.62, 59.19],
+        [17.62, 59.20],
+        [17.61, 59.19]
+    ]);
+    assert_eq!(put(json!([outer, hole])).await.unwrap().status(), 200);
+}
+
+/// Security review: behind a reverse proxy every client shared the proxy's
+/// quota. `X-Forwarded-For` now counts, but only from a `--trusted-proxy`.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let post = |app: &common::TestApp, forwarded: &str| {
+        app.client
+            .post(app.url("/api/v1/observations"))
+            .header("content-type", "application/geo+json")
+            .header("x-forwarded-for", forwarded)
+            .body(report(17.62, 59.19).to_string())
+            .send()
+    };
+    let one_a_minute = ServerArgs {
+        anonymous_per_minute: 1,
+        ..ServerArgs::default()
+    };
+
+    // The test client is not a trusted proxy: its header is ignored and
+    // both requests share its own quota.
+    let app = spawn_app_with(one_a_minute.clone()).await;
+    assert_eq!(post(&app, "198.51.100.1").await.unwrap().status(), 201);
+    problem(post(&app, "198.51.100.2").await.unwrap(), 429).await;
+
+    let app = spawn_app_with(ServerArgs {
+        trusted_proxy: vec!["127.0.0.1".into(), "10.0.0.0/8".into()],
+        ..one_a_minute
+    })
+    .await;
+    assert_eq!(post(&app, "198.51.100.1").await.unwrap().status(), 201);
+    assert_eq!(
+        post(&app, "198.51.100.2, 10.0.0.7").await.unwrap().status(),
+        201,
+        "the rightmost address that is not a trusted proxy is the client"
+    );
+    problem(post(&app, "198.51.100.1").await.unwrap(), 429).await;
+    // What the client puts in front of its own address changes nothing.
+    problem(post(&app, "203.0.113.5, 198.51.100.1").await.unwrap(), 429).await;
+}
+
+/// Security review: absolute links copied any `Host` header when
+/// `--public-url` was unset.
+#[tokio::test]
+async fn links_use_only_a_host_that_names_this_server() {
+    let app = spawn_app().await;
+    let self_link = |host: String| {
+        let app = &app;
+        async move {
+            let ogc: Value = app
+                .client
+                .get(app.url("/ogc"))
+                .header("host", host)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            ogc["links"][0]["href"].as_str().unwrap().to_owned()
+        }
+    };
+    let port = app.addr.port();
+    let own = format!("http://{}/ogc", app.addr);
+    assert_eq!(self_link("evil.example".into()).await, own);
+    assert_eq!(self_link(format!("evil.example:{port}")).await, own);
+    assert_eq!(self_link(app.addr.to_string()).await, own);
+    assert_eq!(
+        self_link(format!("localhost:{port}")).await,
+        format!("http://localhost:{port}/ogc")
+    );
+    let tilejson: Value = app
+        .client
+        .get(app.url("/tiles/hexagons.json"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        tilejson["tiles"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("http://{}/", app.addr)),
+        "{tilejson}"
+    );
+}
+
+/// Security review: `/static` served all of `web/`, `node_modules` and
+/// package files included. Now only what the pages load.
+#[tokio::test]
+async fn static_serves_only_what_the_pages_load() {
+    let app = spawn_app().await;
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut referenced = Vec::new();
+    for entry in std::fs::read_dir(&web).unwrap() {
+        let path = entry.unwrap().path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("html" | "js")
+        ) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, _) in text.match_indices("/static/") {
+                let rest = &text[i..];
+                let end = rest.find(['"', '\'', '`', ')', ' ', '\\']).unwrap();
+                referenced.push(rest[..end].to_owned());
+            }
+        }
+    }
+    assert!(referenced.len() > 10, "{referenced:?}");
+    for path in &referenced {
+        assert_eq!(app.get(path, None).await.status(), 200, "{path}");
+    }
+    for path in [
+        "/static/package.json",
+        "/static/package-lock.json",
+        "/static/README.md",
+        "/static/tests/a11y.mjs",
+        "/static/tests%2fa11y.mjs",
+        "/static/node_modules/maplibre-gl/package.json",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/.gitignore",
+        "/static/missing.js",
+        "/static/",
+    ] {
+        problem(app.get(path, None).await, 404).await;
+    }
 }

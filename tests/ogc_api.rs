@@ -183,3 +183,65 @@ async fn a_gis_client_walks_the_api() {
     problem(app.get("/ogc/collections/roads", None).await, 404).await;
     problem(app.get("/ogc/collections/roads/items", None).await, 404).await;
 }
+
+/// Security review: free text that a spreadsheet would run as a formula
+/// came out of `?f=csv` unchanged.
+#[tokio::test]
+async fn csv_items_quote_formula_text() {
+    let app = spawn_app().await;
+    let mut report = common::report(17.626, 59.196);
+    report["properties"]["description"] = "=HYPERLINK(\"http://evil.example\",\"klicka\")".into();
+    let resp = app
+        .post_json("/api/v1/observations", Some(&app.analyst), &report)
+        .await;
+    assert_eq!(resp.status(), 201);
+    let area = serde_json::json!({
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[
+            [17.60, 59.18], [17.62, 59.18], [17.62, 59.20], [17.60, 59.18]
+        ]]},
+        "properties": {"name": "@SUM(1+1)*cmd", "type": "custom"}
+    });
+    let resp = app
+        .client
+        .put(app.url("/api/v1/areas/formula"))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/geo+json")
+        .body(area.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let cells = |text: String, column: &str| -> Vec<String> {
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let i = r
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == column)
+            .unwrap();
+        r.records().map(|row| row.unwrap()[i].to_owned()).collect()
+    };
+    let text = app
+        .get(
+            "/ogc/collections/observations/items?f=csv",
+            Some(&app.analyst),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        cells(text.clone(), "description"),
+        ["'=HYPERLINK(\"http://evil.example\",\"klicka\")"]
+    );
+    assert_eq!(cells(text, "severity"), ["2"], "numbers stay numbers");
+    let text = app
+        .get("/ogc/collections/areas/items?f=csv", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(cells(text, "name").contains(&"'@SUM(1+1)*cmd".to_owned()));
+}

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestApp, report, spawn_app};
+use common::{TestApp, problem, report, spawn_app};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -622,4 +622,71 @@ async fn submissions_follow_the_role_and_extra_fields_change_nothing() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 422);
+}
+
+/// Security review: an anonymous caller chose the id of a stored walk
+/// finding or partner observation and the `409` told it existed. Anonymous
+/// ids now live in a namespace of their own: an existing record's id is
+/// answered exactly like a fresh id, and a retry still stores once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_ids_cannot_reach_other_records() {
+    let w = world().await;
+    let post = |id: &str| {
+        let mut f = report(17.6265, 59.1959);
+        f["id"] = json!(id);
+        let app = &w.app;
+        async move {
+            let resp = app.post_json("/api/v1/observations", None, &f).await;
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let shape = |body: &Value| {
+        let mut keys: Vec<String> = body["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    let (status, fresh) = post("0190f7a4-1c2b-7d3e-8f40-0123456789ab").await;
+    assert_eq!(status, 201);
+    let before = w.app.observation_count().await;
+    for existing in [&w.finding_b, &w.other_org_obs, &w.insecurity] {
+        let (status, body) = post(existing).await;
+        assert_eq!(status, 201, "{existing}: {body}");
+        assert_eq!(shape(&body), shape(&fresh));
+        assert_ne!(body["id"], json!(existing));
+        // The record behind the id is untouched.
+        let stored: Value = w
+            .app
+            .get(
+                &format!("/api/v1/observations/{existing}"),
+                Some(&w.app.analyst),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stored["id"], json!(existing));
+    }
+    assert_eq!(w.app.observation_count().await, before + 3);
+
+    // The report page's retry: same id, same content, stored once.
+    let (status, again) = post("0190f7a4-1c2b-7d3e-8f40-0123456789ab").await;
+    assert_eq!(status, 200);
+    assert_eq!(again, fresh);
+    assert_eq!(w.app.observation_count().await, before + 3);
+
+    for placeholder in [
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ] {
+        let mut f = report(17.6265, 59.1959);
+        f["id"] = json!(placeholder);
+        let body = problem(w.app.post_json("/api/v1/observations", None, &f).await, 422).await;
+        assert_eq!(body["errors"][0]["field"], "id");
+    }
 }

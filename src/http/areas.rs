@@ -12,7 +12,7 @@ use super::extract::{Query, json_body};
 use super::filters::filter_params;
 use super::observations::geojson;
 use super::problem::Problem;
-use crate::ingest::geometry::multipolygon_from_value;
+use crate::ingest::geometry::{check_area_rings, multipolygon_from_value};
 use crate::ingest::sweref99;
 use crate::model::{Area, AreaType, Principal, ValidationError};
 
@@ -78,6 +78,7 @@ fn in_sweref99tm(feature: &geojson::Feature, query: Option<&str>) -> Result<bool
 /// `PUT /api/v1/areas/{id}` — create or replace an area (admin). The body is
 /// a GeoJSON Feature with a Polygon or MultiPolygon and properties `name`,
 /// `type` (`district`, `police_vulnerable`, `custom`) and `approximate`.
+/// Every ring, holes included, must be closed and lie in the served region.
 #[utoipa::path(put, path = "/api/v1/areas/{id}", tag = "areas",
     params(("id" = String, Path, description = "Area slug, e.g. hovsjo"), PutParams),
     request_body(content = Object, content_type = "application/geo+json"),
@@ -122,25 +123,23 @@ pub async fn put(
             .map_err(|e| errors.push(ValidationError::new("geometry", e)))
             .ok(),
     };
-    if let Some(g) = &geometry {
-        let outside =
-            g.0.iter()
-                .flat_map(|p| p.exterior().coords())
-                .find(|c| state.service.region.check(c.x, c.y).is_err());
-        if let Some(c) = outside {
-            let hint = if !sweref && c.x.abs() > 180.0 {
-                " (coordinates in SWEREF 99 TM? add ?crs=EPSG:3006)"
-            } else {
-                ""
-            };
-            errors.push(ValidationError::new(
-                "geometry",
-                format!(
-                    "vertex [{}, {}] lies outside the served region{hint}",
-                    c.x, c.y
-                ),
-            ));
+    if let (Some(g), Some(value)) = (&geometry, feature.geometry.as_ref().map(|g| &g.value)) {
+        let mut ring_errors = check_area_rings(value, &state.service.region);
+        let metres = g.0.iter().any(|p| {
+            p.exterior()
+                .coords()
+                .chain(p.interiors().iter().flat_map(geo::LineString::coords))
+                .any(|c| c.x.abs() > 180.0)
+        });
+        if !sweref
+            && metres
+            && let Some(first) = ring_errors.first_mut()
+        {
+            first
+                .reason
+                .push_str(" (coordinates in SWEREF 99 TM? add ?crs=EPSG:3006)");
         }
+        errors.append(&mut ring_errors);
     }
     let props = feature.properties.unwrap_or_default();
     let name = props

@@ -28,6 +28,7 @@ mod hotspots;
 mod observations;
 mod ogc;
 mod openapi;
+mod peer;
 mod perception;
 pub mod problem;
 mod security;
@@ -38,7 +39,7 @@ mod tiles;
 mod walks;
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -56,6 +57,8 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::service::Service;
 use extract::BodyLimit;
+pub use peer::Connection;
+use peer::client_ip;
 
 /// Shared state of every handler: one `Arc`, since axum clones the state
 /// for every extractor of every request.
@@ -130,14 +133,6 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The client's address, for per-client rate limits. Behind a reverse proxy
-/// this is the proxy; see the README on deployment.
-fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
-    req_ext
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
-}
-
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
@@ -147,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         state.settings.basemap.as_deref(),
     ))
     .expect("the policy is ASCII");
+    let trusted_proxies: Arc<[ipnet::IpNet]> = state.settings.trusted_proxies.clone().into();
     let api = api_routes(&state);
 
     // Tiles are compressed once, when cached; TileJSON on the fly.
@@ -186,6 +182,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(security::cross_site_guard))
         .layer(middleware::from_fn(move |req, next| {
             security::headers(csp.clone(), req, next)
+        }))
+        .layer(middleware::from_fn(move |req, next| {
+            peer::resolve_client(Arc::clone(&trusted_proxies), req, next)
         }))
         .layer(middleware::from_fn(observe))
         .layer(middleware::from_fn(move |req, next| {
@@ -260,8 +259,16 @@ fn api_routes(state: &AppState) -> Router<AppState> {
 }
 
 /// The web front end: pages from `web/`, MapLibre from `web/node_modules`.
+/// `/static` serves only the files pages load ([`is_page_asset`]), not the
+/// rest of `web/` (`node_modules`, tests, package files).
 fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
     use tower_http::services::{ServeDir, ServeFile};
+    let assets = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(only_page_assets))
+        .service(ServeDir::new(web_dir));
+    let vendor = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(problem_for_missing_file))
+        .service(ServeDir::new(web_dir.join("node_modules/maplibre-gl/dist")));
     Router::new()
         .route_service("/", ServeFile::new(web_dir.join("index.html")))
         .route_service("/report", ServeFile::new(web_dir.join("report.html")))
@@ -270,12 +277,49 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
         .route_service("/areas/{id}", ServeFile::new(web_dir.join("areas.html")))
         .route_service("/admin", ServeFile::new(web_dir.join("admin.html")))
         .route("/ui-config.json", get(system::ui_config))
-        .nest_service("/static", ServeDir::new(web_dir))
-        .nest_service(
-            "/vendor/maplibre-gl",
-            ServeDir::new(web_dir.join("node_modules/maplibre-gl/dist")),
-        )
+        .nest_service("/static", assets)
+        .nest_service("/vendor/maplibre-gl", vendor)
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// Whether `/static{path}` is a file the pages load: a top-level file of
+/// `web/` with a browser asset's extension. Package files and tool
+/// configuration (`.json`, `.md`) and everything in subdirectories are not.
+fn is_page_asset(path: &str) -> bool {
+    let Some(name) = path.strip_prefix('/') else {
+        return false;
+    };
+    // Plain names only: nothing percent-encoded can hide a `/` or `..`.
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let extension = name.rsplit_once('.').map(|(_, e)| e);
+    plain
+        && !name.starts_with('.')
+        && matches!(
+            extension,
+            Some("js" | "mjs" | "css" | "html" | "svg" | "png" | "jpg" | "webp" | "ico" | "woff2")
+        )
+}
+
+async fn only_page_assets(req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    if !is_page_asset(req.uri().path()) {
+        return problem::Problem::not_found(format!("no file /static{}", req.uri().path()))
+            .into_response();
+    }
+    problem_for_missing_file(req, next).await
+}
+
+/// `ServeDir` answers a missing file with an empty 404: make it a problem.
+async fn problem_for_missing_file(req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    if resp.status() == axum::http::StatusCode::NOT_FOUND {
+        return problem::Problem::not_found(format!("no file {path}")).into_response();
+    }
+    resp
 }
 
 /// Answers 503 at once when `max_in_flight` requests are already being

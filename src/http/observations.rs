@@ -21,6 +21,7 @@ use super::{AppState, client_ip};
 use crate::export::observation_feature;
 use crate::index::Filter;
 use crate::ingest::{self, Format, feature};
+use crate::model::observation::anonymous_id;
 use crate::model::{
     FindingStatus, Kind, NewObservation, Observation, Principal, Role, ValidationError,
 };
@@ -69,6 +70,8 @@ async fn apply_principal(
             }
             new.organisation.clone_from(&principal.organisation);
         }
+        // Anonymous ids live in a namespace of their own (see `anonymous_id`).
+        Role::Anonymous => new.id = new.id.map(anonymous_id),
         Role::WalkParticipant => {
             if new.walk_id.is_some_and(|w| Some(w) != principal.walk_id) {
                 return Err(Problem::forbidden(

@@ -6,7 +6,7 @@
 //! GeoJSON in CRS84; `?f=csv` gives the same items as CSV.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +17,9 @@ use super::extract::Query;
 use super::filters::filter_params;
 use super::hexagons::{hexagon_feature_json, parse_resolution};
 use super::observations::{GEO_JSON, geojson};
+use super::peer::LinkBase;
 use super::problem::Problem;
+use crate::csv_cell::neutralise;
 use crate::export::observation_feature;
 use crate::index::Filter;
 use crate::model::{Kind, Principal};
@@ -41,24 +43,12 @@ const COLLECTIONS: [(&str, &str, &str); 3] = [
     ),
 ];
 
-/// The public base URL: `--public-url`, else `http://` and the Host header.
-pub(super) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    state.settings.public_url.clone().unwrap_or_else(|| {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    })
-}
-
 fn json_response(body: &Value) -> Response {
     axum::Json(body).into_response()
 }
 
 /// `GET /ogc` — the landing page.
-pub async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let b = base_url(&state, &headers);
+pub async fn landing(LinkBase(b): LinkBase) -> Response {
     json_response(&json!({
         "title": "Trygg",
         "description": "Safety mapping: areas, hexagon counts and (for analysts) observations",
@@ -101,8 +91,7 @@ fn collection(state: &AppState, b: &str, id: &str, title: &str, description: &st
 }
 
 /// `GET /ogc/collections`.
-pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let b = base_url(&state, &headers);
+pub async fn collections(State(state): State<AppState>, LinkBase(b): LinkBase) -> Response {
     json_response(&json!({
         "links": [{"rel": "self", "type": "application/json", "href": format!("{b}/ogc/collections")}],
         "collections": COLLECTIONS.iter().map(|(id, t, d)| collection(&state, &b, id, t, d)).collect::<Vec<_>>(),
@@ -112,10 +101,9 @@ pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> R
 /// `GET /ogc/collections/{id}`.
 pub async fn one_collection(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    LinkBase(b): LinkBase,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let b = base_url(&state, &headers);
     let (id, t, d) = COLLECTIONS
         .iter()
         .find(|(c, _, _)| *c == id)
@@ -180,12 +168,11 @@ impl ItemParams {
 pub async fn items(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
+    LinkBase(b): LinkBase,
     Path(id): Path<String>,
     Query(p): Query<ItemParams>,
     uri: axum::http::Uri,
 ) -> Result<Response, Problem> {
-    let b = base_url(&state, &headers);
     let (limit, offset) = p.page()?;
     let csv = p.csv()?;
     let filter = p.filter(&state)?;
@@ -313,6 +300,7 @@ fn page_response(
 }
 
 /// Items as CSV: the id, the properties, and the geometry as GeoJSON text.
+/// Strings are free text and [`neutralise`]d; numbers stay numbers.
 fn csv_response(features: &[Value]) -> Response {
     let mut columns: Vec<String> = Vec::new();
     for f in features {
@@ -332,7 +320,7 @@ fn csv_response(features: &[Value]) -> Response {
     for f in features {
         let text = |v: &Value| match v {
             Value::Null => String::new(),
-            Value::String(s) => s.clone(),
+            Value::String(s) => neutralise(s).into_owned(),
             other => other.to_string(),
         };
         let mut row = vec![text(&f["id"])];
@@ -394,8 +382,7 @@ pub async fn item(
 
 /// `GET /ogc/api` — an OpenAPI 3.0 description of the OGC endpoints, with the
 /// `limit` parameter's bounds that QGIS reads for its page size.
-pub async fn api_document(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let b = base_url(&state, &headers);
+pub async fn api_document(LinkBase(b): LinkBase) -> Response {
     let items_params = json!([
         {"$ref": "#/components/parameters/limit"},
         {"$ref": "#/components/parameters/offset"},

@@ -68,7 +68,9 @@ pub struct PointGeometry {
 /// Properties of a submitted observation.
 #[derive(Serialize, ToSchema)]
 pub struct SubmittedProperties {
-    /// Optional client-generated UUID; makes retries idempotent.
+    /// Optional client-generated UUID (not nil or max); makes retries
+    /// idempotent. Anonymous submissions are stored under an id derived
+    /// from it, which the answer gives.
     #[schema(format = Uuid)]
     id: Option<String>,
     kind: crate::model::Kind,

@@ -51,10 +51,14 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let connection = super::peer::Connection {
+            peer,
+            local: stream.local_addr().ok(),
+        };
         let service = app
             .clone()
             .map_request(move |mut req: Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(ConnectInfo(connection));
                 req.map(Body::new)
             });
         let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));

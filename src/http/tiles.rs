@@ -570,7 +570,7 @@ pub async fn tilejson(
     principal: Principal,
     Path(file): Path<String>,
     Query(params): Query<TileParams>,
-    headers: HeaderMap,
+    super::peer::LinkBase(base): super::peer::LinkBase,
     uri: axum::http::Uri,
 ) -> Result<Response, Problem> {
     let name = file
@@ -579,7 +579,6 @@ pub async fn tilejson(
     let layer = Layer::parse(name)?;
     layer.check_access(&principal)?;
     params.filter(&state)?; // refuse bad filters here rather than in every tile
-    let base = super::ogc::base_url(&state, &headers);
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let fields = match layer {
         Layer::Hexagons => json!({

@@ -1,7 +1,8 @@
 //! CSV import: a header row naming the columns, then one observation per
 //! row. Columns: `lon,lat,kind,category,observed_at` (required) and `id`,
 //! `severity`, `description`, `accuracy_m`, `organisation`, `walk`
-//! (optional), in any order. Coordinates are WGS 84 degrees.
+//! (optional), in any order. Coordinates are WGS 84 degrees. The `'` an
+//! export puts before formula-like text ([`crate::csv_cell`]) is taken off.
 
 use std::io::BufRead;
 
@@ -134,8 +135,9 @@ fn read_row(row: &csv::StringRecord, col: &[Option<usize>; COLUMNS.len()]) -> Re
         kind: get(3).map(str::to_owned),
         category: get(4).map(str::to_owned),
         observed_at: get(5).map(str::to_owned),
-        description: get(7).map(str::to_owned),
-        organisation: get(9).map(str::to_owned),
+        // Undo what `trygg export` does to formula-like text.
+        description: get(7).map(|s| crate::csv_cell::restore(s).to_owned()),
+        organisation: get(9).map(|s| crate::csv_cell::restore(s).to_owned()),
         ..NewObservation::default()
     };
     if let Some(s) = get(0) {

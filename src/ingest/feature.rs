@@ -124,8 +124,16 @@ fn string<'a>(key: &str, value: &'a JsonValue) -> Result<&'a str, ValidationErro
 }
 
 pub(crate) fn parse_uuid(field: &str, s: &str) -> Result<Uuid, ValidationError> {
-    Uuid::parse_str(s.trim())
-        .map_err(|_| ValidationError::new(field, format!("{s:?} is not a UUID")))
+    let id = Uuid::parse_str(s.trim())
+        .map_err(|_| ValidationError::new(field, format!("{s:?} is not a UUID")))?;
+    // Placeholders, not ids: the first record to use one would block everyone else's.
+    if id.is_nil() || id.is_max() {
+        return Err(ValidationError::new(
+            field,
+            format!("{s:?} is the nil or max UUID; use a random (v4) or time-ordered (v7) UUID"),
+        ));
+    }
+    Ok(id)
 }
 
 /// Parses one Feature from JSON text, describing syntax errors precisely.
@@ -173,6 +181,17 @@ mod tests {
             "0190f7a4-1c2b-7d3e-8f40-0123456789ab"
         );
         assert_eq!(obs.description, None);
+    }
+
+    #[test]
+    fn nil_and_max_uuids_are_not_ids() {
+        assert!(parse_uuid("id", "0190f7a4-1c2b-7d3e-8f40-0123456789ab").is_ok());
+        for s in [
+            "00000000-0000-0000-0000-000000000000",
+            "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+        ] {
+            assert_eq!(parse_uuid("id", s).unwrap_err().field, "id", "{s}");
+        }
     }
 
     #[test]

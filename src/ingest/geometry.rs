@@ -1,9 +1,9 @@
 //! Polygon geometry in and out of GeoJSON, for areas.
 
-use geo::MultiPolygon;
+use geo::{ChamberlainDuquetteArea, MultiPolygon};
 use geojson::{Geometry, GeometryValue, Position};
 
-use crate::model::Region;
+use crate::model::{Region, ValidationError};
 
 /// Most positions a walk route may have.
 pub const MAX_ROUTE_POSITIONS: usize = 10_000;
@@ -36,6 +36,94 @@ pub fn multipolygon_from_value(value: &GeometryValue) -> Result<MultiPolygon<f64
             "expected a Polygon or MultiPolygon geometry, found {}",
             other.type_name()
         )),
+    }
+}
+
+/// Checks every ring of an area's Polygon or MultiPolygon, exterior and
+/// interior alike: at least four positions, closed, every position inside
+/// `region`, and an area no ring can plausibly have (more than the
+/// region's bounding box, which only a ring that winds over itself
+/// reaches; a hole as large as its polygon; an exterior enclosing
+/// nothing). Each error names its ring and where it is in `coordinates`.
+/// Call after [`multipolygon_from_value`] accepted `value`.
+pub fn check_area_rings(value: &GeometryValue, region: &Region) -> Vec<ValidationError> {
+    let polygons: Vec<(Option<usize>, &Vec<Vec<Position>>)> = match value {
+        GeometryValue::Polygon { coordinates } => vec![(None, coordinates)],
+        GeometryValue::MultiPolygon { coordinates } => coordinates
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (Some(i), p))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let region_m2 = geo::Rect::new((region.west, region.south), (region.east, region.north))
+        .to_polygon()
+        .chamberlain_duquette_unsigned_area();
+    let mut errors = Vec::new();
+    for (polygon, rings) in polygons {
+        // Holes are compared with a valid exterior only.
+        let mut exterior_m2 = None;
+        for (r, ring) in rings.iter().enumerate() {
+            let name = ring_name(polygon, r);
+            let mut fail = |reason: String| {
+                errors.push(ValidationError::new(
+                    "geometry",
+                    format!("{name}: {reason}"),
+                ));
+            };
+            let points: Vec<[f64; 2]> = ring.iter().filter_map(|p| lon_lat(p).ok()).collect();
+            if points.len() < 4 {
+                fail(format!(
+                    "{} positions; a ring needs at least 4",
+                    points.len()
+                ));
+                continue;
+            }
+            if points.first() != points.last() {
+                fail("not closed: the last position must repeat the first".into());
+                continue;
+            }
+            if let Some(e) = points
+                .iter()
+                .find_map(|&[lon, lat]| region.check(lon, lat).err())
+            {
+                fail(e.reason);
+                continue;
+            }
+            let m2 = geo::Polygon::new(points.into_iter().map(geo::Coord::from).collect(), vec![])
+                .chamberlain_duquette_unsigned_area();
+            if m2 > region_m2 {
+                fail(format!(
+                    "encloses {:.0} km², more than the served region's {:.0} km² (does it cross itself?)",
+                    m2 / 1e6,
+                    region_m2 / 1e6
+                ));
+            } else if r == 0 && m2 <= 0.0 {
+                fail("encloses no area".into());
+            } else if r == 0 {
+                exterior_m2 = Some(m2);
+            } else if let Some(outer) = exterior_m2.filter(|outer| m2 >= *outer) {
+                fail(format!(
+                    "a hole of {:.3} km² in an exterior ring of {:.3} km²",
+                    m2 / 1e6,
+                    outer / 1e6
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// `exterior ring (coordinates[0])`, `interior ring 2 of polygon 1 (coordinates[0][2])`.
+fn ring_name(polygon: Option<usize>, ring: usize) -> String {
+    let what = if ring == 0 {
+        "exterior ring".to_owned()
+    } else {
+        format!("interior ring {ring}")
+    };
+    match polygon {
+        None => format!("{what} (coordinates[{ring}])"),
+        Some(p) => format!("{what} of polygon {} (coordinates[{p}][{ring}])", p + 1),
     }
 }
 
@@ -112,6 +200,100 @@ mod tests {
             multipolygon_from_geojson(text)
                 .unwrap_err()
                 .contains("[1.1]")
+        );
+    }
+
+    #[test]
+    fn every_ring_of_an_area_is_checked() {
+        let region = Region::sodertalje();
+        let check = |geometry: serde_json::Value| {
+            let value: Geometry = serde_json::from_value(geometry).unwrap();
+            multipolygon_from_value(&value.value).unwrap();
+            check_area_rings(&value.value, &region)
+                .into_iter()
+                .map(|e| e.reason)
+                .collect::<Vec<_>>()
+        };
+        let outer = serde_json::json!([
+            [17.60, 59.18],
+            [17.64, 59.18],
+            [17.64, 59.21],
+            [17.60, 59.21],
+            [17.60, 59.18]
+        ]);
+        let hole = serde_json::json!([
+            [17.61, 59.19],
+            [17.62, 59.19],
+            [17.62, 59.20],
+            [17.61, 59.19]
+        ]);
+        let polygon =
+            |rings: serde_json::Value| serde_json::json!({"type": "Polygon", "coordinates": rings});
+        assert!(check(polygon(serde_json::json!([outer, hole]))).is_empty());
+
+        // The security review's hole: finite, but nowhere on Earth.
+        let far = serde_json::json!([
+            [1e308, 59.19],
+            [17.62, 59.19],
+            [17.62, 59.20],
+            [1e308, 59.19]
+        ]);
+        let e = check(polygon(serde_json::json!([outer, far])));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("interior ring 1 (coordinates[1])"),
+            "{e:?}"
+        );
+        assert!(e[0].contains("not a WGS 84 position"), "{e:?}");
+
+        let open = serde_json::json!([
+            [17.61, 59.19],
+            [17.62, 59.19],
+            [17.62, 59.20],
+            [17.61, 59.20]
+        ]);
+        assert!(check(polygon(serde_json::json!([outer, open])))[0].contains("not closed"));
+        let short = serde_json::json!([[17.61, 59.19], [17.62, 59.19], [17.61, 59.19]]);
+        assert!(check(polygon(serde_json::json!([outer, short])))[0].contains("at least 4"));
+        let swallowing = serde_json::json!([
+            [17.59, 59.17],
+            [17.65, 59.17],
+            [17.65, 59.22],
+            [17.59, 59.22],
+            [17.59, 59.17]
+        ]);
+        assert!(check(polygon(serde_json::json!([outer, swallowing])))[0].contains("a hole of"));
+        let outside = serde_json::json!([
+            [18.07, 59.33],
+            [18.08, 59.33],
+            [18.08, 59.34],
+            [18.07, 59.33]
+        ]);
+        let e = check(
+            serde_json::json!({"type": "MultiPolygon", "coordinates": [[outer], [outer, outside]]}),
+        );
+        assert!(
+            e[0].starts_with("interior ring 1 of polygon 2 (coordinates[1][1])"),
+            "{e:?}"
+        );
+
+        // A ring that runs round the whole region twice encloses twice its area.
+        let (w, s, e, n) = (region.west, region.south, region.east, region.north);
+        let twice = serde_json::json!([
+            [w, s],
+            [e, s],
+            [e, n],
+            [w, n],
+            [w, s],
+            [e, s],
+            [e, n],
+            [w, n],
+            [w, s]
+        ]);
+        let e = check(polygon(serde_json::json!([twice])));
+        assert!(
+            e[0].starts_with("exterior ring") && e[0].contains("more than the served region"),
+            "{e:?}"
         );
     }
 

@@ -456,6 +456,26 @@ pub fn new_id(now: OffsetDateTime) -> Uuid {
     IdSequence::new(now).nth(0)
 }
 
+/// Namespace of [`anonymous_id`]; fixed, since a retry must map to the same id.
+const ANONYMOUS_IDS: Uuid = Uuid::from_u128(0x7171_e605_2a7c_483a_93ed_38e6_381e_2a64);
+
+/// The id an anonymous submission is stored under when its client chose
+/// `client_id`: a UUID v8 of the SHA-256 of a fixed namespace and
+/// `client_id`. A retry gets the same id, so it still deduplicates. An
+/// anonymous caller cannot address a record that another caller's id
+/// named: hitting one would take a SHA-256 preimage, so a `409` can no
+/// longer tell that an id exists.
+pub fn anonymous_id(client_id: Uuid) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(ANONYMOUS_IDS.as_bytes());
+    hash.update(client_id.as_bytes());
+    let digest: [u8; 32] = hash.finalize().into();
+    let mut bytes = [0; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 /// Parses an RFC 3339 timestamp (`2026-03-01T21:30:00+01:00`) into UTC.
 pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime, ValidationError> {
     OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
@@ -535,6 +555,16 @@ mod tests {
             ]
         );
         assert!(errs[0].reason.contains("swapped"), "{}", errs[0].reason);
+    }
+
+    #[test]
+    fn anonymous_ids_are_stable_and_their_own() {
+        let client = Uuid::parse_str("0190f7a4-1c2b-7d3e-8f40-0123456789ab").unwrap();
+        let id = anonymous_id(client);
+        assert_eq!(id, anonymous_id(client), "a retry maps to the same id");
+        assert_ne!(id, client);
+        assert_eq!(id.get_version_num(), 8);
+        assert_ne!(anonymous_id(id), id);
     }
 
     #[test]
