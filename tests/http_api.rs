@@ -1317,3 +1317,58 @@ async fn admins_list_and_revoke_tokens() {
     )
     .await;
 }
+
+// Regression: dates in year 9999 reached period and date arithmetic that
+// panicked (500), at once or on a later read of what was stored.
+#[tokio::test]
+async fn dates_outside_the_supported_years_are_refused_not_crashed_on() {
+    let app = spawn_app().await;
+    for (query, field) in [
+        ("from=9999-01-01&to=9999-12-31", "to"),
+        ("from=2025-01-01&to=9999-12-31", "to"),
+        ("from=1899-01-01&to=2025-01-01", "from"),
+    ] {
+        let p = problem(
+            app.get(&format!("/api/v1/hotspots/emerging?{query}"), None)
+                .await,
+            400,
+        )
+        .await;
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.starts_with(&format!("{field}:")), "{query}: {p}");
+        assert!(detail.contains("1900–2200"), "{query}: {p}");
+    }
+    for path in [
+        "/api/v1/hexagons?from=9999-12-31T23:59:59Z",
+        "/api/v1/hexagons?to=10000-01-01",
+        "/api/v1/hotspots?to=9999-12-31",
+        "/tiles/hexagons/12/2248/1207.mvt?analysis=true&from=9999-01-01",
+    ] {
+        problem(app.get(path, None).await, 400).await;
+    }
+
+    // A walk in year 9999 was stored, and joining it then panicked.
+    let p = problem(
+        app.post_json(
+            "/api/v1/walks",
+            Some(&app.admin),
+            &json!({"name": "Sent", "date": "9999-12-31", "time_of_day": "day"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "date", "{p}");
+    // A token for four billion days overflowed the expiry.
+    let p = problem(
+        app.post_json(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"role": "analyst", "expires_in_days": u32::MAX}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "expires_in_days", "{p}");
+}

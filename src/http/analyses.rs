@@ -30,8 +30,7 @@ fn parse_period(s: Option<&str>) -> Result<Period, Problem> {
     let s = s.ok_or_else(|| {
         Problem::invalid_query("period is required, e.g. 2025-Q3, 2025-09 or 2025")
     })?;
-    s.parse()
-        .map_err(|e: String| Problem::invalid_query(format!("period: {e}")))
+    Period::parse_in_years(s).map_err(|e| Problem::invalid_query(format!("period: {e}")))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -141,10 +140,8 @@ pub async fn create(
     let body = json_body(req, &state).await?;
     let new: NewAnalysis = serde_json::from_slice(&body)
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;
-    let period: Period = new
-        .period
-        .parse()
-        .map_err(|e: String| Problem::validation(vec![ValidationError::new("period", e)]))?;
+    let period = Period::parse_in_years(&new.period)
+        .map_err(|e| Problem::validation(vec![ValidationError::new("period", e)]))?;
     let stored = state
         .service
         .store_area_analysis(&id, period)
