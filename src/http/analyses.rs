@@ -37,8 +37,14 @@ fn parse_period(s: Option<&str>) -> Result<Period, Problem> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisParams {
-    /// The period: a quarter (`2025-Q3`), a month (`2025-09`) or a year (`2025`).
-    #[param(example = "2025-Q3")]
+    /// The period: a quarter (`2025-Q3`), a month (`2025-09`) or a year
+    /// (`2025`), in 1900–2200. Required; an `Option` so that its absence
+    /// gets our own message.
+    #[param(
+        required = true,
+        example = "2025-Q3",
+        pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$"
+    )]
     period: Option<String>,
     /// Comma-separated kinds to restrict to.
     kind: Option<String>,
@@ -89,8 +95,11 @@ pub async fn live(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAnalysis {
-    /// The period to analyse, e.g. `2025-Q3`.
-    #[schema(example = "2025-Q3")]
+    /// The period to analyse, e.g. `2025-Q3`, in 1900–2200.
+    #[schema(
+        example = "2025-Q3",
+        pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$"
+    )]
     period: String,
 }
 

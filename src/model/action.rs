@@ -51,8 +51,12 @@ pub struct Indicator {
     /// Period length the indicator is followed in.
     #[schema(value_type = String, example = "quarter")]
     pub period: PeriodKind,
-    /// The period the target is measured against, e.g. `2025-Q1`.
-    #[schema(value_type = String, example = "2025-Q1")]
+    /// The period the target is measured against, e.g. `2025-Q1`, in 1900–2200.
+    #[schema(
+        value_type = String,
+        example = "2025-Q1",
+        pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$"
+    )]
     pub baseline: Period,
     /// Target change against the baseline in per cent, e.g. −30.
     pub target_change_percent: f64,

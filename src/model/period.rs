@@ -91,6 +91,10 @@ pub struct Period {
 }
 
 impl Period {
+    /// The strings [`Period::parse_in_years`] accepts, as the OpenAPI
+    /// document declares them: `2025`, `2025-Q3` or `2025-09`, years 1900–2200.
+    pub const PATTERN: &str = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$";
+
     /// The period of `kind` starting at month index `month` or, when that is
     /// not a first month, before it; clamped to the months `time::Date` holds.
     fn at(kind: PeriodKind, month: i32) -> Self {
@@ -206,22 +210,26 @@ impl FromStr for Period {
             Some((y, r)) => (y, Some(r)),
             None => (s, None),
         };
-        if year.len() != 4 {
-            return Err(bad());
-        }
-        let year: i32 = year.parse().map_err(|_| bad())?;
+        // Digits only, so that no sign or space slips through `parse`.
+        let number = |s: &str, len: usize| {
+            Some(s)
+                .filter(|s| s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse::<i32>().ok())
+                .ok_or_else(bad)
+        };
+        let year = number(year, 4)?;
         let (kind, month) = match rest {
             None => (PeriodKind::Year, 1),
             Some(q) if q.starts_with(['Q', 'q']) => {
-                let quarter: i32 = q[1..].parse().map_err(|_| bad())?;
+                let quarter = number(&q[1..], 1)?;
                 if !(1..=4).contains(&quarter) {
                     return Err(bad());
                 }
                 (PeriodKind::Quarter, (quarter - 1) * 3 + 1)
             }
             Some(m) => {
-                let month: i32 = m.parse().map_err(|_| bad())?;
-                if m.len() != 2 || !(1..=12).contains(&month) {
+                let month = number(m, 2)?;
+                if !(1..=12).contains(&month) {
                     return Err(bad());
                 }
                 (PeriodKind::Month, month)
@@ -254,7 +262,10 @@ mod tests {
         for s in ["2025", "2025-Q1", "2025-Q4", "2025-03", "2024-12"] {
             assert_eq!(s.parse::<Period>().unwrap().to_string(), s);
         }
-        for bad in ["25", "2025-Q5", "2025-13", "2025-3", "2025-Q", "x", "2025-"] {
+        for bad in [
+            "25", "2025-Q5", "2025-13", "2025-3", "2025-Q", "x", "2025-", "2025-Q01", "2025-+1",
+            "+025", "2025-Q+1", "2025-00",
+        ] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }
     }
