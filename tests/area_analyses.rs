@@ -598,3 +598,76 @@ async fn areas_are_imported_in_sweref99tm() {
     )
     .await;
 }
+
+/// The fields a problem names, in order.
+fn fields_of(p: &Value) -> Vec<String> {
+    p["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// Regression: a baseline of 9999-Q4 was accepted by PUT, after which the
+// public `GET /api/v1/actions` answered 500 until the action was deleted;
+// analyses of year 9999 panicked likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periods_outside_the_supported_years_are_refused_and_never_break_a_read() {
+    let app = spawn_app().await;
+    let mut far = lighting_action();
+    far["indicators"][0]["baseline"] = json!("9999-Q4");
+    far["end"] = json!("9999-12-31");
+    let p = problem(
+        send(
+            &app,
+            reqwest::Method::PUT,
+            "/api/v1/actions/far",
+            Some(&app.analyst),
+            Some(&far),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&p), ["end", "indicators[0].baseline"], "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("1900–2200"), "{p}");
+
+    // One stored before the check existed still reads back, for everyone.
+    let mut legacy: trygg::model::Action = serde_json::from_value(far).unwrap();
+    legacy.id = "legacy".into();
+    app.store.put_action(&legacy).await.unwrap();
+    for token in [None, Some(app.analyst.as_str())] {
+        let list = json_of(app.get("/api/v1/actions", token).await).await;
+        let figure = &list["actions"][0]["figures"][0];
+        assert_eq!(figure["baseline_period"], "9999-Q4", "{list}");
+    }
+
+    for period in ["9999-Q4", "1899-12", "0000"] {
+        let p = problem(
+            app.get(
+                &format!("/api/v1/areas/hovsjo/analysis?period={period}"),
+                Some(&app.analyst),
+            )
+            .await,
+            400,
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().starts_with("period:"), "{p}");
+        let p = problem(
+            send(
+                &app,
+                reqwest::Method::POST,
+                "/api/v1/areas/hovsjo/analyses",
+                Some(&app.analyst),
+                Some(&json!({ "period": period })),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(fields_of(&p), ["period"], "{p}");
+    }
+}

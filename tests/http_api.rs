@@ -1536,3 +1536,177 @@ async fn static_serves_only_what_the_pages_load() {
         problem(app.get(path, None).await, 404).await;
     }
 }
+
+// Regression: dates in year 9999 reached period and date arithmetic that
+// panicked (500), at once or on a later read of what was stored.
+#[tokio::test]
+async fn dates_outside_the_supported_years_are_refused_not_crashed_on() {
+    let app = spawn_app().await;
+    for (query, field) in [
+        ("from=9999-01-01&to=9999-12-31", "to"),
+        ("from=2025-01-01&to=9999-12-31", "to"),
+        ("from=1899-01-01&to=2025-01-01", "from"),
+    ] {
+        let p = problem(
+            app.get(&format!("/api/v1/hotspots/emerging?{query}"), None)
+                .await,
+            400,
+        )
+        .await;
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.starts_with(&format!("{field}:")), "{query}: {p}");
+        assert!(detail.contains("1900–2200"), "{query}: {p}");
+    }
+    for path in [
+        "/api/v1/hexagons?from=9999-12-31T23:59:59Z",
+        "/api/v1/hexagons?to=10000-01-01",
+        "/api/v1/hotspots?to=9999-12-31",
+        "/tiles/hexagons/12/2248/1207.mvt?analysis=true&from=9999-01-01",
+    ] {
+        problem(app.get(path, None).await, 400).await;
+    }
+
+    // A walk in year 9999 was stored, and joining it then panicked.
+    let p = problem(
+        app.post_json(
+            "/api/v1/walks",
+            Some(&app.admin),
+            &json!({"name": "Sent", "date": "9999-12-31", "time_of_day": "day"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "date", "{p}");
+    // A token for four billion days overflowed the expiry.
+    let p = problem(
+        app.post_json(
+            "/api/v1/tokens",
+            Some(&app.admin),
+            &json!({"role": "analyst", "expires_in_days": u32::MAX}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "expires_in_days", "{p}");
+}
+
+/// Whether a JSON Schema admits `null`.
+fn allows_null(schema: &Value) -> bool {
+    let null_type = |s: &Value| match &s["type"] {
+        Value::String(t) => t == "null",
+        Value::Array(ts) => ts.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    null_type(schema)
+        || ["oneOf", "anyOf"].iter().any(|k| {
+            schema[k]
+                .as_array()
+                .is_some_and(|alts| alts.iter().any(null_type))
+        })
+}
+
+// Regression: the document and the handlers disagreed — `hours=7` was
+// accepted against a pattern without the single-hour form, empty optional
+// parameters were refused, the analysis' `period` was required but not
+// declared so, and a walk's `route` was declared an object and sent as null.
+#[tokio::test]
+async fn the_openapi_document_says_what_the_handlers_accept_and_return() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .get("/api/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut hours = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "hours" {
+                    assert_eq!(
+                        p["schema"]["pattern"],
+                        trygg::index::HourSet::PATTERN,
+                        "{method} {path}"
+                    );
+                    hours += 1;
+                }
+            }
+        }
+    }
+    assert!(hours >= 7, "{hours} hours parameters");
+    let analysis = &doc["paths"]["/api/v1/areas/{id}/analysis"]["get"]["parameters"];
+    let period = analysis
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "period")
+        .unwrap();
+    assert_eq!(period["required"], true, "{period}");
+    assert_eq!(period["schema"]["pattern"], trygg::model::Period::PATTERN);
+    let route = &doc["components"]["schemas"]["WalkDoc"]["properties"]["route"];
+    assert!(allows_null(route), "{route}");
+
+    // A walk without a route is sent with route null, as now declared.
+    let walk: Value = app
+        .post_json(
+            "/api/v1/walks",
+            Some(&app.admin),
+            &json!({"name": "Utan rutt", "date": "2026-12-03", "time_of_day": "night"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(walk["route"].is_null(), "{walk}");
+
+    // The single-hour form, and empty optional parameters as if absent.
+    for (path, token) in [
+        ("/api/v1/hexagons?hours=0", None),
+        ("/api/v1/hexagons?hours=23&res=8", None),
+        ("/api/v1/hexagons?bbox=&hours=&from=&to=&kind=&res=", None),
+        ("/api/v1/hotspots?area=hovsjo&fdr=&k=&res=", None),
+        (
+            "/api/v1/hotspots/emerging?area=hovsjo&res=7&period=&alpha=&hours=",
+            None,
+        ),
+        ("/api/v1/perception?res=&from=&area=", None),
+        (
+            "/api/v1/observations?limit=&bbox=&cursor=&walk=",
+            Some(&app.analyst),
+        ),
+        (
+            "/api/v1/observations/nearby?lon=17.6&lat=59.19&radius_m=&limit=",
+            Some(&app.analyst),
+        ),
+        (
+            "/api/v1/analyses/00000000-0000-0000-0000-000000000000?f=",
+            Some(&app.analyst),
+        ),
+        ("/api/v1/actions?area=", None),
+        ("/api/v1/tokens?participants=", Some(&app.admin)),
+    ] {
+        let resp = app.get(path, token.map(String::as_str)).await;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        assert!(status == 200 || status == 404, "{path}: {status} {body}");
+        if status == 404 {
+            assert!(path.starts_with("/api/v1/analyses/"), "{path}: {body}");
+        }
+    }
+    let resp = app
+        .import_csv("lon,lat,kind,category,observed_at\n", "?partial=")
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    for bad in ["/api/v1/hexagons?hours=+7", "/api/v1/hexagons?hours=%207"] {
+        problem(app.get(bad, None).await, 400).await;
+    }
+    let p = problem(
+        app.get("/api/v1/areas/hovsjo/analysis?period=", Some(&app.analyst))
+            .await,
+        400,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("required"), "{p}");
+}

@@ -30,16 +30,21 @@ fn parse_period(s: Option<&str>) -> Result<Period, Problem> {
     let s = s.ok_or_else(|| {
         Problem::invalid_query("period is required, e.g. 2025-Q3, 2025-09 or 2025")
     })?;
-    s.parse()
-        .map_err(|e: String| Problem::invalid_query(format!("period: {e}")))
+    Period::parse_in_years(s).map_err(|e| Problem::invalid_query(format!("period: {e}")))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisParams {
-    /// The period: a quarter (`2025-Q3`), a month (`2025-09`) or a year (`2025`).
-    #[param(example = "2025-Q3")]
+    /// The period: a quarter (`2025-Q3`), a month (`2025-09`) or a year
+    /// (`2025`), in 1900–2200. Required; an `Option` so that its absence
+    /// gets our own message.
+    #[param(
+        required = true,
+        example = "2025-Q3",
+        pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$"
+    )]
     period: Option<String>,
     /// Comma-separated kinds to restrict to.
     kind: Option<String>,
@@ -90,8 +95,11 @@ pub async fn live(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAnalysis {
-    /// The period to analyse, e.g. `2025-Q3`.
-    #[schema(example = "2025-Q3")]
+    /// The period to analyse, e.g. `2025-Q3`, in 1900–2200.
+    #[schema(
+        example = "2025-Q3",
+        pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$"
+    )]
     period: String,
 }
 
@@ -141,10 +149,8 @@ pub async fn create(
     let body = json_body(req, &state).await?;
     let new: NewAnalysis = serde_json::from_slice(&body)
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;
-    let period: Period = new
-        .period
-        .parse()
-        .map_err(|e: String| Problem::validation(vec![ValidationError::new("period", e)]))?;
+    let period = Period::parse_in_years(&new.period)
+        .map_err(|e| Problem::validation(vec![ValidationError::new("period", e)]))?;
     let stored = state
         .service
         .store_area_analysis(&id, period)

@@ -11,18 +11,27 @@ use serde::de::DeserializeOwned;
 use super::problem::Problem;
 
 /// Query parameters; unknown parameters are refused (a typo in a filter must
-/// not silently widen a query).
+/// not silently widen a query). A parameter with an empty value (`bbox=`)
+/// counts as absent, whatever its name, as the OpenAPI document's optional
+/// parameters promise: forms and generated clients send them so.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
-        let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q)
+        parse_query(parts.uri.query().unwrap_or(""))
             .map(Query)
             .map_err(|e| Problem::invalid_query(e.to_string()))
     }
+}
+
+fn parse_query<T: DeserializeOwned>(q: &str) -> Result<T, serde_urlencoded::de::Error> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)?;
+    let present: Vec<(String, String)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    // Encoding pairs of strings cannot fail.
+    let q = serde_urlencoded::to_string(present).unwrap_or_default();
+    serde_urlencoded::from_str(&q)
 }
 
 /// A JSON body (`application/json`) deserialised into `T`.
@@ -81,3 +90,34 @@ pub async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
 /// The body limit in force, recorded for error messages.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Params {
+        bbox: Option<String>,
+        limit: Option<u32>,
+    }
+
+    #[test]
+    fn empty_values_count_as_absent() {
+        let p: Params = parse_query("bbox=&limit=").unwrap();
+        assert_eq!(
+            p,
+            Params {
+                bbox: None,
+                limit: None
+            }
+        );
+        let p: Params = parse_query("bbox=1%2C2&limit=3").unwrap();
+        assert_eq!(p.bbox.as_deref(), Some("1,2"));
+        assert_eq!(p.limit, Some(3));
+        // Ignored like any empty value: it cannot change the answer.
+        assert!(parse_query::<Params>("typo=").is_ok());
+        assert!(parse_query::<Params>("typo=1").is_err());
+        assert!(parse_query::<Params>("limit=x").is_err());
+    }
+}

@@ -7,7 +7,7 @@ use time::{Date, OffsetDateTime};
 
 use super::problem::Problem;
 use crate::index::{Filter, HourSet};
-use crate::model::{Kind, Region, Taxonomy, swedish_time};
+use crate::model::{Kind, Region, Taxonomy, period, swedish_time};
 
 /// Builds [`FilterParams`] from a query struct that has the fields `kind`,
 /// `category`, `from`, `to` and `hours` (all `Option<String>`), with the
@@ -102,17 +102,29 @@ fn list(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
-/// Unix seconds of an RFC 3339 time, or of local (Swedish) midnight starting a date.
+/// Unix seconds of an RFC 3339 time, or of local (Swedish) midnight starting
+/// a date; the year must lie in [`period::YEARS`].
 fn instant(name: &str, s: &str) -> Result<i64, Problem> {
+    let out_of_range = |e: String| Problem::invalid_query(format!("{name}: {e}"));
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        period::check_year(t.year()).map_err(out_of_range)?;
         return Ok(t.unix_timestamp());
     }
     if let Ok(d) = Date::parse(s, &Iso8601::DATE) {
+        period::check_date(d).map_err(out_of_range)?;
         return Ok(swedish_time::local_midnight(d).unix_timestamp());
     }
     Err(Problem::invalid_query(format!(
         "{name}: {s:?} is neither a date (2026-01-31) nor an RFC 3339 time (2026-01-31T18:00:00+01:00)"
     )))
+}
+
+/// A date parameter `name` (`2026-01-31`) whose year lies in [`period::YEARS`].
+pub fn day(name: &str, s: &str) -> Result<Date, Problem> {
+    let d = Date::parse(s, &Iso8601::DATE).map_err(|_| {
+        Problem::invalid_query(format!("{name}: {s:?} is not a date such as 2026-01-31"))
+    })?;
+    period::check_date(d).map_err(|e| Problem::invalid_query(format!("{name}: {e}")))
 }
 
 #[cfg(test)]
@@ -150,6 +162,14 @@ mod tests {
             FilterParams {
                 from: Some("2026-02-01"),
                 to: Some("2026-01-01"),
+                ..FilterParams::default()
+            },
+            FilterParams {
+                from: Some("9999-01-01"),
+                ..FilterParams::default()
+            },
+            FilterParams {
+                to: Some("1899-12-31T23:00:00Z"),
                 ..FilterParams::default()
             },
             FilterParams {

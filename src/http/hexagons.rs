@@ -46,7 +46,7 @@ pub struct HexagonParams {
     to: Option<String>,
     /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
     #[param(
-        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
         example = "22-6"
     )]
     hours: Option<String>,
@@ -234,9 +234,9 @@ pub struct CellParams {
     /// End of the period (exclusive).
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
-    /// Hours of the day, Swedish local time.
+    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
     #[param(
-        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
         example = "22-6"
     )]
     hours: Option<String>,

@@ -50,9 +50,9 @@ pub struct HotspotParams {
     /// End of the period (exclusive).
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
-    /// Hours of the day, Swedish local time.
+    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
     #[param(
-        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
         example = "22-6"
     )]
     hours: Option<String>,
@@ -229,18 +229,12 @@ pub struct EmergingParams {
     kind: Option<String>,
     /// Comma-separated category codes.
     category: Option<String>,
-    /// Hours of the day, Swedish local time.
+    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
     #[param(
-        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
         example = "22-6"
     )]
     hours: Option<String>,
-}
-
-fn parse_day(name: &str, s: &str) -> Result<time::Date, Problem> {
-    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).map_err(|_| {
-        Problem::invalid_query(format!("{name}: {s:?} is not a date such as 2026-01-31"))
-    })
 }
 
 /// `GET /api/v1/hotspots/emerging`.
@@ -280,14 +274,14 @@ pub async fn emerging(
     };
     let end = match p.to.as_deref() {
         Some(s) => {
-            let day = parse_day("to", s)?;
+            let day = super::filters::day("to", s)?;
             // The last period starting before `to`.
             Period::containing(kind, day.previous_day().unwrap_or(day))
         }
         None => Period::containing_instant(kind, time::OffsetDateTime::now_utc()).offset(-1),
     };
     let start = match p.from.as_deref() {
-        Some(s) => Period::containing(kind, parse_day("from", s)?),
+        Some(s) => Period::containing(kind, super::filters::day("from", s)?),
         None => end.offset(if kind == PeriodKind::Month { -23 } else { -7 }),
     };
     let periods = start.periods_until(end) + 1;

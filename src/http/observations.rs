@@ -372,7 +372,7 @@ pub struct ListParams {
     to: Option<String>,
     /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
     #[param(
-        pattern = "^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
         example = "22-6"
     )]
     hours: Option<String>,

@@ -179,7 +179,8 @@ pub struct WalkDoc {
     date: String,
     /// `day` or `night`.
     time_of_day: String,
-    #[schema(value_type = Object)]
+    /// A GeoJSON LineString, or null when the walk has no route.
+    #[schema(value_type = Option<Object>)]
     route: Option<serde_json::Value>,
     open: bool,
     closed_at: Option<String>,

@@ -99,7 +99,8 @@ pub struct NewToken {
     organisation: Option<String>,
     /// What the token is for, e.g. "Securitas EST feed".
     label: Option<String>,
-    /// Days until it expires (default: never).
+    /// Days until it expires, at most 36,500 (default: never).
+    #[schema(maximum = 36_500)]
     expires_in_days: Option<u32>,
 }
 
@@ -222,6 +223,9 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Longest a token may be issued for: a hundred years.
+const MAX_TOKEN_DAYS: u32 = 36_500;
+
 /// Checks a token request and builds its record (the hash is filled in by the caller).
 pub fn token_record(
     role: Role,
@@ -246,6 +250,13 @@ pub fn token_record(
             ));
         }
         _ => {}
+    }
+    // Bounded so that the expiry stays a representable date.
+    if expires_in_days.is_some_and(|d| d > MAX_TOKEN_DAYS) {
+        return Err(ValidationError::new(
+            "expires_in_days",
+            format!("at most {MAX_TOKEN_DAYS} days"),
+        ));
     }
     let now = OffsetDateTime::now_utc();
     Ok(TokenRecord {

@@ -96,7 +96,9 @@ pub async fn create(
         &body.date,
         &time::format_description::well_known::Iso8601::DATE,
     )
-    .map_err(|_| errors.push(ValidationError::new("date", "must be YYYY-MM-DD")))
+    .map_err(|_| "must be YYYY-MM-DD".to_owned())
+    .and_then(crate::model::period::check_date)
+    .map_err(|e| errors.push(ValidationError::new("date", e)))
     .ok();
     let time_of_day = TimeOfDay::parse(&body.time_of_day)
         .ok_or_else(|| errors.push(ValidationError::new("time_of_day", "must be day or night")))
@@ -272,8 +274,13 @@ pub async fn join(State(state): State<AppState>, req: Request) -> Result<Respons
     }
     let (secret, hash) = new_token();
     let now = OffsetDateTime::now_utc();
-    let expires =
-        walk.date.midnight().assume_utc() + time::Duration::days(PARTICIPANT_GRACE_DAYS + 1);
+    // Checked: a walk stored before dates were range-checked may lie in year 9999.
+    let expires = walk
+        .date
+        .midnight()
+        .assume_utc()
+        .checked_add(time::Duration::days(PARTICIPANT_GRACE_DAYS + 1))
+        .unwrap_or(now);
     let token = TokenRecord {
         id: Uuid::now_v7(),
         hash,

@@ -29,13 +29,18 @@ impl HourSet {
         HourSet(mask)
     }
 
+    /// The strings [`HourSet::parse`] accepts, as the OpenAPI document
+    /// declares them for every `hours` parameter.
+    pub const PATTERN: &str = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$";
+
     /// Parses `H` (one hour) or `START-END` (end exclusive, may wrap), e.g.
-    /// `18-24` for the evening or `22-6` for the night.
+    /// `18-24` for the evening or `22-6` for the night: exactly
+    /// [`HourSet::PATTERN`], one or two digits per hour, no signs or spaces.
     pub fn parse(s: &str) -> Result<Self, String> {
         let hour = |p: &str, max: u8| {
-            p.trim()
-                .parse::<u8>()
-                .ok()
+            Some(p)
+                .filter(|p| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u8>().ok())
                 .filter(|h| *h <= max)
                 .ok_or_else(|| format!("{p:?} is not an hour 0-{max}"))
         };
@@ -157,5 +162,14 @@ mod tests {
         assert_eq!(HourSet::parse("7").unwrap(), HourSet::range(7, 8));
         assert!(HourSet::parse("25").is_err());
         assert!(HourSet::parse("x-3").is_err());
+        // What PATTERN allows, and nothing more.
+        for ok in ["0", "00", "09", "23", "0-24", "00-0", "22-6", "19-24"] {
+            assert!(HourSet::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "24", "-", "1-", "-1", "+1", " 1", "1 ", "001", "1-25", "24-1", "1-2-3", "1--2",
+        ] {
+            assert!(HourSet::parse(bad).is_err(), "{bad}");
+        }
     }
 }

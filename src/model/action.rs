@@ -51,8 +51,12 @@ pub struct Indicator {
     /// Period length the indicator is followed in.
     #[schema(value_type = String, example = "quarter")]
     pub period: PeriodKind,
-    /// The period the target is measured against, e.g. `2025-Q1`.
-    #[schema(value_type = String, example = "2025-Q1")]
+    /// The period the target is measured against, e.g. `2025-Q1`, in 1900–2200.
+    #[schema(
+        value_type = String,
+        example = "2025-Q1",
+        pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$"
+    )]
     pub baseline: Period,
     /// Target change against the baseline in per cent, e.g. −30.
     pub target_change_percent: f64,
@@ -129,6 +133,12 @@ impl Action {
         {
             errors.push(ValidationError::new("area", format!("no area {area:?}")));
         }
+        if let Err(e) = super::period::check_date(self.start) {
+            errors.push(ValidationError::new("start", e));
+        }
+        if let Some(Err(e)) = self.end.map(super::period::check_date) {
+            errors.push(ValidationError::new("end", e));
+        }
         if self.end.is_some_and(|end| end < self.start) {
             errors.push(ValidationError::new("end", "is before start"));
         }
@@ -160,6 +170,9 @@ impl Action {
                     field("area"),
                     format!("no area {area:?}"),
                 ));
+            }
+            if let Err(e) = super::period::check_year(ind.baseline.year()) {
+                errors.push(ValidationError::new(field("baseline"), e));
             }
             if ind.baseline.kind() != ind.period {
                 errors.push(ValidationError::new(
@@ -222,5 +235,44 @@ fn place_is_valid(place: &serde_json::Value) -> bool {
         Some("Polygon") => polygon(coordinates),
         Some("MultiPolygon") => list(coordinates).is_some_and(|ps| ps.iter().all(polygon)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(baseline: &str, start: &str) -> Action {
+        serde_json::from_value(serde_json::json!({
+            "focus": "safe_neighbourhoods",
+            "title": "Belysning",
+            "purpose": "Tryggare gångvägar",
+            "goal": "Färre rapporter om mörker",
+            "responsible": "Kommunen",
+            "status": "ongoing",
+            "start": start,
+            "indicators": [{
+                "name": "Mörka platser",
+                "period": "quarter",
+                "baseline": baseline,
+                "target_change_percent": -30,
+            }],
+        }))
+        .unwrap()
+    }
+
+    // Regression: a baseline of 9999-Q4 was stored, and every later
+    // `GET /api/v1/actions` panicked computing its figures.
+    #[test]
+    fn periods_and_dates_outside_the_supported_years_are_refused() {
+        let t = Taxonomy::builtin();
+        assert!(
+            action("2025-Q1", "2025-03-01")
+                .validate(&t, |_| true)
+                .is_empty()
+        );
+        let errors = action("9999-Q4", "9999-03-01").validate(&t, |_| true);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["start", "indicators[0].baseline"], "{errors:?}");
     }
 }

@@ -5,21 +5,34 @@
 //! of March to 01:00 UTC on the last Sunday of October, otherwise UTC+1
 //! (Directive 2000/84/EC). Ten lines of arithmetic instead of a time-zone
 //! database dependency.
+//!
+//! Every function is total over the instants `time` holds (years ±9999):
+//! near those limits a local time may not be representable, so nothing here
+//! converts to an offset without checking.
 
+use time::macros::offset;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// The UTC offset in force in Sweden at `t`.
 pub fn offset_at(t: OffsetDateTime) -> UtcOffset {
-    let year = t.to_offset(UtcOffset::UTC).year();
-    let start = last_sunday(year, Month::March).midnight().assume_utc() + time::Duration::hours(1);
-    let end = last_sunday(year, Month::October).midnight().assume_utc() + time::Duration::hours(1);
-    let hours = if t >= start && t < end { 2 } else { 1 };
-    UtcOffset::from_hms(hours, 0, 0).expect("valid offset")
+    let year = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t).year();
+    let summer = match (switch(year, Month::March), switch(year, Month::October)) {
+        (Some(start), Some(end)) => t >= start && t < end,
+        _ => false,
+    };
+    if summer { offset!(+2) } else { offset!(+1) }
 }
 
-fn last_sunday(year: i32, month: Month) -> Date {
-    let last = Date::from_calendar_date(year, month, month.length(year)).expect("valid date");
-    last - time::Duration::days(i64::from(last.weekday().number_days_from_sunday()))
+/// 01:00 UTC on the last Sunday of `month`, when the clocks change.
+fn switch(year: i32, month: Month) -> Option<OffsetDateTime> {
+    let last = Date::from_calendar_date(year, month, month.length(year)).ok()?;
+    let sunday = last.checked_sub(time::Duration::days(i64::from(
+        last.weekday().number_days_from_sunday(),
+    )))?;
+    sunday
+        .midnight()
+        .assume_utc()
+        .checked_add(time::Duration::hours(1))
 }
 
 /// Hour of day (0–23) in Swedish local time for a Unix timestamp in seconds.
@@ -27,7 +40,9 @@ pub fn local_hour(unix_seconds: i64) -> u8 {
     let Ok(t) = OffsetDateTime::from_unix_timestamp(unix_seconds) else {
         return 0;
     };
-    t.to_offset(offset_at(t)).hour()
+    // Plain arithmetic: the local time itself may lie past year 9999.
+    let local = unix_seconds.saturating_add(i64::from(offset_at(t).whole_seconds()));
+    u8::try_from(local.rem_euclid(86_400) / 3_600).unwrap_or(0)
 }
 
 /// The instant of local midnight starting `date` in Sweden.
@@ -66,6 +81,25 @@ mod tests {
             local_hour(datetime!(2026-07-15 22:30 UTC).unix_timestamp()),
             0
         );
+    }
+
+    #[test]
+    fn the_limits_of_time_do_not_panic() {
+        for t in [
+            OffsetDateTime::new_utc(Date::MIN, Time::MIDNIGHT),
+            datetime!(9999-12-31 23:59:59 UTC),
+            datetime!(9999-12-31 23:59:59 +01:00),
+            datetime!(-9999-01-01 00:00 +01:00),
+        ] {
+            let _ = offset_at(t);
+        }
+        assert_eq!(
+            local_hour(datetime!(9999-12-31 23:30 UTC).unix_timestamp()),
+            0
+        );
+        for d in [Date::MIN, Date::MAX] {
+            let _ = local_midnight(d).unix_timestamp();
+        }
     }
 
     #[test]
