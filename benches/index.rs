@@ -10,7 +10,8 @@ use h3o::Resolution;
 use time::macros::{date, datetime};
 use trygg::analysis::overlay::Overlay;
 use trygg::analysis::{
-    AreaInput, RegionCellCache, analyse_area, emerging_in, hot_spots_in, region_cells,
+    AreaInput, CubeSettings, RegionCellCache, Standardisation, analyse_area, emerging_in,
+    hot_spots_in, region_cells,
 };
 use trygg::index::{Filter, HourSet, IndexEntry, ObservationIndex};
 use trygg::model::{Kind, Period, PeriodKind, Region, Taxonomy};
@@ -146,8 +147,11 @@ fn analyses(c: &mut Criterion, index: &ObservationIndex, last_year: &Filter) {
                 Resolution::Nine,
                 &Filter::default(),
                 &bounds,
-                1,
-                0.05,
+                &CubeSettings {
+                    k: 1,
+                    alpha: 0.05,
+                    standardisation: Standardisation::Cube,
+                },
                 Disclosure::Exact,
             ))
         });

@@ -1104,6 +1104,18 @@ async fn an_emerging_hot_spot_is_found_where_reports_start_to_cluster() {
             assert!(f["properties"]["category"].is_string(), "{f}");
         }
     }
+    // A `to` inside a period leaves that period out: only whole periods.
+    let cut: Value = app
+        .get(
+            "/api/v1/hotspots/emerging?res=9&area=hovsjo&period=quarter&from=2025-01-01&to=2025-12-15",
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cut["periods"], json!(["2025-Q1", "2025-Q2", "2025-Q3"]));
+    assert_eq!(cut["standardise"], "cube");
     for bad in [
         "period=week",
         "alpha=0.2",
@@ -1111,6 +1123,9 @@ async fn an_emerging_hot_spot_is_found_where_reports_start_to_cluster() {
         "from=2000-01-01&to=2026-01-01",
         "from=yesterday",
         "k=0",
+        "standardise=median",
+        // A period not over yet has a smaller total, which reads as change.
+        "from=2025-01-01&to=2099-01-01",
     ] {
         problem(
             app.get(&format!("/api/v1/hotspots/emerging?{bad}"), None)

@@ -4,10 +4,13 @@
 //! period. For every period t and cell i, Gi* (see [`super::hotspots`]) is
 //! computed with cell i's neighbours being the region's cells within grid
 //! distance k in period t *and* in period t − 1 (the first period has only
-//! its own), binary weights; mean and standard deviation are those of period
-//! t's counts over the region's n cells. This is the neighbourhood ArcGIS
-//! Pro's Emerging Hot Spot Analysis describes ("neighborhood time step" 1)
-//! and the computation of R sfdep's `local_g_spt()`.
+//! its own), binary weights. This is the neighbourhood ArcGIS Pro's
+//! Emerging Hot Spot Analysis describes ("neighborhood time step" 1). The
+//! mean and standard deviation are, by default, those of the whole cube, as
+//! in ArcGIS's space-time cube ([`Standardisation::Cube`]); R sfdep's
+//! `local_g_spt()` takes period t's over the region's n cells
+//! ([`Standardisation::Period`]), which turns a fall in a period's total
+//! into heat, since the busier period t − 1 is in every neighbourhood.
 //!
 //! Each cell's series of Gi* z-scores then gets a Mann–Kendall trend test
 //! ([`super::trend`]), and the cell a category after ArcGIS Pro's "How
@@ -124,22 +127,69 @@ pub struct EmergingSpot {
     pub pattern: Pattern,
 }
 
+/// Against what each bin's neighbourhood sum is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standardisation {
+    /// The mean and standard deviation of the whole cube (all cells, all
+    /// periods), as ArcGIS Pro's space-time cube does. The default: a period
+    /// whose total falls (the summer after the dark months, a period cut
+    /// short) then shows lower z-scores everywhere instead of turning every
+    /// cell whose previous period was busier into a hot spot.
+    Cube,
+    /// Period t's own mean and standard deviation over the region's cells,
+    /// as sfdep's `local_g_spt()` does. The neighbourhood also holds period
+    /// t − 1, so a fall in the total reads as heat.
+    Period,
+}
+
+impl Standardisation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standardisation::Cube => "cube",
+            Standardisation::Period => "period",
+        }
+    }
+}
+
+/// What a space-time cube is analysed with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CubeSettings {
+    /// Spatial neighbourhood: grid distance.
+    pub k: u32,
+    /// Significance level, for Gi* and the trend.
+    pub alpha: f64,
+    pub standardisation: Standardisation,
+}
+
 /// Space-time Gi*: `counts[t][i]` is cell `i`'s count in period `t`;
 /// returns `z[t][i]`. `neighbours[i]` lists the positions of cell `i`'s
 /// spatial neighbours in the region, itself included.
-pub fn space_time_gi_star(counts: &[Vec<f64>], neighbours: &[Vec<u32>]) -> Vec<Vec<f64>> {
+pub fn space_time_gi_star(
+    counts: &[Vec<f64>],
+    neighbours: &[Vec<u32>],
+    standardisation: Standardisation,
+) -> Vec<Vec<f64>> {
     let n = neighbours.len();
+    // Number of bins, mean and standard deviation of some periods' counts.
     #[expect(clippy::cast_precision_loss, reason = "cell counts are far below 2^52")]
-    let nf = n as f64;
+    let moments = |rows: &[Vec<f64>]| {
+        let bins = (rows.len() * n) as f64;
+        let mean = rows.iter().flatten().sum::<f64>() / bins;
+        let s = (rows.iter().flatten().map(|v| v * v).sum::<f64>() / bins - mean * mean)
+            .max(0.0)
+            .sqrt();
+        (bins, mean, s)
+    };
+    let cube = moments(counts);
     counts
         .iter()
         .enumerate()
         .map(|(t, x)| {
             let previous = t.checked_sub(1).map(|p| &counts[p]);
-            let mean = x.iter().sum::<f64>() / nf;
-            let s = (x.iter().map(|v| v * v).sum::<f64>() / nf - mean * mean)
-                .max(0.0)
-                .sqrt();
+            let (nf, mean, s) = match standardisation {
+                Standardisation::Cube => cube,
+                Standardisation::Period => moments(std::slice::from_ref(x)),
+            };
             neighbours
                 .par_iter()
                 .with_min_len(1024)
@@ -152,7 +202,7 @@ pub fn space_time_gi_star(counts: &[Vec<f64>], neighbours: &[Vec<u32>]) -> Vec<V
                         w *= 2.0;
                     }
                     let variance = (nf * w - w * w) / (nf - 1.0);
-                    if n > 1 && s > 0.0 && variance > 0.0 {
+                    if nf > 1.0 && s > 0.0 && variance > 0.0 {
                         (wx - mean * w) / (s * variance.sqrt())
                     } else {
                         0.0
@@ -198,20 +248,23 @@ fn grid_disk_into(cell: CellIndex, k: u32, out: &mut Vec<CellIndex>) {
 }
 
 /// Emerging hot spots for `cells` (the study region) with `counts[t][i]`
-/// per period and cell, neighbourhood distance `k` and significance level
-/// `alpha` (for Gi* and for the trend).
+/// per period and cell.
 pub fn emerging_hot_spots(
     cells: &[CellIndex],
     counts: &[Vec<u32>],
-    k: u32,
-    alpha: f64,
+    settings: &CubeSettings,
 ) -> Vec<EmergingSpot> {
+    let CubeSettings {
+        k,
+        alpha,
+        standardisation,
+    } = *settings;
     let neighbours = neighbour_lists(cells, k);
     let x: Vec<Vec<f64>> = counts
         .iter()
         .map(|row| row.iter().map(|&c| f64::from(c)).collect())
         .collect();
-    let z = space_time_gi_star(&x, &neighbours);
+    let z = space_time_gi_star(&x, &neighbours, standardisation);
     cells
         .iter()
         .enumerate()
@@ -235,18 +288,13 @@ pub fn emerging_hot_spots(
 /// counted per cell of `res` (the study region `cells`) and per period:
 /// period `t` runs from `bounds[t]` to `bounds[t + 1]` (Unix seconds).
 /// Each count is taken as `d` shows it.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the cube's inputs, each used once"
-)]
 pub fn emerging_in(
     index: &crate::index::ObservationIndex,
     cells: &[CellIndex],
     res: h3o::Resolution,
     filter: &crate::index::Filter,
     bounds: &[i64],
-    k: u32,
-    alpha: f64,
+    settings: &CubeSettings,
     d: crate::privacy::Disclosure,
 ) -> Vec<EmergingSpot> {
     let position: FxHashMap<CellIndex, usize> =
@@ -259,7 +307,7 @@ pub fn emerging_in(
             }
         }
     }
-    emerging_hot_spots(cells, &counts, k, alpha)
+    emerging_hot_spots(cells, &counts, settings)
 }
 
 /// The category of one cell from its z-scores, p-values and trend.
@@ -426,7 +474,12 @@ mod tests {
                     .collect()
             })
             .collect();
-        let result = emerging_hot_spots(&cells, &counts, 1, ALPHA);
+        let period = CubeSettings {
+            k: 1,
+            alpha: ALPHA,
+            standardisation: Standardisation::Period,
+        };
+        let result = emerging_hot_spots(&cells, &counts, &period);
         let spot = result.iter().find(|s| s.cell == centre).unwrap();
         assert!(spot.z[..9].iter().all(|z| *z == 0.0), "{:?}", spot.z);
         // The first hot month is diluted by the quiet month before it (its
@@ -435,6 +488,75 @@ mod tests {
         assert!(spot.z[10..].iter().all(|z| *z > 2.58), "{:?}", spot.z);
         assert_eq!(spot.pattern, Pattern::ConsecutiveHot);
         assert_eq!(spot.total, counts.iter().map(|r| r[at]).sum::<u32>());
+        // Against the whole cube the same cell is found the same way.
+        let cube = CubeSettings {
+            standardisation: Standardisation::Cube,
+            ..period
+        };
+        let result = emerging_hot_spots(&cells, &counts, &cube);
+        let spot = result.iter().find(|s| s.cell == centre).unwrap();
+        assert_eq!(spot.pattern, Pattern::ConsecutiveHot, "{:?}", spot.z);
+    }
+
+    /// Eight quarters of the same pattern (counts 2–9 spread over the
+    /// cells), the last at half the level — the summer after the dark
+    /// months, or a quarter cut short. Period standardisation turns cells
+    /// into new hot spots because the busier quarter before is in their
+    /// neighbourhood; against the whole cube nothing is new and hot.
+    #[test]
+    fn a_seasonal_drop_makes_no_new_hot_spots_against_the_whole_cube() {
+        let centre: CellIndex = "89088645e97ffff".parse().unwrap();
+        let mut cells = centre.grid_disk::<Vec<_>>(8);
+        cells.sort_unstable();
+        let level = |i: usize| 2 + u32::try_from((i * 7919) % 8).unwrap();
+        let counts: Vec<Vec<u32>> = (0..8)
+            .map(|t| {
+                (0..cells.len())
+                    .map(|i| if t == 7 { level(i) / 2 } else { level(i) })
+                    .collect()
+            })
+            .collect();
+        let new_hot = |standardisation| {
+            let settings = CubeSettings {
+                k: 1,
+                alpha: ALPHA,
+                standardisation,
+            };
+            emerging_hot_spots(&cells, &counts, &settings)
+                .iter()
+                .filter(|s| s.pattern == Pattern::NewHot)
+                .count()
+        };
+        let by_period = new_hot(Standardisation::Period);
+        let by_cube = new_hot(Standardisation::Cube);
+        assert!(
+            by_period > cells.len() / 10,
+            "{by_period} of {}",
+            cells.len()
+        );
+        assert_eq!(by_cube, 0);
+    }
+
+    /// Whole-cube standardisation, by hand: two periods of a 19-cell region.
+    #[test]
+    fn hand_computed_whole_cube_gi_star() {
+        let centre: CellIndex = "89088645e97ffff".parse().unwrap();
+        let mut cells = centre.grid_disk::<Vec<_>>(2);
+        cells.sort_unstable();
+        let at = cells.iter().position(|c| *c == centre).unwrap();
+        let neighbours = neighbour_lists(&cells, 1);
+        let mut t0 = vec![1.0; 19];
+        t0[at] = 8.0;
+        let mut t1 = vec![0.0; 19];
+        t1[at] = 19.0;
+        let z = space_time_gi_star(&[t0, t1], &neighbours, Standardisation::Cube);
+        // 38 bins: x̄ = 45/38, Σx² = 82 + 361 = 443, S² = 443/38 − x̄².
+        let (n, mean) = (38.0_f64, 45.0 / 38.0);
+        let s = (443.0 / n - mean * mean).sqrt();
+        let z_of = |wx: f64, w: f64| (wx - mean * w) / (s * ((n * w - w * w) / (n - 1.0)).sqrt());
+        // Period 1's centre: W = 14, Σwx = 19 + 14 = 33.
+        assert!((z[1][at] - z_of(33.0, 14.0)).abs() < 1e-12, "{}", z[1][at]);
+        assert!((z[0][at] - z_of(14.0, 7.0)).abs() < 1e-12, "{}", z[0][at]);
     }
 
     /// Hand-computed space-time Gi* for two periods of a 19-cell region (a
@@ -450,7 +572,7 @@ mod tests {
         t0[at] = 8.0;
         let mut t1 = vec![0.0; 19];
         t1[at] = 19.0;
-        let z = space_time_gi_star(&[t0, t1], &neighbours);
+        let z = space_time_gi_star(&[t0, t1], &neighbours, Standardisation::Period);
         // Period 0 alone: x̄ = 26/19, Σx² = 82, S² = 82/19 − (26/19)²;
         // the centre: W = 7, Σwx = 8 + 6 = 14.
         let mean: f64 = 26.0 / 19.0;

@@ -146,9 +146,13 @@ pub fn gi_star<S: std::hash::BuildHasher>(
         .collect();
     let neighbours = super::emerging::neighbour_lists(cells, k);
     // One period with no previous one: plain Gi*.
-    let z = super::emerging::space_time_gi_star(std::slice::from_ref(&x), &neighbours)
-        .pop()
-        .unwrap_or_default();
+    let z = super::emerging::space_time_gi_star(
+        std::slice::from_ref(&x),
+        &neighbours,
+        super::emerging::Standardisation::Period,
+    )
+    .pop()
+    .unwrap_or_default();
     cells
         .iter()
         .zip(x)

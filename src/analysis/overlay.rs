@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use h3o::{CellIndex, Resolution};
 use rustc_hash::FxHashMap;
 
-use super::emerging::{Pattern, emerging_in};
+use super::emerging::{CubeSettings, Pattern, Standardisation, emerging_in};
 use super::hotspots::{RegionCellCache, hot_spots_in};
 use super::perception::{Gap, perception_in};
 use crate::index::{Filter, ObservationIndex};
@@ -103,7 +103,12 @@ impl Overlay {
                     to: bounds.last().copied(),
                     ..filter.clone()
                 };
-                for s in emerging_in(index, &study, res, &trend_filter, &bounds, 1, 0.05, d) {
+                let settings = CubeSettings {
+                    k: 1,
+                    alpha: 0.05,
+                    standardisation: Standardisation::Cube,
+                };
+                for s in emerging_in(index, &study, res, &trend_filter, &bounds, &settings, d) {
                     flags.entry(s.cell).or_default().trend = Some(s.pattern);
                 }
             }

@@ -15,7 +15,9 @@ use super::filters::filter_params;
 use super::hexagons::cell_polygon;
 use super::hexagons::parse_resolution;
 use super::problem::Problem;
-use crate::analysis::{RegionCellCache, emerging_in, fdr_bins, hot_spots_in};
+use crate::analysis::{
+    CubeSettings, RegionCellCache, Standardisation, emerging_in, fdr_bins, hot_spots_in,
+};
 use crate::model::{Period, PeriodKind, Principal};
 use crate::privacy::Disclosure;
 use crate::service::Service;
@@ -218,10 +220,17 @@ pub struct EmergingParams {
     /// before `to`).
     #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
-    /// End: the cube ends with the last period starting before this date
-    /// (default: the start of the current period, so only complete periods count).
+    /// End: the cube ends with the last period that is over by this date;
+    /// a period it cuts short is left out (default and latest: the start of
+    /// the current period).
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+    /// What each cell's Gi* is standardised against: `cube` (default: the
+    /// mean and spread of every cell in every period, as ArcGIS Pro's
+    /// space-time cube; a period whose total falls does not turn into hot
+    /// spots) or `period` (each period's own, as R sfdep).
+    #[param(value_type = Option<String>, pattern = "^(cube|period)$")]
+    standardise: Option<String>,
     /// Significance level for Gi* and the trend: 0.01, 0.05 (default) or 0.10.
     #[param(value_type = Option<f64>)]
     alpha: Option<String>,
@@ -262,23 +271,23 @@ pub async fn emerging(
             )));
         }
     };
-    let alpha = match p.alpha.as_deref() {
-        Some("0.01") => 0.01,
-        None | Some("0.05") => 0.05,
-        Some("0.1" | "0.10") => 0.10,
-        Some(o) => {
-            return Err(Problem::invalid_query(format!(
-                "alpha: {o:?} is not 0.01, 0.05 or 0.10"
-            )));
-        }
-    };
+    // Only whole periods: a period `to` cuts short, or one not over yet,
+    // has a smaller total, which reads as change.
+    let current = Period::containing_instant(kind, time::OffsetDateTime::now_utc());
     let end = match p.to.as_deref() {
-        Some(s) => {
-            let day = super::filters::day("to", s)?;
-            // The last period starting before `to`.
-            Period::containing(kind, day.previous_day().unwrap_or(day))
-        }
-        None => Period::containing_instant(kind, time::OffsetDateTime::now_utc()).offset(-1),
+        Some(s) => Period::containing(kind, super::filters::day("to", s)?).offset(-1),
+        None => current.offset(-1),
+    };
+    if end >= current {
+        return Err(Problem::invalid_query(format!(
+            "to: the period {end} has not ended yet; the cube holds complete periods only (to = {} at the latest)",
+            current.start()
+        )));
+    }
+    let settings = CubeSettings {
+        k,
+        alpha: parse_alpha(p.alpha.as_deref())?,
+        standardisation: parse_standardisation(p.standardise.as_deref())?,
     };
     let start = match p.from.as_deref() {
         Some(s) => Period::containing(kind, super::filters::day("from", s)?),
@@ -316,13 +325,14 @@ pub async fn emerging(
         .budget
         .answer(key, principal.is_staff(), move || {
             let cells = cells_of(&cache, &region, res, max_cube / periods.len())?;
-            let spots = emerging_in(&service.index(), &cells, res, &filter, &bounds, k, alpha, d);
+            let spots = emerging_in(&service.index(), &cells, res, &filter, &bounds, &settings, d);
             let head = json!({
                 "resolution": u8::from(res),
                 "k": k,
-                "alpha": alpha,
+                "alpha": settings.alpha,
                 "period": kind.as_str(),
                 "periods": periods,
+                "standardise": settings.standardisation.as_str(),
                 "cells": spots.len(),
             });
             // Categories and trends come from the counts as shown; only
@@ -346,4 +356,27 @@ pub async fn emerging(
         })
         .await?;
     Ok(geojson_bytes(body))
+}
+
+/// `alpha`: 0.01, 0.05 (default) or 0.10.
+fn parse_alpha(s: Option<&str>) -> Result<f64, Problem> {
+    match s {
+        Some("0.01") => Ok(0.01),
+        None | Some("0.05") => Ok(0.05),
+        Some("0.1" | "0.10") => Ok(0.10),
+        Some(o) => Err(Problem::invalid_query(format!(
+            "alpha: {o:?} is not 0.01, 0.05 or 0.10"
+        ))),
+    }
+}
+
+/// `standardise`: `cube` (default) or `period`.
+fn parse_standardisation(s: Option<&str>) -> Result<Standardisation, Problem> {
+    match s {
+        None | Some("cube") => Ok(Standardisation::Cube),
+        Some("period") => Ok(Standardisation::Period),
+        Some(o) => Err(Problem::invalid_query(format!(
+            "standardise: {o:?} is not cube or period"
+        ))),
+    }
 }
