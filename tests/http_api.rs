@@ -1012,6 +1012,7 @@ async fn hot_spots_rise_where_reports_cluster() {
 }
 
 #[tokio::test]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 async fn an_emerging_hot_spot_is_found_where_reports_start_to_cluster() {
     let app = spawn_app().await;
     let mut csv = String::from("lon,lat,kind,category,observed_at\n");
