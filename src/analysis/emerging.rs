@@ -537,9 +537,10 @@ mod tests {
         assert_eq!(by_cube, 0);
     }
 
-    /// Whole-cube standardisation, by hand: two periods of a 19-cell region.
-    #[test]
-    fn hand_computed_whole_cube_gi_star() {
+    /// A centre and two rings, k = 1: in period 0 the centre holds 8 and
+    /// every other cell 1; in period 1 the centre 19 and the rest 0. The
+    /// centre's position and the z-scores.
+    fn two_periods_of_19_cells(standardisation: Standardisation) -> (usize, Vec<Vec<f64>>) {
         let centre: CellIndex = "89088645e97ffff".parse().unwrap();
         let mut cells = centre.grid_disk::<Vec<_>>(2);
         cells.sort_unstable();
@@ -549,7 +550,16 @@ mod tests {
         t0[at] = 8.0;
         let mut t1 = vec![0.0; 19];
         t1[at] = 19.0;
-        let z = space_time_gi_star(&[t0, t1], &neighbours, Standardisation::Cube);
+        (
+            at,
+            space_time_gi_star(&[t0, t1], &neighbours, standardisation),
+        )
+    }
+
+    /// Whole-cube standardisation, by hand: two periods of a 19-cell region.
+    #[test]
+    fn hand_computed_whole_cube_gi_star() {
+        let (at, z) = two_periods_of_19_cells(Standardisation::Cube);
         // 38 bins: x̄ = 45/38, Σx² = 82 + 361 = 443, S² = 443/38 − x̄².
         let (n, mean) = (38.0_f64, 45.0 / 38.0);
         let s = (443.0 / n - mean * mean).sqrt();
@@ -563,16 +573,7 @@ mod tests {
     /// centre and two rings), k = 1.
     #[test]
     fn hand_computed_space_time_gi_star() {
-        let centre: CellIndex = "89088645e97ffff".parse().unwrap();
-        let mut cells = centre.grid_disk::<Vec<_>>(2);
-        cells.sort_unstable();
-        let at = cells.iter().position(|c| *c == centre).unwrap();
-        let neighbours = neighbour_lists(&cells, 1);
-        let mut t0 = vec![1.0; 19];
-        t0[at] = 8.0;
-        let mut t1 = vec![0.0; 19];
-        t1[at] = 19.0;
-        let z = space_time_gi_star(&[t0, t1], &neighbours, Standardisation::Period);
+        let (at, z) = two_periods_of_19_cells(Standardisation::Period);
         // Period 0 alone: x̄ = 26/19, Σx² = 82, S² = 82/19 − (26/19)²;
         // the centre: W = 7, Σwx = 8 + 6 = 14.
         let mean: f64 = 26.0 / 19.0;
