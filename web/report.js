@@ -95,7 +95,10 @@ async function main() {
     e.preventDefault();
     error.hidden = true;
     const category = form.querySelector('input[name=category]:checked')?.value;
-    const problem = !point ? t('needPlace') : !category ? t('needWhy') : null;
+    const when = new Date(document.getElementById('when').value);
+    const problem = !point ? t('needPlace')
+      : !category ? t('needWhy')
+        : Number.isNaN(when.getTime()) ? t('needWhen') : null;
     if (problem) {
       error.textContent = problem;
       error.hidden = false;
@@ -112,7 +115,7 @@ async function main() {
       properties: {
         kind: 'insecurity',
         category,
-        observed_at: new Date(document.getElementById('when').value).toISOString(),
+        observed_at: when.toISOString(),
         ...(comment ? { description: comment } : {}),
       },
     };

@@ -213,7 +213,18 @@ async function main() {
       { enableHighAccuracy: true, timeout: 15000 },
     );
   });
-  document.getElementById('save').addEventListener('click', async () => {
+  const save = document.getElementById('save');
+  save.addEventListener('click', async () => {
+    // A double tap must not save the finding twice: one save at a time.
+    if (save.disabled) return;
+    save.disabled = true;
+    try {
+      await saveFinding();
+    } finally {
+      save.disabled = false;
+    }
+  });
+  async function saveFinding() {
     showError('');
     const category = document.querySelector('input[name=category]:checked')?.value;
     if (!point) return showError(t('needPlace'));
@@ -241,7 +252,7 @@ async function main() {
     document.getElementById('nearby').hidden = true;
     await showOutbox();
     flush();
-  });
+  }
   document.getElementById('leave').addEventListener('click', () => {
     localStorage.removeItem('trygg.walk');
     location.reload();

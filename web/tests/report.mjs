@@ -31,6 +31,15 @@ try {
     await page.waitForSelector('.maplibregl-marker');
     await page.check('input[value=dark_area]');
     await page.fill('#comment', 'Mörk gångväg utan belysning');
+    // A cleared "När" is explained, and the button is ready again.
+    const when = await page.inputValue('#when');
+    await page.fill('#when', '');
+    await page.click('#send');
+    await page.waitForSelector('#error:not([hidden])');
+    if (await page.isDisabled('#send')) fail(`the send button stays disabled after a cleared time (${name})`);
+    const label = await page.textContent('#send');
+    if (label.includes('…')) fail(`the send button still says "${label}" after a cleared time (${name})`);
+    await page.fill('#when', when);
     await page.click('#send');
     await page.waitForSelector('#thanks:not([hidden])', { timeout: 10000 }).catch(async (e) => {
       const shown = await page.textContent('#error');

@@ -32,7 +32,9 @@ try {
     const box = await canvas.boundingBox();
     await canvas.click({ position: { x: box.width / 2 + dx, y: box.height / 2 } });
     await page.check(`input[value=${category}]`, { force: true });
-    await page.click('#save');
+    // A double tap (the second finding) must save once.
+    if (dx > 0) await page.dblclick('#save');
+    else await page.click('#save');
   }
   await page.waitForFunction(() => document.getElementById('outbox').textContent.startsWith('2 '), null, { timeout: 5000 });
   await page.screenshot({ path: `${out}/walk-offline-phone.png`, fullPage: true });
