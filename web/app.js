@@ -232,13 +232,15 @@ async function main() {
   if (session?.role === 'analyst') map.once('load', () => addPoints(map));
 
   const refresh = () => {
-    const none = document.querySelectorAll('input[name=kind]:checked').length === 0;
-    for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', none ? 'none' : 'visible');
     const q = query().toString();
     map.getSource('hex').setUrl(`/tiles/hexagons.json${q ? `?${q}` : ''}`);
     map.getSource('hexa')?.setUrl(analysisUrl());
     closeCell();
-    loadHot();
+    // The layers the chosen view shows (and its hot spots), nothing more.
+    setView();
+    if (document.querySelectorAll('input[name=kind]:checked').length === 0) {
+      for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', 'none');
+    }
     loadPoints(map);
   };
   for (const el of document.querySelectorAll('#filters input:not([name=view]), #filters select')) el.addEventListener('change', refresh);

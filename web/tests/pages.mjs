@@ -35,6 +35,15 @@ try {
     if (!cards.includes('Hovsjö')) fail(`area list lacks Hovsjö: ${cards}`);
     await list.page.screenshot({ path: `${out}/areas-${name}.png`, fullPage: true });
 
+    // Every page's links to the others are there on a phone too.
+    for (const path of ['/', '/areas', '/report', '/walk', '/admin']) {
+      const p = await open(path, viewport);
+      for (const href of ['/', '/areas', '/report', '/walk']) {
+        if (!(await p.page.locator(`nav.nav a[href="${href}"]`).isVisible())) fail(`${path} (${name}): no visible link to ${href}`);
+      }
+      await p.page.close();
+    }
+
     const one = await open('/areas/hovsjo', viewport);
     await one.page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
     await one.page.waitForFunction(() => window.trygg?.map?.loaded() && window.trygg.map.areTilesLoaded(), null, { timeout: 30000 });

@@ -86,6 +86,11 @@ try {
     return m.querySourceFeatures('hot').some((f) => f.properties.bin === 3);
   }, null, { timeout: 30000 });
   await page.screenshot({ path: `${out}/planner-hotspots.png` });
+  // Changing a filter keeps the hot-spot view: the count layer stays off.
+  await page.locator('#filters input[name=kind]').first().uncheck();
+  await page.locator('#filters input[name=kind]').first().check();
+  const countShown = await page.evaluate(() => window.trygg.map.getLayoutProperty('hex-fill', 'visibility'));
+  if (countShown !== 'none') fail(`the count layer is ${countShown} under the hot-spot view after a filter change`);
 
   // The trend and gap views draw the analysis tiles' categories.
   for (const [view, prop] of [['trend', 'trend'], ['gap', 'gap']]) {
