@@ -619,7 +619,9 @@ fn demo_data(count: usize, seed: u64, out: &Path, end: Option<&str>) -> Result<(
 async fn add_user(username: &str, role: Role, org: Option<String>, data: &DataArgs) -> Result<()> {
     let record = trygg::http::token_record(role, org, String::new(), None)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let username = username.trim();
+    // Lower case, so that a capital typed on a phone still signs in.
+    let username = username.trim().to_lowercase();
+    let username = username.as_str();
     if username.is_empty() || username.len() > 100 {
         bail!("the user name must be 1–100 characters");
     }

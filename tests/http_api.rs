@@ -728,6 +728,7 @@ async fn the_openapi_document_covers_every_route() {
 }
 
 #[tokio::test]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 async fn admins_manage_areas_and_tokens_and_users_log_in() {
     let app = spawn_app().await;
     let area = json!({
@@ -829,6 +830,19 @@ async fn admins_manage_areas_and_tokens_and_users_log_in() {
         .get("/api/v1/observations", Some(ok["token"].as_str().unwrap()))
         .await;
     assert_eq!(resp.status(), 200);
+    // A phone keyboard's trailing space or capital first letter in the
+    // user name does not make a correct password fail.
+    let typed: Value = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": " Anna ", "password": "a long enough password"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(typed["role"], "analyst", "{typed}");
 }
 
 #[tokio::test]

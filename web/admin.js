@@ -119,7 +119,7 @@ function main() {
     const body = await r.json().catch(() => null);
     if (!r.ok || body.role !== 'admin') {
       const err = document.getElementById('login-error');
-      err.textContent = t('loginFailed');
+      err.textContent = t(r.status === 429 ? 'tooManyAttempts' : r.ok || r.status === 401 ? 'loginFailed' : 'loginUnavailable');
       err.hidden = false;
       return;
     }

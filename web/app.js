@@ -331,7 +331,7 @@ function setupSignin() {
     });
     if (!r.ok) {
       const err = document.getElementById('signin-error');
-      err.textContent = t('loginFailed');
+      err.textContent = t(r.status === 429 ? 'tooManyAttempts' : r.status === 401 ? 'loginFailed' : 'loginUnavailable');
       err.hidden = false;
       return;
     }

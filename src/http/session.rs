@@ -45,7 +45,14 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
         return Err(Problem::rate_limited(60));
     }
     let Json(body) = Json::<Login>::from_request_inner(req, &state).await?;
-    let user = state.service.store().find_user(&body.username).await?;
+    // A phone keyboard adds a capital first letter or a trailing space:
+    // the name as typed (trimmed), else in lower case (`trygg user add`
+    // stores names in lower case).
+    let typed = body.username.trim();
+    let mut user = state.service.store().find_user(typed).await?;
+    if user.is_none() && typed != typed.to_lowercase() {
+        user = state.service.store().find_user(&typed.to_lowercase()).await?;
+    }
     let password = body.password;
     let ok = match &user {
         // Verify even for unknown users so timing does not reveal which names exist.
