@@ -1740,3 +1740,28 @@ async fn the_openapi_document_says_what_the_handlers_accept_and_return() {
     .await;
     assert!(p["detail"].as_str().unwrap().contains("required"), "{p}");
 }
+
+// Found by tests/schemathesis.sh: `?f=geojson` answered application/geo+json
+// where only application/json was declared.
+#[tokio::test]
+async fn each_format_of_a_stored_analysis_is_declared() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .get("/api/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let formats = &doc["paths"]["/api/v1/analyses/{id}"]["get"]["responses"]["200"]["content"];
+    for media in [
+        "application/json",
+        "application/geo+json",
+        "text/csv",
+        "text/html",
+    ] {
+        assert!(
+            formats.get(media).is_some(),
+            "{media} missing from {formats}"
+        );
+    }
+}

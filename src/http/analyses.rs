@@ -202,7 +202,13 @@ pub struct FormatParams {
 #[utoipa::path(get, path = "/api/v1/analyses/{id}", tag = "analyses",
     params(("id" = String, Path, description = "Analysis id"), FormatParams),
     responses(
-        (status = 200, description = "The analysis as JSON, GeoJSON (area, top cells and hot spots as Features), CSV (one `field,value` row per figure) or a printable HTML report", body = Object),
+        (status = 200, description = "The analysis as JSON, GeoJSON (area, top cells and hot spots as Features), CSV (one `field,value` row per figure) or a printable HTML report",
+            content(
+                (Object = "application/json"),
+                (Object = "application/geo+json"),
+                (String = "text/csv"),
+                (String = "text/html"),
+            )),
         (status = 400, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an analyst", body = Problem, content_type = "application/problem+json"),

@@ -41,6 +41,7 @@ pub struct HotspotParams {
     #[param(value_type = Option<u8>, minimum = 1, maximum = 5)]
     k: Option<String>,
     /// Apply the False Discovery Rate correction to the bins (`true`/`false`).
+    #[param(value_type = Option<bool>)]
     fdr: Option<String>,
     /// Comma-separated kinds.
     kind: Option<String>,

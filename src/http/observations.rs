@@ -170,6 +170,7 @@ pub async fn create(
 pub struct ImportParams {
     /// Store the valid records even if some are rejected (default: all or nothing).
     #[serde(default)]
+    #[param(value_type = Option<bool>)]
     partial: Option<String>,
 }
 
@@ -381,6 +382,7 @@ pub struct ListParams {
     /// A walk's id (findings of that walk).
     walk: Option<String>,
     /// Page size, 1–10000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10_000)]
     limit: Option<String>,
     /// Opaque cursor from the previous page's `next` link.
     cursor: Option<String>,
@@ -498,10 +500,12 @@ pub struct NearbyParams {
     #[param(value_type = f64)]
     lat: String,
     /// Search radius in metres, 1–5000 (default 50).
+    #[param(value_type = Option<f64>, minimum = 1, maximum = 5000)]
     radius_m: Option<String>,
     /// Comma-separated kinds.
     kind: Option<String>,
     /// Most results, 1–1000 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 

@@ -101,6 +101,7 @@ fn dummy_hash() -> &'static str {
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// `partner`, `analyst` or `admin`.
+    #[schema(pattern = "^(partner|analyst|admin)$")]
     role: String,
     /// Required for partners: the organisation the token speaks for.
     organisation: Option<String>,
@@ -160,6 +161,7 @@ pub async fn create_token(
 #[serde(deny_unknown_fields)]
 pub struct TokenListParams {
     /// Also list walk participants' tokens (`true`/`false`, default false).
+    #[param(value_type = Option<bool>)]
     participants: Option<String>,
 }
 

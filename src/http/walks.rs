@@ -52,9 +52,11 @@ pub struct NewWalk {
     name: String,
     /// Area id the walk covers.
     area: Option<String>,
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD, in 1900–2200.
+    #[schema(format = Date)]
     date: String,
     /// `day` or `night`.
+    #[schema(pattern = "^(day|night)$")]
     time_of_day: String,
     /// Planned route: a GeoJSON LineString geometry in WGS 84.
     #[schema(value_type = Object)]

@@ -49,7 +49,7 @@ pub struct Indicator {
     #[serde(default)]
     pub area: Option<String>,
     /// Period length the indicator is followed in.
-    #[schema(value_type = String, example = "quarter")]
+    #[schema(value_type = String, example = "quarter", pattern = "^(month|quarter|year)$")]
     pub period: PeriodKind,
     /// The period the target is measured against, e.g. `2025-Q1`, in 1900–2200.
     #[schema(
