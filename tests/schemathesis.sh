@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ST_VERSION=4.32.5
-MAX_EXAMPLES=${ST_MAX_EXAMPLES:-25}
+MAX_EXAMPLES=${ST_MAX_EXAMPLES:-15}
 # A fixed seed by default, so that a CI failure can be reproduced.
 SEED=${ST_SEED:-1}
 VENV=${ST_VENV:-$PWD/target/schemathesis-$ST_VERSION}
