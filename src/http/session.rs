@@ -51,7 +51,11 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
     let typed = body.username.trim();
     let mut user = state.service.store().find_user(typed).await?;
     if user.is_none() && typed != typed.to_lowercase() {
-        user = state.service.store().find_user(&typed.to_lowercase()).await?;
+        user = state
+            .service
+            .store()
+            .find_user(&typed.to_lowercase())
+            .await?;
     }
     let password = body.password;
     let ok = match &user {
