@@ -1,6 +1,16 @@
 //! What public (non-analyst) views may show of a count: the cell-key
 //! method with rounding to base k.
 //!
+//! This is the one rule for every value a caller other than an analyst can
+//! see: counts as [`Disclosure::shown`] gives them (1..k−1 shown as 0, like
+//! an empty cell; the rest rounded to base k); statistics derived from
+//! counts (Gi*, emerging categories, perception scores, indicator trends)
+//! computed from those shown counts; spatial filters that select whole
+//! cells (`index::ObservationIndex::hexagon_counts_whole_cells`) and time
+//! filters taken to whole days (`index::Filter::whole_days`), so that no
+//! edge can be moved across one observation; cells no finer than
+//! resolution 11; and tile validators that hash the bytes served.
+//!
 //! Hiding cells with 1..k−1 observations is not enough on its own: with exact
 //! counts everywhere else, a small count falls out of a subtraction — a cell
 //! minus the same cell filtered to one kind, a parent cell minus its

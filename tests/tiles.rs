@@ -204,7 +204,7 @@ async fn anonymous_tiles_never_show_small_counts() {
             ));
         }
         if rng.random::<f64>() < 0.2 {
-            q.push(format!("res={}", rng.random_range(5..13)));
+            q.push(format!("res={}", rng.random_range(5..12)));
         }
         let q = q.join("&");
         let z = rng.random_range(9..=16u8);

@@ -87,6 +87,43 @@ impl FilterParams<'_> {
     }
 }
 
+/// Finest H3 resolution shown to callers other than analysts (cells of
+/// about 2,000 m²): a cell of resolution 12 is a few houses' width.
+pub const MAX_PUBLIC_RESOLUTION: h3o::Resolution = h3o::Resolution::Eleven;
+
+/// How much `principal` may see of counts, and `filter` as it applies to
+/// them: for callers other than analysts times are taken to whole days
+/// ([`Filter::whole_days`]) — see [`crate::privacy`].
+pub fn as_seen(
+    principal: &crate::model::Principal,
+    k: u32,
+    filter: Filter,
+) -> (crate::privacy::Disclosure, Filter) {
+    let d = crate::privacy::Disclosure::for_caller(principal.reads_raw(), k);
+    let filter = if d.is_exact() {
+        filter
+    } else {
+        filter.whole_days()
+    };
+    (d, filter)
+}
+
+/// Refuses a resolution finer than [`MAX_PUBLIC_RESOLUTION`] to callers
+/// other than analysts.
+pub fn check_resolution(
+    d: crate::privacy::Disclosure,
+    res: h3o::Resolution,
+) -> Result<(), Problem> {
+    if d.is_exact() || res <= MAX_PUBLIC_RESOLUTION {
+        return Ok(());
+    }
+    Err(Problem::invalid_query(format!(
+        "res: resolution {} is for analysts; at most {} without an analyst token",
+        u8::from(res),
+        u8::from(MAX_PUBLIC_RESOLUTION)
+    )))
+}
+
 /// A `true`/`false` query parameter named `name`; absent is false.
 pub fn flag(name: &str, value: Option<&str>) -> Result<bool, Problem> {
     match value {

@@ -3,7 +3,9 @@
 //! Privacy: callers other than analysts get counts as [`crate::privacy`]
 //! publishes them — a cell with 1..k−1 observations is left out, other
 //! counts are rounded to a multiple of k by their cell key, and a cell's
-//! per-kind breakdown is given only when no kind has 1..k−1.
+//! per-kind counts follow the same rule (a kind with 1..k−1 shows 0). A
+//! bounding box selects whole cells for them, times whole days, and
+//! resolution 12 is for analysts.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::extract::Query;
-use super::filters::filter_params;
+use super::filters::{as_seen, check_resolution, filter_params};
 use super::observations::geojson;
 use super::problem::Problem;
 use crate::index::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION};
@@ -138,7 +140,7 @@ fn signed_area(ring: &[[f64; 2]]) -> f64 {
 /// `GET /api/v1/hexagons`.
 #[utoipa::path(get, path = "/api/v1/hexagons", tag = "analysis", params(HexagonParams),
     responses(
-        (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out, counts are rounded to a multiple of k by cell key, and per-kind counts are null when any is below k.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
+        (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out, counts (per kind too) are rounded to a multiple of k by cell key with 1..k−1 shown as 0, a bbox selects the cells whose centre lies in it, times are taken to whole days, and resolution 12 is refused.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Bad token", body = Problem, content_type = "application/problem+json"),
     ),
@@ -151,7 +153,8 @@ pub async fn hexagons(
     let res = parse_resolution(p.res.as_deref())?;
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
         .to_filter(&state.service.taxonomy)?;
-    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
+    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter);
+    check_resolution(d, res)?;
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
         let cells = counts_as_seen(&service.index(), res, &filter, d);
@@ -270,7 +273,8 @@ pub async fn cell(
         })?;
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
         .to_filter(&state.service.taxonomy)?;
-    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
+    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter);
+    check_resolution(d, cell.resolution())?;
     let s = state.service.index().cell_summary(cell, &filter);
     let mut body = breakdown(&s, d, &state.service.taxonomy);
     body["cell"] = json!(cell.to_string());

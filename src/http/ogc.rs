@@ -197,7 +197,9 @@ pub async fn items(
         }
         "hexagons" => {
             let res = parse_resolution(p.res.as_deref())?;
-            let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
+            let (d, filter) =
+                super::filters::as_seen(&principal, state.settings.k_anonymity, filter.clone());
+            super::filters::check_resolution(d, res)?;
             let cells = super::hexagons::counts_as_seen(&state.service.index(), res, &filter, d);
             cells
                 .iter()
@@ -348,6 +350,7 @@ pub async fn item(
         "hexagons" => {
             let cell: h3o::CellIndex = fid.parse().map_err(|_| not_found())?;
             let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
+            super::filters::check_resolution(d, cell.resolution())?;
             let s = state.service.index().cell_summary(cell, &Filter::default());
             let c = crate::index::CellCount {
                 cell,

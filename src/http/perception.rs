@@ -14,7 +14,6 @@ use super::hexagons::{cell_polygon, parse_resolution};
 use super::problem::Problem;
 use crate::analysis::perception::perception_in;
 use crate::model::Principal;
-use crate::privacy::Disclosure;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -61,7 +60,8 @@ pub async fn perception(
         ..FilterParams::default()
     }
     .to_filter(&state.service.taxonomy)?;
-    let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
+    let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter);
+    super::filters::check_resolution(d, res)?;
     let service = state.service.clone();
     let key = super::hotspots::answer_key(&state, &uri, d);
     let body = state

@@ -163,6 +163,10 @@ pub async fn tile(
         Some(r) => parse_resolution(Some(r))?,
         None => resolution_for_zoom(tile.z),
     };
+    super::filters::check_resolution(
+        Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity),
+        res,
+    )?;
     let with_analysis = params.analysis()?;
     let request = TileRequest {
         layer,
@@ -306,7 +310,14 @@ async fn render_tile(
     // before: the filter is parsed (and checked) only for a miss.
     let lookup = match cached {
         Some(hit) => Lookup::Hit(hit),
-        None => Lookup::Miss(params.filter(&state)?),
+        None => Lookup::Miss(
+            super::filters::as_seen(
+                principal,
+                state.settings.k_anonymity,
+                params.filter(&state)?,
+            )
+            .1,
+        ),
     };
     if matches!(layer, Layer::Observations | Layer::Walks) {
         audit_read(&state, principal, layer, tile).await;
@@ -584,9 +595,9 @@ pub async fn tilejson(
         Layer::Hexagons => json!({
             "cell": "String: H3 cell index",
             "count": "Number: observations in the cell",
-            "insecurity": "Number: perceived-insecurity reports (absent when withheld)",
-            "walk_finding": "Number: safety-walk findings (absent when withheld)",
-            "place_observation": "Number: place observations (absent when withheld)",
+            "insecurity": "Number: perceived-insecurity reports (0 below k for the public)",
+            "walk_finding": "Number: safety-walk findings (0 below k for the public)",
+            "place_observation": "Number: place observations (0 below k for the public)",
             "bin": "Number: Gi* hot-spot bin, +3..-3 (with ?analysis=true)",
             "trend": "String: emerging-hot-spot category (with ?analysis=true)",
             "gap": "String: more_insecurity, more_incidents, balanced or too_few (with ?analysis=true)",

@@ -79,6 +79,35 @@ pub struct Filter {
     pub organisation: Option<String>,
 }
 
+impl Filter {
+    /// The filter with its time range widened to whole days, Swedish local
+    /// time: `from` back to the start of its day, `to` on to the end of its
+    /// day. Callers who see rounded counts filter by whole days, so that no
+    /// edge can be moved across a single observation.
+    #[must_use]
+    pub fn whole_days(mut self) -> Self {
+        self.from = self.from.map(|t| day_start(t, false));
+        self.to = self.to.map(|t| day_start(t, true));
+        self
+    }
+}
+
+/// The local midnight at or before `t` (at or after it with `up`).
+fn day_start(t: i64, up: bool) -> i64 {
+    use crate::model::swedish_time::{local_midnight, offset_at};
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(t) else {
+        return t;
+    };
+    let date = at.to_offset(offset_at(at)).date();
+    let start = local_midnight(date).unix_timestamp();
+    if up && start < t {
+        date.next_day()
+            .map_or(t, |d| local_midnight(d).unix_timestamp())
+    } else {
+        start
+    }
+}
+
 /// A filter resolved against one index's interned values.
 pub(super) struct Compiled {
     pub kinds: u8,
@@ -146,6 +175,27 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_days_widen_to_local_midnights() {
+        // 2026-10-05T10:00:01Z is noon in Stockholm (summer time, +2).
+        let f = Filter {
+            from: Some(1_791_194_401),
+            to: Some(1_791_194_401),
+            ..Filter::default()
+        }
+        .whole_days();
+        assert_eq!(f.from, Some(1_791_151_200), "2026-10-05T00:00+02:00");
+        assert_eq!(f.to, Some(1_791_237_600), "2026-10-06T00:00+02:00");
+        // A midnight stays where it is.
+        let g = Filter {
+            from: Some(1_791_151_200),
+            to: Some(1_791_237_600),
+            ..Filter::default()
+        }
+        .whole_days();
+        assert_eq!((g.from, g.to), (Some(1_791_151_200), Some(1_791_237_600)));
+    }
 
     #[test]
     fn hour_ranges_wrap_midnight() {

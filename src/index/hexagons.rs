@@ -432,12 +432,18 @@ impl ObservationIndex {
             return summary;
         };
         let mut filter = filter.clone();
-        let cell_box = crate::model::Region {
-            west: rect.min().x,
-            south: rect.min().y,
-            east: rect.max().x,
-            north: rect.max().y,
-        };
+        // The cell's records are those whose resolution-12 cell descends
+        // from it, and some of those lie outside its hexagon: the box takes
+        // them all in, so the count is the one `hexagon_counts` gives.
+        let cell_box = widen(
+            crate::model::Region {
+                west: rect.min().x,
+                south: rect.min().y,
+                east: rect.max().x,
+                north: rect.max().y,
+            },
+            touching_margin_m(res),
+        );
         filter.bbox = Some(match filter.bbox {
             None => cell_box,
             Some(b) => crate::model::Region {
