@@ -20,10 +20,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let region = Region::sodertalje();
-    let ctx = ValidationContext {
-        taxonomy: &TAXONOMY,
-        region: &region,
-        now: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
-    };
+    let ctx = ValidationContext::new(
+        &TAXONOMY,
+        &region,
+        time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+    );
     let _ = new.validate(ctx);
 });

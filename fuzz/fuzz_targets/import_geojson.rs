@@ -14,10 +14,10 @@ static TAXONOMY: LazyLock<Taxonomy> = LazyLock::new(Taxonomy::builtin);
 
 fuzz_target!(|data: &[u8]| {
     let region = Region::sodertalje();
-    let ctx = ValidationContext {
-        taxonomy: &TAXONOMY,
-        region: &region,
-        now: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
-    };
+    let ctx = ValidationContext::new(
+        &TAXONOMY,
+        &region,
+        time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+    );
     let _ = parse_and_validate(Format::GeoJson, data, ctx, &|_| Ok(()), 100);
 });
