@@ -14,7 +14,8 @@
 //! | `GET/POST /api/v1/walks`, `POST …/join`, `POST …/{id}/close` | admin; join: anyone with the code |
 //! | `GET /api/v1/areas`, `PUT /api/v1/areas/{id}` | everyone; admin |
 //! | `GET`/`POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`, `POST /api/v1/auth/login` | admin; anyone |
-//! | `GET /health`, `/metrics`, `/api/openapi.json`, `/api/v1/taxonomy` | everyone |
+//! | `GET /health`, `/api/openapi.json`, `/api/v1/taxonomy` | everyone |
+//! | `GET /metrics` | admin (or anyone on `--metrics-listen`) |
 
 mod actions;
 mod analyses;
