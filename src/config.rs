@@ -92,9 +92,9 @@ pub struct ServerArgs {
     #[arg(long, env = "TRYGG_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// Seconds a client may take to send a request's headers; slower
-    /// connections are closed.
-    #[arg(long, env = "TRYGG_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    /// Seconds a client may take to send a request's headers (and an idle
+    /// kept-alive connection stays open); slower connections are closed.
+    #[arg(long, env = "TRYGG_HEADER_TIMEOUT_SECS", default_value_t = 30)]
     pub header_timeout_secs: u64,
 
     /// Seconds a request body may take before it must keep arriving at 64 KiB/s
@@ -170,7 +170,7 @@ impl Default for ServerArgs {
             catch_up_ms: 1000,
             max_in_flight: 1024,
             metrics_listen: None,
-            header_timeout_secs: 10,
+            header_timeout_secs: 30,
             body_timeout_secs: 15,
             public_url: None,
             trusted_proxy: Vec::new(),
