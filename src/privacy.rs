@@ -5,7 +5,9 @@
 //! see: counts as [`Disclosure::shown`] gives them (1..k−1 shown as 0, like
 //! an empty cell; the rest rounded to base k); statistics derived from
 //! counts (Gi*, emerging categories, perception scores, indicator trends)
-//! computed from those shown counts; spatial filters that select whole
+//! computed from those shown counts; a cell's total as the sum of its kinds
+//! as shown, and one category at a time, so that parts of 1..k−1 asked for
+//! together add up to nothing; spatial filters that select whole
 //! cells (`index::ObservationIndex::hexagon_counts_whole_cells`) and time
 //! filters taken to whole days (`index::Filter::whole_days`), so that no
 //! edge can be moved across one observation; cells no finer than
@@ -140,16 +142,18 @@ pub struct ShownCell {
 
 impl Disclosure {
     /// A cell with `total` observations split by kind; `None` when the cell
-    /// shows nothing (no observations, or 1..k−1): left out like an empty cell.
+    /// shows nothing: left out like an empty cell. For the public the total
+    /// is the sum of the kinds as shown, so that kinds asked for together
+    /// show exactly what they show one by one — two kinds of 1..k−1 each
+    /// cannot add up to a shown count.
     pub fn cell(self, total: Keyed, by_kind: [Keyed; 3]) -> Option<ShownCell> {
-        let total = self.shown(total);
-        if total == 0 {
-            return None;
-        }
-        Some(ShownCell {
-            total,
-            by_kind: by_kind.map(|c| self.shown(c)),
-        })
+        let by_kind = by_kind.map(|c| self.shown(c));
+        let total = if self.is_exact() {
+            total.n
+        } else {
+            by_kind.iter().sum()
+        };
+        (total > 0).then_some(ShownCell { total, by_kind })
     }
 }
 

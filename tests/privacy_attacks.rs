@@ -359,3 +359,81 @@ async fn a_cell_alone_and_in_the_list_agree() {
     common::problem(app.get("/api/v1/hexagons?res=12", None).await, 400).await;
     common::problem(app.get("/api/v1/cells/8c0886450a8b7ff", None).await, 400).await;
 }
+
+/// Two categories or kinds of 1..k−1 each, asked for together, must not
+/// show a count: category lists are for analysts, and a public total is the
+/// sum of its kinds as shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_parts_asked_for_together_show_nothing() {
+    let app = with_background().await;
+    let (victim, _) = victim_and_padding();
+    let mut csv = String::from("lon,lat,kind,category,observed_at,organisation\n");
+    for (i, (kind, cat, org)) in [
+        ("insecurity", "dark_area", ""),
+        ("insecurity", "dark_area", ""),
+        ("insecurity", "dark_area", ""),
+        ("place_observation", "vandalism", "Telge Bostäder"),
+        ("place_observation", "vandalism", "Telge Bostäder"),
+        ("place_observation", "fire", "Telge Bostäder"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        writeln!(
+            csv,
+            "{},{},{kind},{cat},2026-02-0{}T12:00:00Z,{org}",
+            victim.0,
+            victim.1,
+            i + 1
+        )
+        .unwrap();
+    }
+    let resp = app.import_csv(&csv, "").await;
+    assert_eq!(resp.status(), 200);
+    let cell = LatLng::new(victim.1, victim.0)
+        .unwrap()
+        .to_cell(Resolution::Eleven);
+    for q in [
+        "",
+        "?kind=insecurity,place_observation",
+        "?kind=insecurity",
+        "?kind=place_observation",
+    ] {
+        let v: Value = app
+            .get(&format!("/api/v1/cells/{cell}{q}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["withheld"], true, "{q}: {v}");
+        let analyst: Value = app
+            .get(&format!("/api/v1/cells/{cell}{q}"), Some(&app.analyst))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(analyst["count"].as_u64().unwrap() >= 2, "{q}: {analyst}");
+    }
+    common::problem(
+        app.get(
+            &format!("/api/v1/cells/{cell}?category=vandalism,fire"),
+            None,
+        )
+        .await,
+        400,
+    )
+    .await;
+    common::problem(
+        app.get("/api/v1/hexagons?res=9&category=vandalism,fire", None)
+            .await,
+        400,
+    )
+    .await;
+    let analyst = app
+        .get(
+            &format!("/api/v1/cells/{cell}?category=vandalism,fire"),
+            Some(&app.analyst),
+        )
+        .await;
+    assert_eq!(analyst.status(), 200);
+}

@@ -189,7 +189,12 @@ pub fn hot_spots_in(
     let counts: rustc_hash::FxHashMap<CellIndex, u32> = index
         .hexagon_counts(res, filter)
         .into_iter()
-        .map(|c| (c.cell, d.shown(c.keyed())))
+        .map(|c| {
+            (
+                c.cell,
+                d.cell(c.keyed(), c.keyed_kinds()).map_or(0, |s| s.total),
+            )
+        })
         .collect();
     gi_star(cells, &counts, k)
 }

@@ -227,7 +227,7 @@ pub async fn summary(
         .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?;
     let filter =
         filter_params!(p, area: Some(&id), bbox: None).to_filter(&state.service.taxonomy)?;
-    let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter);
+    let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     let s = state.service.index().summary(&filter);
     let mut body = super::hexagons::breakdown(&s, d, &state.service.taxonomy);
     body["area"] = area_feature(&area)["properties"].clone();

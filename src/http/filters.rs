@@ -98,14 +98,26 @@ pub fn as_seen(
     principal: &crate::model::Principal,
     k: u32,
     filter: Filter,
-) -> (crate::privacy::Disclosure, Filter) {
+) -> Result<(crate::privacy::Disclosure, Filter), Problem> {
     let d = crate::privacy::Disclosure::for_caller(principal.reads_raw(), k);
-    let filter = if d.is_exact() {
-        filter
-    } else {
-        filter.whole_days()
-    };
-    (d, filter)
+    if d.is_exact() {
+        return Ok((d, filter));
+    }
+    check_categories(d, &filter)?;
+    Ok((d, filter.whole_days()))
+}
+
+/// Refuses a list of categories to callers other than analysts: categories
+/// of 1..k−1 each, asked for together, would show a count that each one
+/// alone does not. (Kinds may be listed: a public total is the sum of its
+/// kinds as shown.)
+pub fn check_categories(d: crate::privacy::Disclosure, filter: &Filter) -> Result<(), Problem> {
+    if d.is_exact() || filter.categories.len() <= 1 {
+        return Ok(());
+    }
+    Err(Problem::invalid_query(
+        "category: one category at a time without an analyst token",
+    ))
 }
 
 /// Refuses a resolution finer than [`MAX_PUBLIC_RESOLUTION`] to callers

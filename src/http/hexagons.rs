@@ -153,7 +153,7 @@ pub async fn hexagons(
     let res = parse_resolution(p.res.as_deref())?;
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
         .to_filter(&state.service.taxonomy)?;
-    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter);
+    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter)?;
     check_resolution(d, res)?;
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
@@ -209,7 +209,11 @@ mod tests {
         let exact = hexagon_feature_json(&c, Disclosure::Exact).unwrap();
         assert_eq!(exact["properties"]["count"], 9);
         assert_eq!(exact["properties"]["walk_finding"], 2);
-        let small = CellCount { total: 4, ..c };
+        let small = CellCount {
+            total: 4,
+            by_kind: [2, 2, 0],
+            ..c
+        };
         assert!(hexagon_feature_json(&small, Disclosure::Rounded { k: 5 }).is_none());
     }
 
@@ -273,7 +277,7 @@ pub async fn cell(
         })?;
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
         .to_filter(&state.service.taxonomy)?;
-    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter);
+    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter)?;
     check_resolution(d, cell.resolution())?;
     let s = state.service.index().cell_summary(cell, &filter);
     let mut body = breakdown(&s, d, &state.service.taxonomy);
@@ -293,13 +297,17 @@ pub(super) fn breakdown(
     taxonomy: &crate::model::Taxonomy,
 ) -> Value {
     // A public caller learns nothing of a cell under k, not even that it is empty.
-    let total = d.shown(s.total);
-    if total == 0 && !d.is_exact() {
-        return json!({"count": Value::Null, "withheld": true});
-    }
+    let Some(shown_cell) = d.cell(s.total, s.by_kind) else {
+        return if d.is_exact() {
+            json!({"count": 0, "withheld": false, "by_kind": {}, "by_category": [], "by_month": []})
+        } else {
+            json!({"count": Value::Null, "withheld": true})
+        };
+    };
+    let total = shown_cell.total;
     let mut by_kind = json!({});
     for kind in Kind::ALL {
-        by_kind[kind.as_str()] = json!(d.shown(s.by_kind[kind.index()]));
+        by_kind[kind.as_str()] = json!(shown_cell.by_kind[kind.index()]);
     }
     let shown = |c: &Keyed| Some(d.shown(*c)).filter(|n| *n > 0 || d.is_exact());
     // Most frequent first by the values shown: the exact order would rank

@@ -81,7 +81,7 @@ pub async fn hotspots(
     let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
         .to_filter(&state.service.taxonomy)?;
     let region = study_region(&state.service, p.area.as_deref()).await?;
-    let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter);
+    let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     super::filters::check_resolution(d, res)?;
     let max_cells = if d.is_exact() {
         MAX_CELLS
@@ -316,6 +316,7 @@ pub async fn emerging(
     let region = study_region(&state.service, p.area.as_deref()).await?;
     let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     super::filters::check_resolution(d, res)?;
+    super::filters::check_categories(d, &filter)?;
     let max_cube = if d.is_exact() {
         MAX_CUBE
     } else {

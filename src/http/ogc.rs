@@ -198,7 +198,7 @@ pub async fn items(
         "hexagons" => {
             let res = parse_resolution(p.res.as_deref())?;
             let (d, filter) =
-                super::filters::as_seen(&principal, state.settings.k_anonymity, filter.clone());
+                super::filters::as_seen(&principal, state.settings.k_anonymity, filter.clone())?;
             super::filters::check_resolution(d, res)?;
             let cells = super::hexagons::counts_as_seen(&state.service.index(), res, &filter, d);
             cells

@@ -60,7 +60,7 @@ pub async fn perception(
         ..FilterParams::default()
     }
     .to_filter(&state.service.taxonomy)?;
-    let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter);
+    let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     super::filters::check_resolution(d, res)?;
     let service = state.service.clone();
     let key = super::hotspots::answer_key(&state, &uri, d);

@@ -315,7 +315,7 @@ async fn render_tile(
                 principal,
                 state.settings.k_anonymity,
                 params.filter(&state)?,
-            )
+            )?
             .1,
         ),
     };
