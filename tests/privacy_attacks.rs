@@ -364,6 +364,7 @@ async fn a_cell_alone_and_in_the_list_agree() {
 /// show a count: category lists are for analysts, and a public total is the
 /// sum of its kinds as shown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one attack, step by step")]
 async fn small_parts_asked_for_together_show_nothing() {
     let app = with_background().await;
     let (victim, _) = victim_and_padding();
@@ -436,4 +437,56 @@ async fn small_parts_asked_for_together_show_nothing() {
         )
         .await;
     assert_eq!(analyst.status(), 200);
+
+    // Perception's incidents are a list of categories too: three of one
+    // and three of another show no incidents.
+    let there = (victim.0 + 0.01, victim.1);
+    let mut csv = String::from("lon,lat,kind,category,observed_at,organisation\n");
+    for (i, cat) in [
+        "vandalism",
+        "vandalism",
+        "vandalism",
+        "fire",
+        "fire",
+        "fire",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        writeln!(
+            csv,
+            "{},{},place_observation,{cat},2026-02-0{}T12:00:00Z,Telge Bostäder",
+            there.0,
+            there.1,
+            i + 1
+        )
+        .unwrap();
+    }
+    assert_eq!(app.import_csv(&csv, "").await.status(), 200);
+    let there_cell = LatLng::new(there.1, there.0)
+        .unwrap()
+        .to_cell(Resolution::Eleven)
+        .to_string();
+    let incidents = |body: Value| {
+        body["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["properties"]["cell"] == there_cell.as_str())
+            .map_or(0, |f| f["properties"]["incidents"].as_u64().unwrap())
+    };
+    let public: Value = app
+        .get("/api/v1/perception?res=11", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(incidents(public), 0);
+    let exact: Value = app
+        .get("/api/v1/perception?res=11", Some(&app.analyst))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(incidents(exact), 6);
 }

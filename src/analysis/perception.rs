@@ -155,8 +155,29 @@ pub fn perception_in(
         }
     }
     let shown = |n: u32, key: u32| d.shown(Keyed { n, key });
-    for ((_, a, b), [ka, kb]) in counts.iter_mut().zip(&keys) {
-        (*a, *b) = (shown(*a, *ka), shown(*b, *kb));
+    // For the public, incidents are the sum of the incident categories as
+    // shown one by one: categories of 1..k−1 each must not add up to a
+    // shown count (`/api/v1/cells` shows them one at a time).
+    let by_category = (!d.is_exact()).then(|| {
+        let mut sums: rustc_hash::FxHashMap<CellIndex, u32> = rustc_hash::FxHashMap::default();
+        for code in incident_codes {
+            let one = Filter {
+                kinds: vec![Kind::PlaceObservation],
+                categories: vec![code.clone()],
+                ..filter.clone()
+            };
+            for c in index.hexagon_counts(res, &one) {
+                *sums.entry(c.cell).or_default() += d.shown(c.keyed());
+            }
+        }
+        sums
+    });
+    for ((cell, a, b), [ka, kb]) in counts.iter_mut().zip(&keys) {
+        *a = shown(*a, *ka);
+        *b = match &by_category {
+            Some(sums) => sums.get(cell).copied().unwrap_or(0),
+            None => shown(*b, *kb),
+        };
     }
     let mut cells = perception_gaps(&counts, min_n);
     for (c, k) in cells.iter_mut().zip(keys) {
