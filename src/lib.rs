@@ -9,14 +9,21 @@
 //! - [`model`] — observations, taxonomy, roles, walks, areas: plain data.
 //! - [`ingest`] — GeoJSON, CSV and NDJSON parsing into the model.
 //! - [`index`] — the in-memory R-tree and H3 aggregation; synchronous.
-//! - [`store`] — the [`store::Store`] trait and its embedded SQLite
-//!   implementation.
+//! - [`store`] — the [`store::Store`] trait and its two implementations,
+//!   the embedded SQLite store and PostgreSQL/PostGIS.
 //! - [`service`] — the running service: store + index kept in step.
-//! - [`http`] — the axum router; the only code that knows HTTP.
+//! - [`analysis`] — hot spots (Gi*), emerging hot spots, area analyses,
+//!   perception against incidents, the tiles' analysis overlay.
+//! - [`tiles`] — Web Mercator tiles, clipping, MVT encoding, the tile cache.
+//! - [`http`] — the axum router, the connection loop and its timeouts,
+//!   what expensive analyses may cost; the only code that knows HTTP.
+//! - [`export`] and [`report`] — observations and stored analyses out as
+//!   GeoJSON, CSV and HTML.
 //! - [`demo`] — the deterministic Södertälje demo-data generator.
 //! - [`auth`] — tokens and passwords: generation and hashing.
 //! - [`config`] — the typed configuration.
-//! - [`privacy`] — what public views may show of a count (cell-key rounding).
+//! - [`privacy`] — the one rule for what public views may show: cell-key
+//!   rounding, withheld counts shown as 0, statistics from shown counts.
 //! - [`csv_cell`] — free text in CSV cells that no spreadsheet runs as a formula.
 
 pub mod analysis;
