@@ -101,6 +101,15 @@ pub(super) fn widen(b: Region, margin_m: f64) -> Region {
     }
 }
 
+/// Keeps the cells whose centre lies in `region`: which cells an answer
+/// holds then depends on the cells, never on where their observations lie.
+fn keep_centred_in(counts: &mut Vec<CellCount>, region: Region) {
+    counts.retain(|c| {
+        let centre = h3o::LatLng::from(c.cell);
+        region.contains(centre.lng(), centre.lat())
+    });
+}
+
 /// A cell's counts and its outline in Web Mercator world coordinates.
 pub type CellOutline<'a> = (CellCount, Cow<'a, [(f64, f64)]>);
 
@@ -207,10 +216,7 @@ impl ObservationIndex {
                 ..filter.clone()
             },
         );
-        counts.retain(|c| {
-            let centre = h3o::LatLng::from(c.cell);
-            bbox.contains(centre.lng(), centre.lat())
-        });
+        keep_centred_in(&mut counts, bbox);
         counts
     }
 
@@ -251,10 +257,7 @@ impl ObservationIndex {
             ..filter.clone()
         };
         let mut counts = cell_counts(self.slow_tally(res, &clipped));
-        counts.retain(|c| {
-            let centre = h3o::LatLng::from(c.cell);
-            keep.contains(centre.lng(), centre.lat())
-        });
+        keep_centred_in(&mut counts, keep);
         counts
     }
 
