@@ -258,17 +258,16 @@ async fn small_counts_cannot_be_recovered_by_subtracting_answers() {
     // a neighbour B in the same res-9 parent with 3; one of A's reports is
     // a day later than the others.
     let (lon, lat) = (17.6267, 59.1917);
-    let a = h3o::LatLng::new(lat, lon)
-        .unwrap()
-        .to_cell(h3o::Resolution::Twelve);
-    let a10 = a.parent(h3o::Resolution::Ten).unwrap();
-    let parent = a.parent(h3o::Resolution::Nine).unwrap();
-    let b10 = a10
+    let a = h3o::LatLng::new(lat, lon).unwrap();
+    let a10 = a.to_cell(h3o::Resolution::Ten);
+    let parent = a.to_cell(h3o::Resolution::Nine);
+    let b = a10
         .grid_disk::<Vec<_>>(1)
         .into_iter()
-        .find(|c| *c != a10 && c.parent(h3o::Resolution::Nine) == Some(parent))
+        .filter(|c| *c != a10)
+        .map(h3o::LatLng::from)
+        .find(|b| b.to_cell(h3o::Resolution::Nine) == parent)
         .unwrap();
-    let b = h3o::LatLng::from(b10.center_child(h3o::Resolution::Twelve).unwrap());
     let mut csv = String::from("lon,lat,kind,category,observed_at,organisation\n");
     for i in 0..5 {
         let day = if i == 0 { 11 } else { 10 };
@@ -485,14 +484,12 @@ async fn areas_and_points_layers() {
     problem(tile(&app, "/tiles/roads/2/1/1.mvt", None).await, 404).await;
 }
 
-/// The resolution-9 cell the cluster of 40 reports is counted in: the
-/// ancestor of their resolution-12 cell, as the index aggregates.
+/// The resolution-9 cell the cluster of 40 reports is counted in: the one
+/// their point lies in.
 fn cluster_cell() -> String {
     h3o::LatLng::new(59.1917, 17.6267)
         .unwrap()
-        .to_cell(h3o::Resolution::Twelve)
-        .parent(h3o::Resolution::Nine)
-        .unwrap()
+        .to_cell(h3o::Resolution::Nine)
         .to_string()
 }
 

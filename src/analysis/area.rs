@@ -232,10 +232,7 @@ fn tally(index: &ObservationIndex, filter: &Filter) -> Tally {
         total += 1;
         by_kind[v.kind.index()] += 1;
         *by_category.entry(v.category.to_owned()).or_default() += 1;
-        if let Some(cell) = CellIndex::try_from(v.cell)
-            .ok()
-            .and_then(|c| c.parent(CELL_RESOLUTION))
-        {
+        if let Some(cell) = index.cell_of(v.record, CELL_RESOLUTION) {
             *cells.entry(cell).or_default() += 1;
         }
         if is_dark(v.lon, v.lat, v.observed_at) {

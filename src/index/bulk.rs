@@ -14,8 +14,8 @@
 use geo::{MultiPolygon, Rect};
 
 use super::{
-    AsRow, Columns, ObservationIndex, PointTree, cell_runs::CellRuns, interner::Interner,
-    new_members,
+    AsRow, CellLocator, Columns, ObservationIndex, PointTree, cell_runs::CellRuns,
+    interner::Interner, new_members,
 };
 
 /// The index's columns with a batch appended, and the structures over them.
@@ -117,6 +117,7 @@ impl ObservationIndex {
                 by_id: c.by_id.clone(),
                 points: copy(&c.points, n),
                 cells: copy(&c.cells, n),
+                exact: c.exact.copy(n),
                 times: copy(&c.times, n),
                 keys: copy(&c.keys, n),
                 hours: copy(&c.hours, n),
@@ -152,6 +153,7 @@ impl Columns {
         self.ids.extend_from_slice(&batch.ids);
         self.points.extend_from_slice(&batch.points);
         self.cells.extend_from_slice(&batch.cells);
+        self.exact.append(&batch.exact);
         self.times.extend_from_slice(&batch.times);
         self.keys.extend_from_slice(&batch.keys);
         self.hours.extend_from_slice(&batch.hours);
@@ -205,29 +207,24 @@ impl BulkBase {
             }
             columns.append(&batch);
         }
-        let Columns {
-            points,
-            cells,
-            times,
-            keys,
-            kinds,
-            ..
-        } = &columns;
-        let (tree, (runs, members)) = rayon::join(
-            || PointTree::build(points, cells),
+        // The batch's exact cells, beside the R-tree; the runs need them.
+        let ((tree, members), located) = rayon::join(
             || {
                 rayon::join(
-                    || CellRuns::build(cells, kinds, times, keys),
+                    || PointTree::build(&columns.points, &columns.cells),
                     || {
                         new_members(
                             areas.iter().map(|(bbox, geometry)| (*bbox, geometry)),
-                            points,
-                            base..points.len(),
+                            &columns.points,
+                            base..columns.points.len(),
                         )
                     },
                 )
             },
+            || CellLocator::default().locate(&columns.points[base..], &columns.cells[base..]),
         );
+        columns.exact.extend(located);
+        let runs = CellRuns::build(&columns);
         Some(PreparedBulk {
             version,
             columns,

@@ -7,10 +7,16 @@
 //! as one run sorted by (kind, `observed_at`), with their record keys
 //! alongside (for the cell keys of public rounding). A count for a time range
 //! is two binary searches per kind; the cell key is the sum of the keys
-//! between them. Coarser resolutions add up their resolution-9 descendants.
-//! An R-tree over the cells' centres finds the cells near a tile. Writes
-//! insert into the runs in place (new observations sort last in their kind,
-//! so little moves).
+//! between them. Each level holds the records' own cells there (see
+//! [`super::exact_cells`]), so a record in a run at resolution 10 need not
+//! be in a run at 11 whose parent that cell is.
+//!
+//! Coarser resolutions add up the resolution-9 runs by their digit
+//! ancestor, then move the records whose cell there is not that ancestor
+//! ("movers", a few per cent, each listed with its resolution-9 run) to
+//! their own cell. An R-tree over the cells' centres finds the cells near a
+//! tile. Writes insert into the runs in place (new observations sort last in
+//! their kind, so little moves).
 
 use std::sync::OnceLock;
 
@@ -19,6 +25,8 @@ use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData};
 use rustc_hash::FxHashMap;
 
+use super::Columns;
+use super::exact_cells::ExactCells;
 use super::hexagons::{ancestor, widen};
 use crate::model::Region;
 
@@ -127,9 +135,21 @@ impl Run {
     }
 }
 
+/// A record of a resolution-9 run whose cell at a coarser resolution is
+/// not the run cell's ancestor there.
+#[derive(Clone, Copy)]
+struct Mover {
+    /// The record's cell at the coarser resolution (which its index holds).
+    cell: u64,
+    order: u64,
+    key: u32,
+}
+
 struct Level {
     res: u8,
     runs: Vec<Run>,
+    /// Movers by their run's position in `runs` (at [`COARSEST`] only).
+    movers: FxHashMap<u32, Vec<Mover>>,
     /// Cell → its run's position in `runs`.
     slots: FxHashMap<u64, u32>,
     /// Centres of the cells with runs; data: the run's position.
@@ -148,7 +168,7 @@ fn slot(i: usize) -> u32 {
 impl Level {
     /// The level at `res` from rows `(cell at res, order key, record key)`
     /// sorted.
-    fn from_sorted(res: u8, rows: &[(u64, u64, u32)]) -> Self {
+    fn from_sorted(res: u8, rows: &[Row]) -> Self {
         let runs: Vec<Run> = rows
             .chunk_by(|a, b| a.0 == b.0)
             .map(|group| {
@@ -173,13 +193,15 @@ impl Level {
         Level {
             res,
             runs,
+            movers: FxHashMap::default(),
             slots,
             centres,
         }
     }
 
-    fn insert(&mut self, cell: u64, kind: u8, t: i64, key: u32) {
-        let cell = ancestor(cell, self.res);
+    /// Adds one record, whose cell at this level's resolution is `cell`,
+    /// returning its run's position.
+    fn insert(&mut self, cell: u64, kind: u8, t: i64, key: u32) -> u32 {
         let i = if let Some(&i) = self.slots.get(&cell) {
             i as usize
         } else {
@@ -193,6 +215,7 @@ impl Level {
             i
         };
         self.runs[i].insert(kind, order_key(kind, t), key);
+        slot(i)
     }
 
     fn run(&self, cell: u64) -> Option<&Run> {
@@ -233,6 +256,95 @@ impl<'a> Tallied<'a> {
     }
 }
 
+/// The resolution a cell index holds (bits 52–55).
+fn cell_resolution(cell: u64) -> u8 {
+    u8::try_from((cell >> 52) & 0xF).unwrap_or(0)
+}
+
+/// Adds (or subtracts) one tally to another, entry by entry.
+fn add(into: &mut CellTally, t: CellTally, op: fn(u32, u32) -> u32) {
+    for (x, y) in into.iter_mut().zip(t) {
+        *x = op(*x, y);
+    }
+}
+
+/// The exception bits of [`COARSEST`] and every resolution coarser.
+const COARSER_BITS: u8 = (ExactCells::bit(COARSEST) << 1) - 1;
+
+/// A row of a level being built: cell, order key, record key, record.
+type Row = (u64, u64, u32, u32);
+
+/// Sorted rows of the level finer than `res` become the sorted rows of
+/// `res`, in place: each record's cell there is usually the parent of its
+/// cell one level finer, which keeps the rows grouped; the few others
+/// ("movers") are taken out, sorted and merged back in.
+fn coarsen(rows: &mut Vec<Row>, res: u8, columns: &Columns) {
+    /// Marks a mover's place, taken out below.
+    const GONE: u64 = u64::MAX;
+    let finer = ExactCells::bit(res + 1) | ExactCells::bit(res);
+    let mut movers: Vec<Row> = rows
+        .par_iter_mut()
+        .filter_map(|r| {
+            let parent = ancestor(r.0, res);
+            // Where neither cell is an exception, both are digit ancestors
+            // of the record's resolution-12 cell, and the parent is its cell.
+            let own = if columns.exact.moved(r.3 as usize, finer) == 0 {
+                parent
+            } else {
+                columns.cell_at(r.3 as usize, res)
+            };
+            if own == parent {
+                r.0 = own;
+                None
+            } else {
+                r.0 = GONE;
+                Some((own, r.1, r.2, r.3))
+            }
+        })
+        .collect();
+    if !movers.is_empty() {
+        rows.retain(|r| r.0 != GONE);
+    }
+    rows.par_chunk_by_mut(|a, b| a.0 == b.0)
+        .for_each(<[Row]>::sort);
+    movers.par_sort_unstable();
+    merge_in(rows, &movers);
+}
+
+/// Puts a few sorted rows into sorted `rows`, keeping them sorted: from
+/// the back, a block at a time, without a second copy of `rows`. One
+/// backward scan finds the places (a binary search per row would miss the
+/// cache every step).
+fn merge_in(rows: &mut Vec<Row>, few: &[Row]) {
+    let mut end = rows.len();
+    rows.resize(end + few.len(), (0, 0, 0, 0));
+    for (placed, row) in few.iter().enumerate().rev() {
+        let mut at = end;
+        while at > 0 && rows[at - 1] > *row {
+            at -= 1;
+        }
+        // Rows after `row` shift up by the movers still to place before them.
+        rows.copy_within(at..end, at + placed + 1);
+        rows[at + placed] = *row;
+        end = at;
+    }
+}
+
+/// The resolutions coarser than [`COARSEST`] where a record with cell
+/// `cell9` there and exception bits `moved` (its cell at each resolution
+/// given by `cell_at`) is not in that cell's ancestor: its cells there.
+fn movers_of(cell9: u64, moved: u8, cell_at: impl Fn(u8) -> u64) -> impl Iterator<Item = u64> {
+    (u8::from(super::hexagons::MIN_RESOLUTION)..COARSEST).filter_map(move |res| {
+        // With neither cell an exception, both are digit ancestors of the
+        // resolution-12 cell, and one is the other's ancestor.
+        if moved & (ExactCells::bit(res) | ExactCells::bit(COARSEST)) == 0 {
+            return None;
+        }
+        let own = cell_at(res);
+        (own != ancestor(cell9, res)).then_some(own)
+    })
+}
+
 /// The runs at every resolution that keeps them.
 pub(super) struct CellRuns {
     levels: Vec<Level>,
@@ -240,37 +352,64 @@ pub(super) struct CellRuns {
 
 impl Default for CellRuns {
     fn default() -> Self {
-        CellRuns::build(&[], &[], &[], &[])
+        CellRuns::build(&Columns::default())
     }
 }
 
 impl CellRuns {
-    /// Runs for the records given column by column (resolution-12 cells).
+    /// Runs for the records of `columns`.
     ///
     /// One sort, at the finest level. A parent's children are contiguous in
     /// H3 index order, so the rows sorted for one level are already grouped
     /// by parent for the next, each group made of its children's sorted
-    /// runs, which a stable sort merges in near-linear time.
-    pub fn build(cells: &[u64], kinds: &[u8], times: &[i64], keys: &[u32]) -> Self {
-        let mut rows: Vec<(u64, u64, u32)> = (0..cells.len())
-            .into_par_iter()
-            .map(|i| {
-                (
-                    ancestor(cells[i], FINEST),
-                    order_key(kinds[i], times[i]),
-                    keys[i],
-                )
-            })
-            .collect();
+    /// runs, which a stable sort merges in near-linear time; the few
+    /// records whose cell is not the parent are sorted apart and merged in.
+    pub fn build(columns: &Columns) -> Self {
+        let n = columns.cells.len();
+        // Room for the movers merged in at coarser levels.
+        let mut rows: Vec<Row> = Vec::with_capacity(n + n / 8);
+        rows.par_extend((0..n).into_par_iter().map(|i| {
+            (
+                columns.cell_at(i, FINEST),
+                order_key(columns.kinds[i], columns.times[i]),
+                columns.keys[i],
+                u32::try_from(i).expect("fewer than 2^32 records"),
+            )
+        }));
         rows.par_sort_unstable();
         let mut levels = Vec::with_capacity(RUN_RESOLUTIONS.len());
         levels.push(Level::from_sorted(FINEST, &rows));
         for &res in RUN_RESOLUTIONS.iter().rev().skip(1) {
-            rows.par_iter_mut().for_each(|r| r.0 = ancestor(r.0, res));
-            rows.par_chunk_by_mut(|a, b| a.0 == b.0)
-                .for_each(<[(u64, u64, u32)]>::sort);
+            coarsen(&mut rows, res, columns);
             levels.push(Level::from_sorted(res, &rows));
         }
+        drop(rows);
+        // The movers, found in record order (the columns read in order),
+        // then filed under their resolution-9 runs.
+        let mut movers: Vec<(u64, Mover)> = (0..n)
+            .into_par_iter()
+            .filter(|&i| columns.exact.moved(i, COARSER_BITS) != 0)
+            .flat_map_iter(|i| {
+                let cell9 = columns.cell_at(i, COARSEST);
+                let (order, key) = (
+                    order_key(columns.kinds[i], columns.times[i]),
+                    columns.keys[i],
+                );
+                movers_of(cell9, columns.exact.moved(i, COARSER_BITS), move |res| {
+                    columns.cell_at(i, res)
+                })
+                .map(move |cell| (cell9, Mover { cell, order, key }))
+            })
+            .collect();
+        movers.par_sort_unstable_by_key(|(cell9, _)| *cell9);
+        let coarsest = levels.last_mut().expect("a level");
+        coarsest.movers = movers
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|group| {
+                let run = coarsest.slots[&group[0].0];
+                (run, group.iter().map(|(_, m)| *m).collect())
+            })
+            .collect();
         levels.reverse();
         CellRuns { levels }
     }
@@ -289,10 +428,24 @@ impl CellRuns {
         }
     }
 
-    /// Adds one record.
-    pub fn insert(&mut self, cell: u64, kind: u8, t: i64, key: u32) {
+    /// Adds one record, whose cell at each resolution `cell_at` gives and
+    /// whose exception bits are `moved`.
+    pub fn insert(&mut self, cell_at: impl Fn(u8) -> u64, moved: u8, kind: u8, t: i64, key: u32) {
         for level in &mut self.levels {
-            level.insert(cell, kind, t, key);
+            let cell = cell_at(level.res);
+            let run = level.insert(cell, kind, t, key);
+            if level.res == COARSEST {
+                let order = order_key(kind, t);
+                let movers = movers_of(cell, moved, &cell_at).map(|to| Mover {
+                    cell: to,
+                    order,
+                    key,
+                });
+                let mut movers = movers.peekable();
+                if movers.peek().is_some() {
+                    level.movers.entry(run).or_default().extend(movers);
+                }
+            }
         }
     }
 
@@ -313,7 +466,8 @@ impl CellRuns {
             return Vec::new();
         };
         let edge = |r: u8| h3o::Resolution::try_from(r).map_or(0.0, h3o::Resolution::edge_length_m);
-        let runs: Box<dyn Iterator<Item = &Run>> = match area {
+        // Each run with its position in the level.
+        let runs: Box<dyn Iterator<Item = (u32, &Run)>> = match area {
             Some(area) => {
                 // A cell touching the area has its centre within about one
                 // edge length of it (twice that, for safety). A coarser cell
@@ -330,17 +484,17 @@ impl CellRuns {
                     level
                         .centres
                         .locate_in_envelope(&env)
-                        .map(|p| &level.runs[p.data as usize]),
+                        .map(|p| (p.data, &level.runs[p.data as usize])),
                 )
             }
-            None => Box::new(level.runs.iter()),
+            None => Box::new((0..).zip(&level.runs)),
         };
         let counted = runs
-            .map(|run| (run, run.tally(kinds, from, to)))
-            .filter(|(_, t)| t[0] > 0);
+            .map(|(i, run)| (i, run, run.tally(kinds, from, to)))
+            .filter(|(_, _, t)| t[0] > 0);
         if res == source {
             return counted
-                .map(|(run, tally)| Tallied {
+                .map(|(_, run, tally)| Tallied {
                     cell: run.cell,
                     tally,
                     run: Some(run),
@@ -348,13 +502,41 @@ impl CellRuns {
                 .collect();
         }
         let mut out: FxHashMap<u64, CellTally> = FxHashMap::default();
-        for (run, t) in counted {
-            let slot = out.entry(ancestor(run.cell, res)).or_default();
-            for (x, y) in slot.iter_mut().zip(t) {
-                *x = x.wrapping_add(y);
+        let one = |kind: u8, key: u32| {
+            let k = usize::from(kind);
+            let mut t: CellTally = [0; 8];
+            (t[0], t[1 + k], t[4], t[5 + k]) = (1, 1, key, key);
+            t
+        };
+        let (lo, hi) = (order_key(0, from), order_key(0, to));
+        for (i, run, t) in counted {
+            let parent = ancestor(run.cell, res);
+            add(out.entry(parent).or_default(), t, u32::wrapping_add);
+            for m in level.movers.get(&i).into_iter().flatten() {
+                // The mover's time alone, in the same biased form.
+                let kind = u8::try_from(m.order >> KIND_SHIFT).unwrap_or(0);
+                let time = m.order & ((1 << KIND_SHIFT) - 1);
+                if cell_resolution(m.cell) != res
+                    || kinds & (1 << kind) == 0
+                    || time < lo
+                    || time >= hi
+                {
+                    continue;
+                }
+                add(
+                    out.entry(parent).or_default(),
+                    one(kind, m.key),
+                    u32::wrapping_sub,
+                );
+                add(
+                    out.entry(m.cell).or_default(),
+                    one(kind, m.key),
+                    u32::wrapping_add,
+                );
             }
         }
         out.into_iter()
+            .filter(|(_, t)| t[0] > 0)
             .map(|(cell, tally)| Tallied {
                 cell,
                 tally,

@@ -1,11 +1,13 @@
 //! H3 aggregation: per-cell counts at resolutions 5–12 for any filter.
 //!
-//! Every record keeps its resolution-12 cell; the cell at a coarser
-//! resolution is its ancestor, found by rewriting bits of the index (H3
-//! index layout: resolution in bits 52–55, one 3-bit digit per resolution
-//! below it, unused digits set to 7 — <https://h3geo.org/docs/core-library/h3Indexing>).
-//! A query is one pass over the candidate records; no per-resolution state
-//! has to be maintained on write.
+//! A record is counted in the cell that holds its point at the asked
+//! resolution — h3o's `to_cell` — which is usually, but not always, the
+//! digit ancestor of its resolution-12 cell (see [`super::exact_cells`]).
+//! The ancestor is found by rewriting bits of the index (H3 index layout:
+//! resolution in bits 52–55, one 3-bit digit per resolution below it,
+//! unused digits set to 7 — <https://h3geo.org/docs/core-library/h3Indexing>).
+//! A query is one pass over the candidate records, or binary searches in
+//! the cell runs (see [`super::cell_runs`]).
 
 use std::borrow::Cow;
 
@@ -173,7 +175,9 @@ fn merge<T: Tally>(a: FxHashMap<u64, T>, b: FxHashMap<u64, T>) -> FxHashMap<u64,
     a
 }
 
-/// The ancestor at `res` of a cell index at a finer resolution.
+/// The digit ancestor at `res` of a cell index at a finer resolution: the
+/// coarser cell whose descendants it is among, which is not always the
+/// coarser cell holding its area (H3 cells do not nest).
 #[inline]
 pub(super) fn ancestor(cell: u64, res: u8) -> u64 {
     const RES_MASK: u64 = 0xF << 52;
@@ -237,9 +241,8 @@ impl ObservationIndex {
         {
             return cell_counts(fast.into_iter().map(|t| (t.cell, t.tally)));
         }
-        // A cell's observations lie within its diameter (two edge lengths)
-        // of each other, plus what H3's imperfect nesting adds: a margin of
-        // three edge lengths takes every one of them in.
+        // A cell's observations lie within its hexagon, two edge lengths
+        // across: a margin of three edge lengths takes every one of them in.
         // Only cells whose centre is within `keep` of the area are kept:
         // they hold every cell drawn in it, and all their observations lie
         // within the margin, so every count is whole — which cells a tile
@@ -378,12 +381,7 @@ impl ObservationIndex {
         };
         let count_into = |counts: &mut FxHashMap<u64, T>, i: u32| {
             let i = i as usize;
-            add(
-                counts
-                    .entry(ancestor(self.columns.cells[i], res))
-                    .or_default(),
-                i,
-            );
+            add(counts.entry(self.columns.cell_at(i, res)).or_default(), i);
         };
         if compiled.area.is_none() && compiled.envelope.is_none() {
             let n = u32::try_from(self.columns.cells.len()).expect("fewer than 2^32 records");
@@ -435,9 +433,8 @@ impl ObservationIndex {
             return summary;
         };
         let mut filter = filter.clone();
-        // The cell's records are those whose resolution-12 cell descends
-        // from it, and some of those lie outside its hexagon: the box takes
-        // them all in, so the count is the one `hexagon_counts` gives.
+        // The cell's records lie in its hexagon; the box takes them all in
+        // with room to spare, so the count is the one `hexagon_counts` gives.
         let cell_box = widen(
             crate::model::Region {
                 west: rect.min().x,
@@ -457,7 +454,7 @@ impl ObservationIndex {
             },
         });
         let (r, target) = (u8::from(res), u64::from(cell));
-        self.summarise(&filter, |i| ancestor(self.columns.cells[i], r) == target)
+        self.summarise(&filter, |i| self.columns.cell_at(i, r) == target)
     }
 
     /// The observations matching `filter`: counts by kind, category and month.

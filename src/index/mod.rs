@@ -1,17 +1,21 @@
 //! The in-memory index: every observation's position and filterable
-//! attributes, column by column, with an R-tree over the points and the
-//! observation's H3 cell at the finest served resolution.
+//! attributes, column by column, with an R-tree over the points (grouped by
+//! resolution-12 cell) and the observation's H3 cell at every served
+//! resolution: its resolution-12 cell and where the coarser cells holding
+//! it are not that cell's digit ancestors (`exact_cells`).
 //!
 //! Synchronous and self-contained: no store, no HTTP. The service loads it
 //! from the store at start and inserts every acknowledged write into it; it
 //! is never rebuilt for a single write.
 //!
 //! Memory per observation is about 130 bytes for the columns, R-tree leaf and
-//! id map, and about 70 more for the cell runs (`cell_runs`).
+//! id map, about 70 more for the cell runs (`cell_runs`), and about 15 for
+//! the exact coarser cells and the runs' movers.
 
 mod bulk;
 mod cell_cache;
 mod cell_runs;
+mod exact_cells;
 mod filter;
 mod hexagons;
 mod interner;
@@ -33,12 +37,12 @@ use uuid::Uuid;
 use crate::model::{Area, Kind, Observation, swedish_time};
 pub use bulk::{BatchColumns, BulkBase, PreparedBulk};
 pub use cell_cache::CellCache;
+use exact_cells::{CellLocator, ExactCells};
 use interner::Interner;
 use point_tree::PointTree;
 
-/// The finest H3 resolution kept per observation; coarser cells are its
-/// parents. Resolution 12 cells are about 300 m² — finer than any position a
-/// phone reports outdoors.
+/// The finest H3 resolution kept per observation. Resolution 12 cells are
+/// about 300 m² — finer than any position a phone reports outdoors.
 pub const BASE_RESOLUTION: Resolution = Resolution::Twelve;
 
 /// What the index needs of an observation: position, cell and the
@@ -142,6 +146,8 @@ impl AsRow for (&Observation, u64) {
 /// One observation as [`ObservationIndex::visit`] shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Visit<'a> {
+    /// The index's record number, for [`ObservationIndex::cell_of`].
+    pub record: u32,
     pub id: Uuid,
     pub lon: f64,
     pub lat: f64,
@@ -205,7 +211,10 @@ struct Columns {
     ids: Vec<Uuid>,
     by_id: FxHashMap<Uuid, u32>,
     points: Vec<[f64; 2]>,
+    /// Resolution-12 cells; [`Columns::cell_at`] gives the coarser ones.
     cells: Vec<u64>,
+    /// Where a record's coarser cells are not the digit ancestors.
+    exact: ExactCells,
     times: Vec<i64>,
     /// Record keys for public rounding, see [`crate::privacy`].
     keys: Vec<u32>,
@@ -270,8 +279,23 @@ impl Columns {
         n
     }
 
-    /// Appends one record to every column but the id map, with its record
-    /// key and local hour.
+    /// Finds the exact cells of the records from `first` on, the last
+    /// without them.
+    fn locate_from(&mut self, first: usize) {
+        debug_assert_eq!(self.exact.len(), first);
+        let located = CellLocator::default().locate(&self.points[first..], &self.cells[first..]);
+        self.exact.extend(located);
+    }
+
+    /// Record `i`'s H3 cell at `res` (5–12): the cell that holds its point.
+    #[inline]
+    fn cell_at(&self, i: usize, res: u8) -> u64 {
+        self.exact.cell(i, self.cells[i], res)
+    }
+
+    /// Appends one record to every column but the id map and the exact
+    /// cells (see [`Columns::locate_from`]), with its record key and local
+    /// hour.
     fn push(&mut self, row: Row<'_>, key: u32, hour: u8) {
         self.ids.push(row.id);
         self.points.push([row.lon, row.lat]);
@@ -309,16 +333,10 @@ pub struct ObservationIndex {
 }
 
 /// The cell runs and the R-tree over these columns, built side by side.
-fn build_search_structures(
-    cells: &[u64],
-    kinds: &[u8],
-    times: &[i64],
-    keys: &[u32],
-    points: &[[f64; 2]],
-) -> (cell_runs::CellRuns, PointTree) {
+fn build_search_structures(columns: &Columns) -> (cell_runs::CellRuns, PointTree) {
     rayon::join(
-        || cell_runs::CellRuns::build(cells, kinds, times, keys),
-        || PointTree::build(points, cells),
+        || cell_runs::CellRuns::build(columns),
+        || PointTree::build(&columns.points, &columns.cells),
     )
 }
 
@@ -414,11 +432,13 @@ impl ObservationIndex {
         self.version += 1;
         self.tile_stamps.touch(entry.lon, entry.lat, self.version);
         self.tree.insert([entry.lon, entry.lat], entry.cell, i);
+        let columns = &self.columns;
         self.runs.insert(
-            entry.cell,
+            |res| columns.cell_at(i as usize, res),
+            columns.exact.moved(i as usize, u8::MAX),
             entry.kind as u8,
             entry.observed_at,
-            self.columns.keys[i as usize],
+            columns.keys[i as usize],
         );
         for area in &mut self.areas {
             if area.contains(entry.lon, entry.lat) {
@@ -467,7 +487,9 @@ impl ObservationIndex {
         if let Some(last) = entries.iter().map(|e| e.seq).max() {
             self.max_seq = self.max_seq.max(last);
         }
+        let first = self.columns.ids.len();
         self.columns.push_many(entries);
+        self.columns.locate_from(first);
     }
 
     fn push_columns(&mut self, e: &IndexEntry) -> u32 {
@@ -479,24 +501,28 @@ impl ObservationIndex {
             crate::privacy::record_key(&e.id),
             swedish_time::local_hour(e.observed_at),
         );
+        let (bits, cells) = exact_cells::locate_one(e.lon, e.lat, e.cell);
+        self.columns.exact.push(bits, cells);
         i
     }
 
     /// Rebuilds the R-tree and the cell runs from the columns.
     fn rebuild_search_structures(&mut self) {
-        (self.runs, self.tree) = build_search_structures(
-            &self.columns.cells,
-            &self.columns.kinds,
-            &self.columns.times,
-            &self.columns.keys,
-            &self.columns.points,
-        );
+        (self.runs, self.tree) = build_search_structures(&self.columns);
     }
 
     /// The version at which a map tile's data last changed (`None` for
     /// tiles deeper than [`tile_stamps::STAMPED_ZOOM`]).
     pub fn tile_stamp(&self, tile: crate::tiles::TileId) -> Option<u64> {
         self.tile_stamps.stamp(tile)
+    }
+
+    /// The H3 cell at `res` (5–12) holding a record's point.
+    pub fn cell_of(&self, record: u32, res: Resolution) -> Option<CellIndex> {
+        let i = record as usize;
+        (i < self.len())
+            .then(|| CellIndex::try_from(self.columns.cell_at(i, u8::from(res))).ok())
+            .flatten()
     }
 
     /// A number that changes whenever the index does.
@@ -618,9 +644,11 @@ impl ObservationIndex {
             return;
         };
         self.for_each_match(&compiled, |i| {
+            let record = i;
             let i = i as usize;
             let [lon, lat] = self.columns.points[i];
             f(Visit {
+                record,
                 id: self.columns.ids[i],
                 lon,
                 lat,

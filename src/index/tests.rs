@@ -417,3 +417,204 @@ fn cell_summary_agrees_with_hexagon_counts() {
     let months: Vec<_> = s.by_month.iter().map(|(m, c)| (*m, c.n)).collect();
     assert_eq!(months, [((2026, 1), 2), ((2026, 2), 1)]);
 }
+
+/// Points within centimetres to metres of the edges and corners of the
+/// cells around `(lon, lat)` at every served resolution: where a cell's
+/// digit ancestor and the cell holding the point part ways.
+fn points_near_edges(lon: f64, lat: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let Ok(centre) = h3o::LatLng::new(lat, lon) else {
+        return out;
+    };
+    for res in 5..=12u8 {
+        let r = Resolution::try_from(res).unwrap();
+        for cell in centre.to_cell(r).grid_disk::<Vec<_>>(1) {
+            let c = h3o::LatLng::from(cell);
+            let corners: Vec<h3o::LatLng> = cell.boundary().iter().copied().collect();
+            for (i, v) in corners.iter().enumerate() {
+                let w = corners[(i + 1) % corners.len()];
+                let middle = (
+                    f64::midpoint(v.lng(), w.lng()),
+                    f64::midpoint(v.lat(), w.lat()),
+                );
+                for (px, py) in [(v.lng(), v.lat()), middle] {
+                    // Towards the centre and away from it, by 1 cm to 3 m.
+                    let metres = ((c.lat() - py) * 111_320.0)
+                        .hypot((c.lng() - px) * 111_320.0 * py.to_radians().cos());
+                    for d in [-3.0, -0.4, -0.01, 0.01, 0.4, 3.0] {
+                        let t = d / metres.max(1e-9);
+                        out.push((px + (c.lng() - px) * t, py + (c.lat() - py) * t));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn totals(v: Vec<CellCount>) -> std::collections::BTreeMap<u64, u32> {
+    v.into_iter()
+        .map(|c| (u64::from(c.cell), c.total))
+        .collect()
+}
+
+/// The smallest box holding the points.
+fn bounds(points: &[(f64, f64)]) -> crate::model::Region {
+    let (mut w, mut s, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &(lon, lat) in points {
+        (w, s, e, n) = (w.min(lon), s.min(lat), e.max(lon), n.max(lat));
+    }
+    crate::model::Region {
+        west: w,
+        south: s,
+        east: e,
+        north: n,
+    }
+}
+
+/// The same entries indexed at once, one record at a time, and as an
+/// import's prepared batch.
+fn built_three_ways(entries: &[IndexEntry]) -> [ObservationIndex; 3] {
+    let bulk = ObservationIndex::from_entries(entries.to_vec());
+    let mut single = ObservationIndex::new();
+    for e in entries {
+        single.insert(e);
+    }
+    let mut prepared = ObservationIndex::from_entries(entries[..1].to_vec());
+    let batch = prepared
+        .prepare_bulk(&entries[1..])
+        .expect("a batch to prepare");
+    let last = entries.last().unwrap().seq;
+    assert!(prepared.take_prepared(batch, entries.len() - 1, last));
+    [bulk, single, prepared]
+}
+
+/// Every answer that counts observations per cell — from the runs and from
+/// a scan, whole region and near a tile, per cell and per time bin — at
+/// every resolution 5–12, against h3o's `to_cell` for each point; for an
+/// index built at once, one record at a time, and from a prepared batch.
+fn counts_agree_with_to_cell(points: &[(f64, f64)]) {
+    // Enough records for an import's prepared batch.
+    let points: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .cycle()
+        .take(points.len().max(10_001))
+        .collect();
+    let points = &points[..];
+    let base = datetime!(2025-01-01 0:00 UTC);
+    let entries: Vec<IndexEntry> = points
+        .iter()
+        .enumerate()
+        .map(|(i, &(lon, lat))| {
+            let seq = i64::try_from(i).unwrap() + 1;
+            let t = base + time::Duration::hours(seq * 7);
+            entry(seq, Kind::ALL[i % 3], lon, lat, t, "c")
+        })
+        .collect();
+    let mid = (base + time::Duration::hours(7 * i64::try_from(points.len()).unwrap() / 2))
+        .unix_timestamp();
+    let indexes = built_three_ways(&entries);
+    let region = bounds(points);
+    for idx in &indexes {
+        for res in 5..=12u8 {
+            let r = Resolution::try_from(res).unwrap();
+            let mut expected: std::collections::BTreeMap<u64, [u32; 2]> =
+                std::collections::BTreeMap::default();
+            for (e, &(lon, lat)) in entries.iter().zip(points) {
+                let cell = u64::from(h3o::LatLng::new(lat, lon).unwrap().to_cell(r));
+                expected.entry(cell).or_default()[usize::from(e.observed_at >= mid)] += 1;
+            }
+            let whole: std::collections::BTreeMap<u64, u32> =
+                expected.iter().map(|(&c, n)| (c, n[0] + n[1])).collect();
+            let later: std::collections::BTreeMap<u64, u32> = expected
+                .iter()
+                .filter(|(_, n)| n[1] > 0)
+                .map(|(&c, n)| (c, n[1]))
+                .collect();
+            // The runs (resolution 11 and coarser) and a scan (a category).
+            assert_eq!(
+                totals(idx.hexagon_counts(r, &Filter::default())),
+                whole,
+                "res {res}"
+            );
+            let scan = Filter {
+                categories: vec!["c".into()],
+                ..Filter::default()
+            };
+            assert_eq!(
+                totals(idx.hexagon_counts(r, &scan)),
+                whole,
+                "scan, res {res}"
+            );
+            let since = Filter {
+                from: Some(mid),
+                ..Filter::default()
+            };
+            assert_eq!(
+                totals(idx.hexagon_counts(r, &since)),
+                later,
+                "from, res {res}"
+            );
+            // Near a tile: every cell given is counted whole.
+            for c in idx.hexagon_counts_touching(r, &since, region) {
+                assert_eq!(
+                    Some(&c.total),
+                    later.get(&u64::from(c.cell)),
+                    "tile, res {res}"
+                );
+            }
+            for (c, _) in idx.cells_touching(r, &Filter::default(), region) {
+                assert_eq!(
+                    Some(&c.total),
+                    whole.get(&u64::from(c.cell)),
+                    "tile, res {res}"
+                );
+            }
+            // Per cell, and per time bin.
+            for (&cell, &n) in &whole {
+                let summary =
+                    idx.cell_summary(CellIndex::try_from(cell).unwrap(), &Filter::default());
+                assert_eq!(summary.total.n, n, "cell {cell:x}");
+            }
+            let bins = idx.cell_bin_counts(r, &Filter::default(), &[i64::MIN + 1, mid, i64::MAX]);
+            let binned: std::collections::BTreeMap<u64, [u32; 2]> = bins
+                .into_iter()
+                .map(|(c, b)| (u64::from(c), [b[0].n, b[1].n]))
+                .collect();
+            assert_eq!(binned, expected, "bins, res {res}");
+            for (i, &(lon, lat)) in points.iter().enumerate() {
+                let want = h3o::LatLng::new(lat, lon).unwrap().to_cell(r);
+                assert_eq!(idx.cell_of(u32::try_from(i).unwrap(), r), Some(want));
+            }
+        }
+    }
+}
+
+#[test]
+fn observations_near_cell_edges_count_in_the_cell_they_lie_in() {
+    let points = points_near_edges(17.625, 59.195);
+    // Enough of them straddle an edge for the digits to be wrong.
+    let moved = points
+        .iter()
+        .filter(|&&(lon, lat)| {
+            let ll = h3o::LatLng::new(lat, lon).unwrap();
+            let c12 = ll.to_cell(Resolution::Twelve);
+            c12.parent(Resolution::Nine) != Some(ll.to_cell(Resolution::Nine))
+        })
+        .count();
+    assert!(moved > 50, "{moved}");
+    counts_agree_with_to_cell(&points);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+    /// Anywhere on Earth: icosahedron edges, pentagons, the antimeridian.
+    #[test]
+    fn near_cell_edges_anywhere_counts_follow_to_cell(
+        lon in -179.9f64..179.9,
+        lat in -85.0f64..85.0,
+    ) {
+        counts_agree_with_to_cell(&points_near_edges(lon, lat));
+    }
+}
