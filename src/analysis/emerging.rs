@@ -1,7 +1,7 @@
 //! Emerging hot spots: how hot and cold spots change over time.
 //!
 //! The space-time cube holds one count per cell of the study region and per
-//! period. For every period t and cell i, Gi* (see [`super::hotspots`]) is
+//! period. For every period t and cell i, Gi* (see [`super::gi_star`]) is
 //! computed with cell i's neighbours being the region's cells within grid
 //! distance k in period t *and* in period t − 1 (the first period has only
 //! its own), binary weights. This is the neighbourhood ArcGIS Pro's
@@ -40,10 +40,9 @@
 //! reproducible.
 
 use h3o::CellIndex;
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::hotspots::two_sided_p;
+use super::gi_star::{Standardisation, neighbour_lists, space_time_gi_star, two_sided_p};
 use super::trend::{MannKendall, mann_kendall};
 
 /// The ArcGIS categories, hot and cold, and "no pattern".
@@ -127,30 +126,6 @@ pub struct EmergingSpot {
     pub pattern: Pattern,
 }
 
-/// Against what each bin's neighbourhood sum is compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standardisation {
-    /// The mean and standard deviation of the whole cube (all cells, all
-    /// periods), as ArcGIS Pro's space-time cube does. The default: a period
-    /// whose total falls (the summer after the dark months, a period cut
-    /// short) then shows lower z-scores everywhere instead of turning every
-    /// cell whose previous period was busier into a hot spot.
-    Cube,
-    /// Period t's own mean and standard deviation over the region's cells,
-    /// as sfdep's `local_g_spt()` does. The neighbourhood also holds period
-    /// t − 1, so a fall in the total reads as heat.
-    Period,
-}
-
-impl Standardisation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Standardisation::Cube => "cube",
-            Standardisation::Period => "period",
-        }
-    }
-}
-
 /// What a space-time cube is analysed with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CubeSettings {
@@ -159,92 +134,6 @@ pub struct CubeSettings {
     /// Significance level, for Gi* and the trend.
     pub alpha: f64,
     pub standardisation: Standardisation,
-}
-
-/// Space-time Gi*: `counts[t][i]` is cell `i`'s count in period `t`;
-/// returns `z[t][i]`. `neighbours[i]` lists the positions of cell `i`'s
-/// spatial neighbours in the region, itself included.
-pub fn space_time_gi_star(
-    counts: &[Vec<f64>],
-    neighbours: &[Vec<u32>],
-    standardisation: Standardisation,
-) -> Vec<Vec<f64>> {
-    let n = neighbours.len();
-    // Number of bins, mean and standard deviation of some periods' counts.
-    #[expect(clippy::cast_precision_loss, reason = "cell counts are far below 2^52")]
-    let moments = |rows: &[Vec<f64>]| {
-        let bins = (rows.len() * n) as f64;
-        let mean = rows.iter().flatten().sum::<f64>() / bins;
-        let s = (rows.iter().flatten().map(|v| v * v).sum::<f64>() / bins - mean * mean)
-            .max(0.0)
-            .sqrt();
-        (bins, mean, s)
-    };
-    let cube = moments(counts);
-    counts
-        .iter()
-        .enumerate()
-        .map(|(t, x)| {
-            let previous = t.checked_sub(1).map(|p| &counts[p]);
-            let (nf, mean, s) = match standardisation {
-                Standardisation::Cube => cube,
-                Standardisation::Period => moments(std::slice::from_ref(x)),
-            };
-            neighbours
-                .par_iter()
-                .with_min_len(1024)
-                .map(|nbs| {
-                    let mut wx: f64 = nbs.iter().map(|&j| x[j as usize]).sum();
-                    #[expect(clippy::cast_precision_loss, reason = "a handful of neighbours")]
-                    let mut w = nbs.len() as f64;
-                    if let Some(prev) = previous {
-                        wx += nbs.iter().map(|&j| prev[j as usize]).sum::<f64>();
-                        w *= 2.0;
-                    }
-                    let variance = (nf * w - w * w) / (nf - 1.0);
-                    if nf > 1.0 && s > 0.0 && variance > 0.0 {
-                        (wx - mean * w) / (s * variance.sqrt())
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The positions of each cell's neighbours within grid distance `k` among
-/// `cells`, itself included.
-pub fn neighbour_lists(cells: &[CellIndex], k: u32) -> Vec<Vec<u32>> {
-    let position: FxHashMap<CellIndex, u32> = cells
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (*c, u32::try_from(i).expect("fewer than 2^32 cells")))
-        .collect();
-    cells
-        .par_iter()
-        .with_min_len(1024)
-        .map_init(Vec::new, |disk, c| {
-            grid_disk_into(*c, k, disk);
-            disk.iter()
-                .filter_map(|nb| position.get(nb).copied())
-                .collect()
-        })
-        .collect()
-}
-
-/// `cell.grid_disk(k)` into a reused buffer: the fast algorithm, and the
-/// safe one near pentagons, where the fast one gives up.
-fn grid_disk_into(cell: CellIndex, k: u32, out: &mut Vec<CellIndex>) {
-    out.clear();
-    for nb in cell.grid_disk_fast(k) {
-        let Some(nb) = nb else {
-            out.clear();
-            out.extend(cell.grid_disk_safe(k));
-            return;
-        };
-        out.push(nb);
-    }
 }
 
 /// Emerging hot spots for `cells` (the study region) with `counts[t][i]`

@@ -1,28 +1,18 @@
-//! Hot-spot analysis on H3 cells: the Getis–Ord Gi* statistic.
+//! Hot-spot analysis on H3 cells: Getis–Ord Gi* (see [`super::gi_star`])
+//! for every cell of a study region, in bins.
 //!
-//! For a study region (all cells of one resolution whose centre lies in it,
-//! zero-count cells included), cell i's neighbours are the region's cells
-//! within grid distance `k` of it, itself included, with binary weights.
-//! With n cells, counts x, mean x̄ and S = √(Σx²/n − x̄²):
-//!
-//! ```text
-//!        Σⱼ wᵢⱼ xⱼ − x̄ Wᵢ
-//! Gᵢ* = ─────────────────────────────,   Wᵢ = Σⱼ wᵢⱼ  (= Σⱼ wᵢⱼ² for binary weights)
-//!        S √((n Wᵢ − Wᵢ²) / (n − 1))
-//! ```
-//!
-//! Gi* is a z-score (Ord & Getis 1995, "Local Spatial Autocorrelation
-//! Statistics", Geographical Analysis 27(4), eq. 14; the form the Hot Spot
-//! Analysis tool of ArcGIS documents). It equals the PySAL `esda` package's
-//! `G_Local(star=True, transform='B').Zs`, which the tests check to 1e-9.
-//! p-values are two-sided under the normal approximation; bins follow
-//! ArcGIS: ±3, ±2, ±1 for 99, 95 and 90 % confidence.
+//! Gi* equals the PySAL `esda` package's `G_Local(star=True,
+//! transform='B').Zs`, which the tests check to 1e-9. Bins follow ArcGIS:
+//! ±3, ±2, ±1 for 99, 95 and 90 % confidence, optionally after a False
+//! Discovery Rate correction.
 
 use std::collections::HashMap;
 
 use geo::MultiPolygon;
 use h3o::geom::TilerBuilder;
 use h3o::{CellIndex, Resolution};
+
+use super::gi_star::{Standardisation, neighbour_lists, space_time_gi_star, two_sided_p};
 
 /// One cell's result.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,11 +108,6 @@ impl RegionCellCache {
     }
 }
 
-/// Two-sided p-value of a standard normal z-score: erfc(|z|/√2).
-pub fn two_sided_p(z: f64) -> f64 {
-    libm::erfc(z.abs() / std::f64::consts::SQRT_2)
-}
-
 fn bin(z: f64, p: f64) -> i8 {
     let level = [0.01, 0.05, 0.10]
         .iter()
@@ -144,12 +129,12 @@ pub fn gi_star<S: std::hash::BuildHasher>(
         .iter()
         .map(|c| f64::from(counts.get(c).copied().unwrap_or(0)))
         .collect();
-    let neighbours = super::emerging::neighbour_lists(cells, k);
+    let neighbours = neighbour_lists(cells, k);
     // One period with no previous one: plain Gi*.
-    let z = super::emerging::space_time_gi_star(
+    let z = space_time_gi_star(
         std::slice::from_ref(&x),
         &neighbours,
-        super::emerging::Standardisation::Period,
+        Standardisation::Period,
     )
     .pop()
     .unwrap_or_default();

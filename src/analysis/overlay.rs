@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use h3o::{CellIndex, Resolution};
 use rustc_hash::FxHashMap;
 
-use super::emerging::{CubeSettings, Pattern, Standardisation, emerging_in};
+use super::emerging::{CubeSettings, Pattern, emerging_in};
+use super::gi_star::Standardisation;
 use super::hotspots::{RegionCellCache, hot_spots_in};
 use super::perception::{Gap, perception_in};
 use crate::index::{Filter, ObservationIndex};

@@ -7,7 +7,7 @@
 //! p-value under the normal approximation. Kendall's τ (tau-a) = S / (n(n−1)/2).
 //! The same figures as `pymannkendall.original_test`, which the tests check.
 
-use super::hotspots::two_sided_p;
+use super::gi_star::two_sided_p;
 
 /// The test's result for one series.
 #[derive(Debug, Clone, Copy, PartialEq)]
