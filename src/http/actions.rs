@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::audit;
 use super::auth::require;
 use super::extract::{Query, json_body};
-use super::observations::audit;
 use super::problem::Problem;
 use crate::analysis::area::indicator;
 use crate::model::{Action, Period, Principal, ValidationError};

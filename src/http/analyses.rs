@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::AppState;
+use super::audit::audit;
 use super::auth::require;
 use super::extract::{Query, json_body};
-use super::observations::{audit, geojson};
+use super::features::geojson;
 use super::problem::Problem;
 use crate::model::{Period, Principal, ValidationError};
 use crate::report;

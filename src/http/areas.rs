@@ -9,26 +9,12 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::require;
 use super::extract::{Query, json_body};
+use super::features::{area_feature, geojson};
 use super::filters::filter_params;
-use super::observations::geojson;
 use super::problem::Problem;
 use crate::ingest::geometry::{check_area_rings, multipolygon_from_value};
 use crate::ingest::sweref99;
 use crate::model::{Area, AreaType, Principal, ValidationError};
-
-pub(crate) fn area_feature(a: &Area) -> Value {
-    json!({
-        "type": "Feature",
-        "id": a.id,
-        "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&a.geometry)),
-        "properties": {
-            "id": a.id,
-            "name": a.name,
-            "type": a.area_type.as_str(),
-            "approximate": a.approximate,
-        }
-    })
-}
 
 /// `GET /api/v1/areas` — every area as a GeoJSON Feature.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas",
@@ -229,7 +215,7 @@ pub async fn summary(
         filter_params!(p, area: Some(&id), bbox: None).to_filter(&state.service.taxonomy)?;
     let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     let s = state.service.index().summary(&filter);
-    let mut body = super::hexagons::breakdown(&s, d, &state.service.taxonomy);
+    let mut body = super::features::breakdown(&s, d, &state.service.taxonomy);
     body["area"] = area_feature(&area)["properties"].clone();
     Ok(axum::Json(body).into_response())
 }

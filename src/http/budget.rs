@@ -12,7 +12,9 @@ use bytes::Bytes;
 use rustc_hash::FxHashMap;
 use tokio::sync::Semaphore;
 
+use super::AppState;
 use super::problem::Problem;
+use crate::privacy::Disclosure;
 
 /// How long a signed-in caller waits for a slot before `503`.
 const STAFF_WAIT: Duration = Duration::from_secs(30);
@@ -138,6 +140,18 @@ pub fn feature_collection(
     }
     out.extend_from_slice(b"]}");
     out
+}
+
+/// What identifies an analysis answer: the route and query, what the caller
+/// may see, and the data version.
+pub(super) fn answer_key(state: &AppState, uri: &axum::http::Uri, d: Disclosure) -> String {
+    format!(
+        "{}?{}|{:?}|{}",
+        uri.path(),
+        uri.query().unwrap_or_default(),
+        d,
+        state.service.index().version()
+    )
 }
 
 #[cfg(test)]

@@ -6,8 +6,11 @@ use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::{Date, OffsetDateTime};
 
 use super::problem::Problem;
-use crate::index::{Filter, HourSet};
+use h3o::Resolution;
+
+use crate::index::{CellCount, Filter, HourSet, MAX_RESOLUTION, MIN_RESOLUTION};
 use crate::model::{Kind, Region, Taxonomy, period, swedish_time};
+use crate::privacy::Disclosure;
 
 /// Builds [`FilterParams`] from a query struct that has the fields `kind`,
 /// `category`, `from`, `to` and `hours` (all `Option<String>`), with the
@@ -176,9 +179,56 @@ pub fn day(name: &str, s: &str) -> Result<Date, Problem> {
     period::check_date(d).map_err(|e| Problem::invalid_query(format!("{name}: {e}")))
 }
 
+/// Counts per cell for a caller: analysts count the observations inside a
+/// bounding box, everyone else the whole cells whose centre lies inside it
+/// (see [`crate::index::ObservationIndex::hexagon_counts_whole_cells`]).
+pub(super) fn counts_as_seen(
+    index: &crate::index::ObservationIndex,
+    res: Resolution,
+    filter: &crate::index::Filter,
+    d: Disclosure,
+) -> Vec<CellCount> {
+    if d.is_exact() {
+        index.hexagon_counts(res, filter)
+    } else {
+        index.hexagon_counts_whole_cells(res, filter)
+    }
+}
+
+/// The resolution `res` defaults to.
+const DEFAULT_RESOLUTION: u8 = 9;
+
+/// Parses `res`, defaulting to [`DEFAULT_RESOLUTION`].
+pub fn parse_resolution(s: Option<&str>) -> Result<Resolution, Problem> {
+    let bad = || {
+        Problem::invalid_query(format!(
+            "res: must be an H3 resolution from {} to {}",
+            u8::from(MIN_RESOLUTION),
+            u8::from(MAX_RESOLUTION)
+        ))
+    };
+    let r = match s {
+        None => DEFAULT_RESOLUTION,
+        Some(s) => s.parse::<u8>().map_err(|_| bad())?,
+    };
+    Resolution::try_from(r)
+        .ok()
+        .filter(|r| (MIN_RESOLUTION..=MAX_RESOLUTION).contains(r))
+        .ok_or_else(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolutions_outside_5_to_12_are_refused() {
+        assert_eq!(parse_resolution(None).unwrap(), Resolution::Nine);
+        assert_eq!(parse_resolution(Some("12")).unwrap(), Resolution::Twelve);
+        for bad in ["4", "13", "x", "-1"] {
+            assert!(parse_resolution(Some(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_the_shared_parameters() {

@@ -3,17 +3,16 @@
 //! `GET /api/v1/hotspots/emerging`, their trend over months or quarters.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::budget::feature_collection;
+use super::budget::{answer_key, feature_collection};
 use super::extract::Query;
+use super::features::{cell_polygon, geojson_bytes};
 use super::filters::filter_params;
-use super::hexagons::cell_polygon;
-use super::hexagons::parse_resolution;
+use super::filters::parse_resolution;
 use super::problem::Problem;
 use crate::analysis::{
     CubeSettings, RegionCellCache, Standardisation, emerging_in, fdr_bins, hot_spots_in,
@@ -121,31 +120,6 @@ pub async fn hotspots(
         })
         .await?;
     Ok(geojson_bytes(body))
-}
-
-/// What identifies an analysis answer: the route and query, what the caller
-/// may see, and the data version.
-pub(super) fn answer_key(state: &AppState, uri: &axum::http::Uri, d: Disclosure) -> String {
-    format!(
-        "{}?{}|{:?}|{}",
-        uri.path(),
-        uri.query().unwrap_or_default(),
-        d,
-        state.service.index().version()
-    )
-}
-
-pub(super) fn geojson_bytes(body: bytes::Bytes) -> Response {
-    use axum::response::IntoResponse;
-    (
-        StatusCode::OK,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            super::observations::GEO_JSON,
-        )],
-        body,
-    )
-        .into_response()
 }
 
 /// `k`: the neighbourhood's grid distance, 1–5, default 1.

@@ -20,9 +20,11 @@
 mod actions;
 mod analyses;
 mod areas;
+mod audit;
 mod auth;
 mod budget;
 mod extract;
+mod features;
 mod filters;
 mod hexagons;
 mod hotspots;

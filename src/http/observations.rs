@@ -13,8 +13,10 @@ use time::OffsetDateTime;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use uuid::Uuid;
 
+use super::audit::audit;
 use super::auth::require;
 use super::extract::{Json, Query, json_body};
+use super::features::{GEO_JSON, geojson};
 use super::filters::{FilterParams, filter_params};
 use super::problem::Problem;
 use super::{AppState, client_ip};
@@ -26,24 +28,13 @@ use crate::model::{
     FindingStatus, Kind, NewObservation, Observation, Principal, Role, ValidationError,
 };
 use crate::service::ImportError;
-use crate::store::{AuditEntry, FindingUpdate, Inserted};
+use crate::store::{FindingUpdate, Inserted};
 
-/// GeoJSON media type.
-pub const GEO_JSON: &str = "application/geo+json";
 /// Rejections listed in one import answer; the count covers them all.
 const MAX_LISTED_REJECTIONS: usize = 1_000;
 /// Default and largest page sizes for listings.
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
-
-pub(super) fn geojson(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, GEO_JSON)],
-        serde_json::to_vec(body).unwrap_or_default(),
-    )
-        .into_response()
-}
 
 /// Fills in what the caller's credentials decide (organisation, walk) and
 /// checks the caller may submit this kind.
@@ -318,19 +309,6 @@ impl Problem {
     fn with_detail(mut self, detail: String) -> Self {
         self.detail = detail;
         self
-    }
-}
-
-/// Writes an audit entry; a failure is logged, not fatal to the read.
-pub(super) async fn audit(state: &AppState, principal: &Principal, action: &str, detail: String) {
-    let entry = AuditEntry {
-        at: OffsetDateTime::now_utc(),
-        actor: principal.actor.clone(),
-        action: action.into(),
-        detail,
-    };
-    if let Err(e) = state.service.store().append_audit(&entry).await {
-        tracing::error!(error = %super::problem::error_chain(&e), "audit write failed");
     }
 }
 

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::areas::area_feature;
 use super::extract::Query;
+use super::features::area_feature;
+use super::features::hexagon_feature_json;
+use super::features::{GEO_JSON, geojson};
 use super::filters::filter_params;
-use super::hexagons::{hexagon_feature_json, parse_resolution};
-use super::observations::{GEO_JSON, geojson};
+use super::filters::parse_resolution;
 use super::peer::LinkBase;
 use super::problem::Problem;
 use crate::csv_cell::neutralise;
@@ -200,7 +201,7 @@ pub async fn items(
             let (d, filter) =
                 super::filters::as_seen(&principal, state.settings.k_anonymity, filter.clone())?;
             super::filters::check_resolution(d, res)?;
-            let cells = super::hexagons::counts_as_seen(&state.service.index(), res, &filter, d);
+            let cells = super::filters::counts_as_seen(&state.service.index(), res, &filter, d);
             cells
                 .iter()
                 .filter_map(|c| hexagon_feature_json(c, d))
@@ -375,8 +376,7 @@ pub async fn item(
                 .get(uuid)
                 .await?
                 .ok_or_else(not_found)?;
-            super::observations::audit(&state, &principal, "ogc.observation", uuid.to_string())
-                .await;
+            super::audit::audit(&state, &principal, "ogc.observation", uuid.to_string()).await;
             Ok(geojson(StatusCode::OK, &observation_feature(&o)))
         }
         _ => Err(Problem::not_found(format!("no collection {id:?}"))),

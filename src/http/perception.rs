@@ -9,8 +9,9 @@ use serde_json::json;
 use super::AppState;
 use super::budget::feature_collection;
 use super::extract::Query;
+use super::features::cell_polygon;
 use super::filters::FilterParams;
-use super::hexagons::{cell_polygon, parse_resolution};
+use super::filters::parse_resolution;
 use super::problem::Problem;
 use crate::analysis::perception::perception_in;
 use crate::model::Principal;
@@ -63,7 +64,7 @@ pub async fn perception(
     let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     super::filters::check_resolution(d, res)?;
     let service = state.service.clone();
-    let key = super::hotspots::answer_key(&state, &uri, d);
+    let key = super::budget::answer_key(&state, &uri, d);
     let body = state
         .budget
         .answer(key, principal.is_staff(), move || {
@@ -99,5 +100,5 @@ pub async fn perception(
             Ok(feature_collection(&head, features))
         })
         .await?;
-    Ok(super::hotspots::geojson_bytes(body))
+    Ok(super::features::geojson_bytes(body))
 }

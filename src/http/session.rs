@@ -232,7 +232,7 @@ pub async fn revoke_token(
     {
         return Err(not_found());
     }
-    super::observations::audit(&state, &principal, "token.revoke", id).await;
+    super::audit::audit(&state, &principal, "token.revoke", id).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -35,7 +35,7 @@ use serde_json::json;
 use super::AppState;
 use super::extract::Query;
 use super::filters::filter_params;
-use super::hexagons::parse_resolution;
+use super::filters::parse_resolution;
 use super::problem::Problem;
 use crate::analysis::overlay::Overlay;
 use crate::index::Filter;
