@@ -28,8 +28,20 @@ pub struct Service {
     /// Batches of ours being stored and indexed; catch-up waits for them
     /// rather than read their rows back (see [`Service::catch_up`]).
     imports_in_flight: AtomicUsize,
+    /// Held while an analysis is compared with the stored ones and stored,
+    /// so that two requests at once store one.
+    storing_analysis: tokio::sync::Mutex<()>,
     pub taxonomy: Taxonomy,
     pub region: Region,
+}
+
+/// What storing an area analysis did.
+pub enum StoredOutcome {
+    /// A new analysis was stored.
+    Created(crate::store::StoredAnalysis),
+    /// The newest stored analysis of the area and period says the same:
+    /// it is returned instead of a copy.
+    Unchanged(crate::store::StoredAnalysis),
 }
 
 impl Service {
@@ -53,6 +65,7 @@ impl Service {
             index: RwLock::new(index),
             caught_up_to: Mutex::new(after),
             imports_in_flight: AtomicUsize::new(0),
+            storing_analysis: tokio::sync::Mutex::new(()),
             taxonomy,
             region,
         })
@@ -392,23 +405,38 @@ impl Service {
         self: &Arc<Self>,
         area_id: &str,
         period: crate::model::Period,
-    ) -> Result<Option<crate::store::StoredAnalysis>, StoreError> {
+    ) -> Result<Option<StoredOutcome>, StoreError> {
+        let _one_at_a_time = self.storing_analysis.lock().await;
         let Some(analysis) = self
             .analyse_area(area_id, period, crate::index::Filter::default())
             .await?
         else {
             return Ok(None);
         };
+        let body =
+            serde_json::to_value(&analysis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The newest of this period (the list is newest period first, then
+        // newest first): a second click stores no copy.
+        let newest = self
+            .store
+            .list_analyses(area_id)
+            .await?
+            .into_iter()
+            .find(|a| a.period == period);
+        if let Some(newest) = newest
+            && same_but_time(&newest.body, &body)
+        {
+            return Ok(Some(StoredOutcome::Unchanged(newest)));
+        }
         let stored = crate::store::StoredAnalysis {
             id: Uuid::now_v7(),
             area_id: area_id.to_owned(),
             period,
             created_at: analysis.generated_at,
-            body: serde_json::to_value(&analysis)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            body,
         };
         self.store.save_analysis(&stored).await?;
-        Ok(Some(stored))
+        Ok(Some(StoredOutcome::Created(stored)))
     }
 
     /// Stores the analysis of the last complete period of `kind` for every
@@ -427,10 +455,27 @@ impl Service {
                 .await?
                 .iter()
                 .any(|a| a.period == period);
-            if !done && self.store_area_analysis(&area.id, period).await?.is_some() {
+            if !done
+                && let Some(StoredOutcome::Created(_)) =
+                    self.store_area_analysis(&area.id, period).await?
+            {
                 made += 1;
             }
         }
         Ok(made)
     }
+}
+
+/// Whether two analyses say the same, whenever each was generated. Both
+/// go through JSON text first, as a stored one has: parsing a float back
+/// may differ from the float written in its last bit.
+fn same_but_time(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let without_time = |v: &serde_json::Value| {
+        let mut v: serde_json::Value = serde_json::from_str(&v.to_string()).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("generated_at");
+        }
+        v
+    };
+    without_time(a) == without_time(b)
 }

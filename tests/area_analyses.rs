@@ -671,3 +671,50 @@ async fn periods_outside_the_supported_years_are_refused_and_never_break_a_read(
         assert_eq!(fields_of(&p), ["period"], "{p}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storing_the_same_analysis_twice_keeps_one_and_admins_read_it() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let quarter = json!({"period": "2025-Q3"});
+    let store = || app.post_json("/api/v1/areas/hovsjo/analyses", Some(&app.admin), &quarter);
+    // A double click: both at once, then once more.
+    let (a, b) = tokio::join!(store(), store());
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201], "one stored, one found");
+    let (a, b) = (json_of(a).await, json_of(b).await);
+    assert_eq!(a["id"], b["id"]);
+    let again = store().await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(json_of(again).await["id"], a["id"]);
+    // Admins, who may store analyses, may read them; each shows when it was made.
+    let list = json_of(
+        app.get("/api/v1/areas/hovsjo/analyses", Some(&app.admin))
+            .await,
+    )
+    .await;
+    let analyses = list["analyses"].as_array().unwrap();
+    assert_eq!(analyses.len(), 1, "{list}");
+    assert!(
+        analyses[0]["created_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20"))
+    );
+    let id = a["id"].as_str().unwrap();
+    let one = app
+        .get(&format!("/api/v1/analyses/{id}"), Some(&app.admin))
+        .await;
+    assert_eq!(one.status(), 200);
+    // New data for the quarter: the next one is stored anew.
+    let mut late = report(HOVSJO.0, HOVSJO.1);
+    late["properties"]["observed_at"] = json!("2025-09-30T12:00:00Z");
+    json_of(
+        app.post_json("/api/v1/observations", Some(&app.analyst), &late)
+            .await,
+    )
+    .await;
+    let changed = store().await;
+    assert_eq!(changed.status(), 201);
+    assert_ne!(json_of(changed).await["id"], a["id"]);
+}

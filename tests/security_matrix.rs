@@ -333,10 +333,10 @@ fn analysis_cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> 
         ("get", "/api/v1/areas/{id}/analysis") => vec![case(
             format!("{}?period=2026-Q3", raw("hovsjo")),
             None,
-            analyst_only,
+            staff,
         )],
         ("get", "/api/v1/areas/{id}/analyses") => {
-            vec![case(raw("hovsjo"), None, analyst_only)]
+            vec![case(raw("hovsjo"), None, staff)]
         }
         ("post", "/api/v1/areas/{id}/analyses") => vec![case(
             raw("hovsjo"),
@@ -344,8 +344,8 @@ fn analysis_cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> 
             staff,
         )],
         ("get", "/api/v1/analyses/{id}") => vec![
-            case(raw(&w.analysis), None, analyst_only),
-            case(format!("{}?f=html", raw(&w.analysis)), None, analyst_only),
+            case(raw(&w.analysis), None, staff),
+            case(format!("{}?f=html", raw(&w.analysis)), None, staff),
         ],
         ("get", "/api/v1/actions") => vec![case(template.into(), None, allow_all)],
         ("put", "/api/v1/actions/{id}") => vec![case(

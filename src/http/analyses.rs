@@ -21,10 +21,16 @@ use super::features::geojson;
 use super::problem::Problem;
 use crate::model::{Period, Principal, ValidationError};
 use crate::report;
+use crate::service::StoredOutcome;
 use crate::store::StoredAnalysis;
 
+/// Staff who may generate analyses may read them: analysts and admins.
 fn may_read(principal: &Principal) -> Result<(), Problem> {
-    require(principal, principal.reads_raw(), "reading area analyses")
+    require(
+        principal,
+        principal.may_follow_up(),
+        "reading area analyses",
+    )
 }
 
 fn parse_period(s: Option<&str>) -> Result<Period, Problem> {
@@ -60,7 +66,7 @@ pub struct AnalysisParams {
         (status = 200, description = "Counts by kind and category, rate against the municipality, change against the previous period and a year earlier, top cells, hot spots, share in darkness, walk findings' follow-up and the indicators of the area's actions", body = Object),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an analyst", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither analyst nor admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown area", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -127,6 +133,7 @@ fn summary(a: &StoredAnalysis) -> Value {
     request_body = NewAnalysis,
     responses(
         (status = 201, description = "Stored; its summary with links to every format", body = Object),
+        (status = 200, description = "The newest stored analysis of the area and period says the same (only its generation time would differ): that one's summary, and nothing new stored", body = Object),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither analyst nor admin", body = Problem, content_type = "application/problem+json"),
@@ -152,11 +159,15 @@ pub async fn create(
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;
     let period = Period::parse_in_years(&new.period)
         .map_err(|e| Problem::validation(vec![ValidationError::new("period", e)]))?;
-    let stored = state
+    let outcome = state
         .service
         .store_area_analysis(&id, period)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?;
+    let (status, stored) = match outcome {
+        StoredOutcome::Created(a) => (StatusCode::CREATED, a),
+        StoredOutcome::Unchanged(a) => (StatusCode::OK, a),
+    };
     audit(
         &state,
         &principal,
@@ -164,7 +175,7 @@ pub async fn create(
         format!("{id} {period} {}", stored.id),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(summary(&stored))).into_response())
+    Ok((status, Json(summary(&stored))).into_response())
 }
 
 /// `GET /api/v1/areas/{id}/analyses` — the stored analyses of an area.
@@ -173,7 +184,7 @@ pub async fn create(
     responses(
         (status = 200, description = "Summaries, newest period first", body = Object),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an analyst", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither analyst nor admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list(
@@ -212,7 +223,7 @@ pub struct FormatParams {
             )),
         (status = 400, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an analyst", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither analyst nor admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such analysis", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
