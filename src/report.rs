@@ -124,12 +124,35 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// A number as Swedish text: whole numbers as they are, others to one
+/// decimal with a decimal comma (`48,3`, `28,5`), none when it is zero.
 fn number(v: &Value) -> String {
     match v.as_f64() {
         None => "–".into(),
         Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
-        Some(x) => format!("{x:.2}").replace('.', ","),
+        Some(x) => {
+            let one = format!("{x:.1}");
+            one.strip_suffix(".0").unwrap_or(&one).replace('.', ",")
+        }
     }
+}
+
+/// An RFC 3339 time as Swedish local date and time, to the minute.
+fn local_time(v: &Value) -> String {
+    let Some(t) = v.as_str().and_then(|s| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    }) else {
+        return "–".into();
+    };
+    let t = t.to_offset(crate::model::swedish_time::offset_at(t));
+    format!(
+        "{}-{:02}-{:02} kl. {:02}.{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 fn percent(v: &Value) -> String {
@@ -143,7 +166,7 @@ fn share(v: &Value) -> String {
 }
 
 /// The printable report (Swedish), styled by `/static/analysis-report.css`.
-pub fn html(a: &StoredAnalysis, taxonomy: &Taxonomy) -> String {
+pub fn html(a: &StoredAnalysis, taxonomy: &Taxonomy, k_anonymity: u32) -> String {
     let b = &a.body;
     let name = escape(b["area"]["name"].as_str().unwrap_or_default());
     let mut h = String::new();
@@ -152,12 +175,13 @@ pub fn html(a: &StoredAnalysis, taxonomy: &Taxonomy) -> String {
         "<!doctype html><html lang=\"sv\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Områdesanalys {name} {period}</title>\
-         <link rel=\"stylesheet\" href=\"/static/analysis-report.css\"></head><body><main>\
+         <link rel=\"stylesheet\" href=\"/static/analysis-report.css\">\
+         <script src=\"/static/analysis-report.js\" defer></script></head><body><main>\
          <header><p class=\"kicker\">Områdesanalys · Trygg</p><h1>{name}</h1>\
-         <p class=\"meta\">Period <strong>{period}</strong> · skapad {created} · analys {id}{approx}</p></header>",
+         <p class=\"meta\">Period <strong>{period}</strong> · skapad {created}{approx}</p>\
+         <button type=\"button\" id=\"print\" class=\"print\">Skriv ut</button></header>",
         period = a.period,
-        created = escape(b["generated_at"].as_str().unwrap_or_default()),
-        id = a.id,
+        created = local_time(&b["generated_at"]),
         approx = if b["area"]["approximate"] == true {
             " · <em>områdesgränsen är ungefärlig</em>"
         } else {
@@ -171,7 +195,7 @@ pub fn html(a: &StoredAnalysis, taxonomy: &Taxonomy) -> String {
          <div><span class=\"big\">{prev}</span><span>mot {prev_p} ({prev_n})</span></div>\
          <div><span class=\"big\">{year}</span><span>mot {year_p} ({year_n})</span></div>\
          <div><span class=\"big\">{dark}</span><span>i mörker</span></div>\
-         <div><span class=\"big\">{ratio}</span><span>täthet jämfört med kommunen</span></div>\
+         <div><span class=\"big\">{ratio}</span><span>gånger kommunens täthet (observationer per km²)</span></div>\
          </section>",
         total = number(&b["total"]),
         prev = percent(&b["previous"]["change_percent"]),
@@ -183,7 +207,12 @@ pub fn html(a: &StoredAnalysis, taxonomy: &Taxonomy) -> String {
         dark = share(&b["darkness"]["share"]),
         ratio = b["municipality"]["rate_ratio"]
             .as_f64()
-            .map_or("–".into(), |r| format!("{r:.1}×").replace('.', ",")),
+            // Whole times from ten up: "172", not "172,1".
+            .map_or("–".into(), |r| number(&Value::from(if r >= 10.0 {
+                r.round()
+            } else {
+                r
+            }))),
     );
     h.push_str("<section class=\"map\"><h2>Karta</h2>");
     h.push_str(&svg_map(b));
@@ -196,7 +225,7 @@ pub fn html(a: &StoredAnalysis, taxonomy: &Taxonomy) -> String {
     counts_section(&mut h, b, taxonomy);
     findings_section(&mut h, b);
     indicators_section(&mut h, b);
-    cells_section(&mut h, b);
+    cells_section(&mut h, b, &a.id.to_string(), k_anonymity);
     h
 }
 
@@ -288,7 +317,7 @@ fn indicators_section(h: &mut String, b: &Value) {
     h.push_str("</section>");
 }
 
-fn cells_section(h: &mut String, b: &Value) {
+fn cells_section(h: &mut String, b: &Value, id: &str, k_anonymity: u32) {
     h.push_str("<section class=\"cols\"><div><h2>Mest rapporterade celler</h2><table>");
     for c in list(b, "top_cells") {
         let _ = write!(
@@ -312,11 +341,15 @@ fn cells_section(h: &mut String, b: &Value) {
         h,
         "</table></div></section><footer><p>Kommunen: {} observationer under perioden, \
          {} per km². Området: {} km², {} per km². Mörker: solen under horisonten \
-         på platsen och vid tidpunkten.</p></footer></main></body></html>",
+         på platsen och vid tidpunkten.</p><p>Talen är exakta. Offentliga sidor visar \
+         tal avrundade till multipler av {k} och kan därför skilja sig något.</p>\
+         <p class=\"id\">Analys-id {id}</p></footer></main></body></html>",
         number(&b["municipality"]["total"]),
         number(&b["municipality"]["per_km2"]),
         number(&b["area"]["km2"]),
         number(&b["per_km2"]),
+        k = k_anonymity,
+        id = escape(id),
     );
 }
 
@@ -418,6 +451,26 @@ fn svg_map(b: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_times_read_as_swedish() {
+        assert_eq!(number(&json!(48.3)), "48,3");
+        assert_eq!(number(&json!(28.5)), "28,5");
+        assert_eq!(number(&json!(172.04)), "172");
+        assert_eq!(number(&json!(0.35)), "0,3");
+        assert_eq!(number(&json!(12)), "12");
+        assert_eq!(number(&Value::Null), "–");
+        // Summer time, then winter time.
+        assert_eq!(
+            local_time(&json!("2026-06-01T10:05:59Z")),
+            "2026-06-01 kl. 12.05"
+        );
+        assert_eq!(
+            local_time(&json!("2026-12-04T10:05:00.123Z")),
+            "2026-12-04 kl. 11.05"
+        );
+        assert_eq!(local_time(&json!("not a time")), "–");
+    }
 
     #[test]
     fn csv_quotes_formula_text_but_not_numbers() {

@@ -331,6 +331,12 @@ async fn a_stored_analysis_stays_as_it_was_in_every_format() {
     let html = html.text().await.unwrap();
     assert!(html.contains("Områdesanalys") && html.contains("Hovsjö") && html.contains("<svg"));
     assert!(html.contains("2025-Q3"));
+    // Made for people: a local time, a print button, the id only in small print.
+    assert!(
+        html.contains(" kl. ") && html.contains("id=\"print\""),
+        "{html}"
+    );
+    assert!(!html.contains(&format!("analys {id}")));
 
     problem(
         app.get(&format!("/api/v1/analyses/{id}?f=pdf"), Some(&app.analyst))

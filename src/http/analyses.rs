@@ -276,7 +276,7 @@ pub async fn get(
             .into_response(),
         "html" => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            report::html(&stored, &state.service.taxonomy),
+            report::html(&stored, &state.service.taxonomy, state.settings.k_anonymity),
         )
             .into_response(),
         _ => Json(json!({
