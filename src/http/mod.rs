@@ -45,7 +45,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -401,14 +401,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let catch_up = tokio::spawn(catch_up_loop(
-        Arc::clone(&state.service),
+    let background = state.service.start_background(
         state.settings.catch_up_interval,
-    ));
-    let schedule = state
-        .settings
-        .analysis_schedule
-        .map(|kind| tokio::spawn(analysis_schedule_loop(Arc::clone(&state.service), kind)));
+        state.settings.analysis_schedule,
+    );
     let header_timeout = state.settings.header_timeout;
     let metrics =
         match state.settings.metrics_listen {
@@ -437,64 +433,8 @@ pub async fn serve(
     if let Some(metrics) = metrics {
         metrics.abort();
     }
-    catch_up.abort();
-    if let Some(schedule) = schedule {
-        schedule.abort();
-    }
+    drop(background);
     result
-}
-
-/// How often the schedule looks for a period that has ended.
-const SCHEDULE_CHECK: Duration = Duration::from_secs(3600);
-
-/// Stores every area's analysis of each `kind` period once it has ended:
-/// checked at start and hourly after, so a restart catches up.
-async fn analysis_schedule_loop(service: Arc<Service>, kind: crate::model::PeriodKind) {
-    let mut tick = tokio::time::interval(SCHEDULE_CHECK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match service
-            .scheduled_analyses(kind, time::OffsetDateTime::now_utc())
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                analyses = n,
-                period = kind.as_str(),
-                "stored scheduled area analyses"
-            ),
-            Err(crate::store::StoreError::Closed) => return,
-            Err(e) => {
-                tracing::warn!(error = %problem::error_chain(&e), "scheduled area analyses failed");
-            }
-        }
-    }
-}
-
-/// Indexes what other processes commit: at once when the store announces a
-/// change (PostgreSQL `NOTIFY`), and by polling every `every` in any case.
-async fn catch_up_loop(service: Arc<Service>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let changes = service.store().changes();
-    loop {
-        match &changes {
-            Some(notify) => tokio::select! {
-                _ = tick.tick() => {}
-                () = notify.notified() => {}
-            },
-            None => {
-                tick.tick().await;
-            }
-        }
-        match service.catch_up().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(observations = n, "indexed observations written elsewhere"),
-            Err(crate::store::StoreError::Closed) => return,
-            Err(e) => tracing::warn!(error = %problem::error_chain(&e), "catch-up failed"),
-        }
-    }
 }
 
 pub use session::token_record;

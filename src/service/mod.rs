@@ -3,6 +3,10 @@
 //! before the acknowledgement; writes made by other processes on the same
 //! store (the CLI, other instances) are picked up by [`Service::catch_up`].
 
+mod background;
+
+pub use background::Background;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
