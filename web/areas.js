@@ -39,6 +39,7 @@ async function showList() {
     a.href = `/areas/${encodeURIComponent(f.properties.id)}`;
     const h = document.createElement('h2');
     h.textContent = f.properties.name;
+    content(h);
     const big = document.createElement('p');
     big.className = 'big';
     big.textContent = s?.count != null ? i18n.number(s.count) : i18n.lessThan(config.k_anonymity);
@@ -66,7 +67,7 @@ async function showDetail() {
     document.getElementById('area-name').textContent = t('unknownArea', { id });
     return;
   }
-  document.getElementById('area-name').textContent = feature.properties.name;
+  content(document.getElementById('area-name')).textContent = feature.properties.name;
   const q = period();
   q.set('area', id);
   q.set('res', '10');
@@ -120,7 +121,8 @@ async function showAnalyses() {
     return;
   }
   list.replaceChildren(...analyses.map((a) => {
-    const li = el('li', null, `${a.period} · ${i18n.number(a.total ?? 0)} ${t('observations')} · `);
+    const li = el('li');
+    li.append(el('bdi', null, a.period), ` · ${i18n.number(a.total ?? 0)} ${t('observations')} · `);
     for (const [format, label] of [['html', t('report')], ['csv', 'CSV'], ['geojson', 'GeoJSON']]) {
       const b = el('button', 'link', label);
       b.type = 'button';
@@ -178,17 +180,25 @@ function el(tag, className, text) {
   return e;
 }
 
+/** The municipality's own text (action plans, names): Swedish, laid out by its own direction. */
+function content(e) {
+  e.lang = 'sv';
+  e.dir = 'auto';
+  return e;
+}
+
 /** One indicator: its latest value against baseline and target, with a bar per period. */
 function indicatorView(f) {
   const box = el('div', 'indicator');
-  box.append(el('p', null, f.name));
+  box.append(content(el('p', null, f.name)));
   const line = el('p');
-  line.append(el('span', 'value', kOr(f.value)), ` (${f.period})`);
+  line.append(el('span', 'value', kOr(f.value)), ' (', el('bdi', null, f.period), ')');
   const badge = el('span', `badge ${f.on_track ? 'ok' : 'behind'}`, t(f.on_track ? 'onTrack' : 'behind'));
   if (f.value != null) line.append(badge);
   const target = f.target == null ? kOr(null) : i18n.number(f.target, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const change = i18n.number(f.target_change_percent / 100, { style: 'percent', signDisplay: 'exceptZero', maximumFractionDigits: 1 });
-  const meta = el('p', 'note', `${t('baseline')} ${f.baseline_period}: ${kOr(f.baseline)} · ${t('target')}: ${target} (${change})`);
+  const meta = el('p', 'note');
+  meta.append(`${t('baseline')} `, el('bdi', null, f.baseline_period), `: ${kOr(f.baseline)} · ${t('target')}: `, el('bdi', null, `${target} (${change})`));
   const bars = el('div', 'months');
   monthBars(bars, f.series.map((s) => ({ month: s.period, count: s.value })), i18n, config.k_anonymity);
   box.append(line, meta, bars);
@@ -209,9 +219,9 @@ async function showPlan() {
     tags.append(el('span', null, t(`focus.${a.focus}`)), el('span', null, t(`actionStatus.${a.status}`)));
     const dl = el('dl');
     for (const [k, v] of [['purpose', a.purpose], ['goal', a.goal], ['responsible', a.responsible]]) {
-      dl.append(el('dt', null, t(k)), el('dd', null, v));
+      dl.append(el('dt', null, t(k)), content(el('dd', null, v)));
     }
-    card.append(tags, el('h3', null, a.title), dl, ...a.figures.map(indicatorView));
+    card.append(tags, content(el('h3', null, a.title)), dl, ...a.figures.map(indicatorView));
     return card;
   }));
 }
