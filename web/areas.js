@@ -39,7 +39,7 @@ async function showList() {
     a.href = `/areas/${encodeURIComponent(f.properties.id)}`;
     const h = document.createElement('h2');
     h.textContent = f.properties.name;
-    content(h);
+    h.lang = 'sv';
     const big = document.createElement('p');
     big.className = 'big';
     big.textContent = s?.count != null ? i18n.number(s.count) : i18n.lessThan(config.k_anonymity);
@@ -67,7 +67,9 @@ async function showDetail() {
     document.getElementById('area-name').textContent = t('unknownArea', { id });
     return;
   }
-  content(document.getElementById('area-name')).textContent = feature.properties.name;
+  const name = document.getElementById('area-name');
+  name.lang = 'sv';
+  name.textContent = feature.properties.name;
   const q = period();
   q.set('area', id);
   q.set('res', '10');
@@ -180,7 +182,7 @@ function el(tag, className, text) {
   return e;
 }
 
-/** The municipality's own text (action plans, names): Swedish, laid out by its own direction. */
+/** The municipality's own text (action plans): Swedish, laid out in its own direction. */
 function content(e) {
   e.lang = 'sv';
   e.dir = 'auto';

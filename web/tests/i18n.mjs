@@ -136,6 +136,14 @@ try {
         const { context, page, errors } = await open(viewport, init);
         await page.goto(`${base}${path}?lang=${lang}`);
         await ready(page);
+        // A map resized while loading draws its last frame after 'idle'.
+        await page.evaluate(() => new Promise((r) => {
+          const m = window.trygg?.map;
+          if (!m) { r(); return; }
+          m.resize();
+          m.once('idle', r);
+          m.triggerRepaint();
+        }));
         await page.waitForTimeout(300);
         await checkFilled(page, where);
         await checkDirection(page, lang, where);
