@@ -9,7 +9,6 @@ let taxonomy = null;
 let point = null;
 let reportId = crypto.randomUUID();
 
-
 function fillCategories() {
   const box = document.getElementById('categories');
   const chosen = box.querySelector('input:checked')?.value;
@@ -86,17 +85,23 @@ async function main() {
 
   const form = document.getElementById('report');
   const error = document.getElementById('error');
+  // The message shown, as a function so that a change of language redraws it.
+  let shown = null;
+  const showError = (message) => {
+    shown = message;
+    error.textContent = message ? message() : '';
+    error.hidden = !message;
+  };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    error.hidden = true;
+    showError(null);
     const category = form.querySelector('input[name=category]:checked')?.value;
     const when = new Date(document.getElementById('when').value);
-    const problem = !point ? t('needPlace')
-      : !category ? t('needWhy')
-        : Number.isNaN(when.getTime()) ? t('needWhen') : null;
+    const problem = !point ? 'needPlace'
+      : !category ? 'needWhy'
+        : Number.isNaN(when.getTime()) ? 'needWhen' : null;
     if (problem) {
-      error.textContent = problem;
-      error.hidden = false;
+      showError(() => t(problem));
       return;
     }
     const send = document.getElementById('send');
@@ -125,12 +130,10 @@ async function main() {
         document.getElementById('thanks').hidden = false;
       } else {
         const p = await r.json().catch(() => ({}));
-        error.textContent = i18n.problem(p, r.status);
-        error.hidden = false;
+        showError(() => i18n.problem(p, r.status));
       }
     } catch {
-      error.textContent = i18n.t('errors.network');
-      error.hidden = false;
+      showError(() => i18n.t('errors.network'));
     } finally {
       send.disabled = false;
       send.textContent = t('send');
@@ -150,7 +153,7 @@ async function main() {
     fillCategories();
     i18n.placeMapControls(map, maplibregl);
     if (point) status.textContent = t('placeChosen');
-    if (!error.hidden) error.hidden = true;
+    showError(shown);
   });
 }
 

@@ -200,6 +200,11 @@ try {
     if (shown !== ar.errors.observedAtFuture) fail(`report: the server's refusal reads "${shown}"`);
     if (/[A-Za-z]/.test(shown)) fail(`report: Latin text in the Arabic error: "${shown}"`);
     await page.screenshot({ path: `${out}/lang-ar-report-error-390.png`, fullPage: true });
+    // A change of language redraws the message shown.
+    await page.selectOption('#lang', 'fi');
+    const redrawn = await page.textContent('#error');
+    if (redrawn !== messages.fi.errors.observedAtFuture) fail(`report: in Finnish the refusal reads "${redrawn}"`);
+    await page.selectOption('#lang', 'ar');
     await page.fill('#when', local(new Date(Date.now() - 3600000)));
     await page.click('#send');
     await page.waitForSelector('#thanks:not([hidden])', { timeout: 10000 });
