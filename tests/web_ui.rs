@@ -301,7 +301,8 @@ async fn every_page_works_in_every_language() {
     })
     .await
     .unwrap();
-    // The finding made on the Finnish walk page arrived once.
+    // The finding made on the Finnish walk page arrived once; the one made
+    // after the walk was closed was refused.
     let page: serde_json::Value = app
         .get(
             &format!("/api/v1/observations?walk={}", walk["id"].as_str().unwrap()),

@@ -2,8 +2,10 @@
 // filled from the message files (no key shown raw), <html lang dir> follow
 // the language (Arabic right to left, map controls mirrored), and a
 // screenshot of each at 1280×800 and 390×844 lands in OUTPUT_DIR as
-// lang-<code>-<page>-<width>.png. Then an Arabic report end to end (a server
-// error shown in Arabic, then a report sent) and a Finnish safety walk.
+// lang-<code>-<page>-<width>.png. Also a Finnish safety walk (joined with
+// JOIN_CODE; an admin closes it at the end, and the page says so in Finnish)
+// and an Arabic report end to end (a server error shown in Arabic, then a
+// report sent).
 // Usage: node tests/i18n.mjs BASE_URL OUTPUT_DIR JOIN_CODE ADMIN_USER ADMIN_PASSWORD
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -212,6 +214,28 @@ try {
     await page.screenshot({ path: `${out}/lang-ar-report-sent-390.png` });
     // The refused report's 422 is expected.
     if (errors.some((e) => !e.includes('status of 422'))) fail(`report (ar): console errors: ${errors.join(' | ')}`);
+    await context.close();
+  }
+  // The walk closed by its leader: a finding saved after that is refused,
+  // and the Finnish page says why in Finnish.
+  {
+    const walkId = JSON.parse(walkSession).walk.id;
+    const closed = await fetch(`${base}/api/v1/walks/${walkId}/close`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+    if (!closed.ok) throw new Error(`closing the walk: HTTP ${closed.status}`);
+    const { context, page } = await open({ width: 390, height: 844 }, { fn: (w) => localStorage.setItem('trygg.walk', w), arg: walkSession });
+    await page.goto(`${base}/walk?lang=fi`);
+    await page.waitForSelector('#app:not([hidden]) #categories input', { timeout: 30000 });
+    await page.waitForFunction(mapReady, null, { timeout: 30000 });
+    const canvas = page.locator('#map canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = await canvas.boundingBox();
+    await canvas.click({ position: { x: box.width / 2 + 30, y: box.height / 2 } });
+    await page.check('input[value=vegetation]', { force: true });
+    await page.click('#save');
+    await page.waitForSelector('#error:not([hidden])', { timeout: 15000 });
+    const said = await page.textContent('#error');
+    if (said !== messages.fi.errors.walkClosed) fail(`walk: after the walk closed the page says "${said}"`);
+    await page.screenshot({ path: `${out}/lang-fi-walk-closed-390.png`, fullPage: true });
     await context.close();
   }
   console.log(JSON.stringify({ screenshots: shots }));
