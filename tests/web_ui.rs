@@ -261,3 +261,62 @@ async fn area_pages_and_admin_work() {
             .any(|w| w.name == "Trygghetsvandring Ronna" && w.area_id.as_deref() == Some("ronna"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_language_file_has_every_message() {
+    if !tooling_ready() {
+        return;
+    }
+    // No server: the script reads web/messages/*.json and web/messages.js.
+    tokio::task::spawn_blocking(|| run_script("messages.mjs", "-", &[]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_works_in_every_language() {
+    if !tooling_ready() {
+        return;
+    }
+    let app = Arc::new(app_with_demo_data().await);
+    let password = "a long admin password";
+    add_user(&app, "admin", password, trygg::model::Role::Admin).await;
+    let walk: serde_json::Value = app
+        .post_json(
+            "/api/v1/walks",
+            Some(&app.admin),
+            &serde_json::json!({
+                "name": "Trygghetsvandring Hovsjö", "area": "hovsjo", "date": "2026-11-26", "time_of_day": "night",
+                "route": {"type": "LineString", "coordinates": [[17.5850, 59.1795], [17.5880, 59.1805], [17.5900, 59.1800]]}
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = walk["join_code"].as_str().unwrap().to_owned();
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || {
+        run_script("i18n.mjs", &base, &[code.as_str(), "admin", password]);
+    })
+    .await
+    .unwrap();
+    // The finding made on the Finnish walk page arrived once; the one made
+    // after the walk was closed was refused.
+    let page: serde_json::Value = app
+        .get(
+            &format!("/api/v1/observations?walk={}", walk["id"].as_str().unwrap()),
+            Some(&app.analyst),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let categories: Vec<&str> = page["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(categories, ["lighting"]);
+}

@@ -1,15 +1,9 @@
 // Admin: walks and their join codes, area uploads, API tokens.
-import { strings } from '/static/i18n.js';
+import { STAFF, pageLanguage } from '/static/i18n.js';
 
-let lang = localStorage.getItem('trygg.lang') || 'sv';
-const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+const i18n = pageLanguage(STAFF);
+const t = (key, vars) => i18n.t(`admin.${key}`, vars);
 let token = sessionStorage.getItem('trygg.admin');
-
-function applyStrings() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  document.getElementById('lang').textContent = t('lang');
-}
 
 async function api(path, options = {}) {
   const r = await fetch(path, {
@@ -19,7 +13,7 @@ async function api(path, options = {}) {
   const body = await r.json().catch(() => null);
   if (!r.ok) {
     const e = document.getElementById('error');
-    e.textContent = body?.detail || `HTTP ${r.status}`;
+    e.textContent = i18n.problem(body, r.status);
     e.hidden = false;
     throw new Error(e.textContent);
   }
@@ -33,7 +27,7 @@ async function loadWalks() {
     const tr = document.createElement('tr');
     const cells = [w.name, w.date, w.area || '', null, null].map(() => document.createElement('td'));
     cells[0].textContent = w.name;
-    cells[1].textContent = w.date;
+    cells[1].textContent = i18n.date(`${w.date}T12:00:00`);
     cells[2].textContent = w.area || '';
     const code = document.createElement('code');
     code.textContent = w.join_code;
@@ -64,7 +58,7 @@ async function loadTokens() {
     cells[0].textContent = tok.role;
     cells[1].textContent = tok.organisation || '';
     cells[2].textContent = tok.label || '';
-    cells[3].textContent = tok.created_at.slice(0, 10);
+    cells[3].textContent = i18n.date(tok.created_at);
     if (tok.active) {
       const b = document.createElement('button');
       b.type = 'button';
@@ -103,11 +97,9 @@ function slug(s) {
 }
 
 function main() {
-  applyStrings();
-  document.getElementById('lang').addEventListener('click', () => {
-    lang = lang === 'sv' ? 'en' : 'sv';
-    localStorage.setItem('trygg.lang', lang);
-    applyStrings();
+  i18n.chooser();
+  i18n.onChange(() => {
+    if (token) enter().catch(() => {});
   });
   document.getElementById('login').addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -156,7 +148,7 @@ function main() {
       await api(`/api/v1/areas/${encodeURIComponent(id)}${query}`, { method: 'PUT', headers: { 'content-type': 'application/geo+json' }, body: JSON.stringify(f) });
       n += 1;
     }
-    document.getElementById('areas-status').textContent = `${n} ${t('uploaded')}`;
+    document.getElementById('areas-status').textContent = t('uploaded', { n: i18n.number(n) });
     loadAreas();
   });
   document.getElementById('token-form').addEventListener('submit', async (e) => {

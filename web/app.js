@@ -2,26 +2,24 @@
 // with filters, a legend and a panel for the clicked cell.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { categoryBars, monthBars } from '/static/charts.js';
-import { strings } from '/static/i18n.js';
+import { STAFF, pageLanguage } from '/static/i18n.js';
 
 const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
 // Count classes and colours (light yellow to dark red; readable on grey).
 const CLASSES = [5, 10, 25, 50, 100, 250, 500];
 const COLOURS = ['#ffe08a', '#fdbb5c', '#fb8c3c', '#f05a2a', '#d7301f', '#a50f15', '#67000d'];
 
-let lang = localStorage.getItem('trygg.lang') || 'sv';
+const i18n = pageLanguage(STAFF);
 let taxonomy = null;
 // An analyst's session token (from signing in on this page): tiles then
 // carry exact counts and individual points are shown when zoomed in.
 const session = JSON.parse(sessionStorage.getItem('trygg.session') || 'null');
 /** Zoom from which analysts see individual observations. */
 const POINTS_FROM_ZOOM = 14;
-const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+/** A planner message, or one from another section (`kind.insecurity`). */
+const t = (key) => i18n.t(key.includes('.') ? key : `planner.${key}`);
 
 function applyStrings() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  document.getElementById('lang').textContent = t('lang');
   if (session) document.getElementById('signin').textContent = t('signedIn');
   fillCategories();
   drawLegend();
@@ -37,7 +35,7 @@ function fillCategories() {
     for (const c of taxonomy[kind]) {
       if (seen.has(c.code)) continue;
       seen.add(c.code);
-      select.add(new Option(lang === 'sv' ? c.sv : c.en, c.code));
+      select.add(new Option(i18n.category(c.code, c), c.code));
     }
   }
   select.value = current;
@@ -88,7 +86,7 @@ function drawLegend() {
     swatch.className = 'swatch';
     swatch.style.background = COLOURS[i];
     const to = CLASSES[i + 1];
-    li.append(swatch, document.createTextNode(to ? `${from}–${to - 1}` : `${from}+`));
+    li.append(swatch, document.createTextNode(to ? `${i18n.number(from)}–${i18n.number(to - 1)}` : `${i18n.number(from)}+`));
     return li;
   }));
 }
@@ -117,6 +115,7 @@ async function main() {
   taxonomy = tax;
   const areaSelect = document.getElementById('area');
   for (const f of areas.features) areaSelect.add(new Option(f.properties.name, f.properties.id));
+  i18n.chooser();
   applyStrings();
 
   const sources = {
@@ -156,9 +155,9 @@ async function main() {
     zoom: 11.5,
     minZoom: 8,
     maxZoom: 17,
-    attributionControl: { compact: true },
+    attributionControl: false,
   });
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  i18n.placeMapControls(map, maplibregl);
   window.trygg = { map };
 
   // Area names as HTML labels (no glyph server needed).
@@ -255,10 +254,10 @@ async function main() {
       refresh();
     });
   }
-  document.getElementById('lang').addEventListener('click', () => {
-    lang = lang === 'sv' ? 'en' : 'sv';
-    localStorage.setItem('trygg.lang', lang);
+  i18n.onChange(() => {
     applyStrings();
+    // The legend's heading follows the chosen view.
+    setView();
   });
 
   const panel = document.getElementById('cell');
@@ -272,7 +271,7 @@ async function main() {
   map.on('click', 'hex-fill', (e) => { if (!onPoint(e)) showCell(e.features[0].properties); });
   function showCell(p) {
     map.setFilter('hex-selected', ['==', ['get', 'cell'], p.cell]);
-    document.getElementById('cell-count').textContent = p.count;
+    document.getElementById('cell-count').textContent = i18n.number(p.count);
     document.getElementById('cell-id').textContent = `H3 ${p.cell}`;
     const dl = document.getElementById('cell-kinds');
     if (p.insecurity === undefined) {
@@ -284,7 +283,7 @@ async function main() {
         const dt = document.createElement('dt');
         dt.textContent = t(`kind.${k}`);
         const dd = document.createElement('dd');
-        dd.textContent = p[k];
+        dd.textContent = i18n.number(p[k]);
         return [dt, dd];
       }));
     }
@@ -300,8 +299,8 @@ async function main() {
     const r = await fetch(`/api/v1/cells/${cell}?${query()}`);
     if (!r.ok) return;
     const d = await r.json();
-    categoryBars(document.getElementById('cell-categories'), d.by_category, lang, config.k_anonymity, 6, t('noCategories'));
-    monthBars(document.getElementById('cell-months'), d.by_month, config.k_anonymity);
+    categoryBars(document.getElementById('cell-categories'), d.by_category, i18n, config.k_anonymity, 6, t('noCategories'));
+    monthBars(document.getElementById('cell-months'), d.by_month, i18n, config.k_anonymity);
   }
   map.on('mouseenter', 'hex-fill', () => { map.getCanvas().style.cursor = 'pointer'; });
   map.on('mouseleave', 'hex-fill', () => { map.getCanvas().style.cursor = ''; });
@@ -395,7 +394,7 @@ async function loadPoints(map) {
 function categoryLabel(code) {
   for (const kind of KINDS) {
     const c = taxonomy?.[kind]?.find((x) => x.code === code);
-    if (c) return lang === 'sv' ? c.sv : c.en;
+    if (c) return i18n.category(code, c);
   }
   return code;
 }
@@ -412,8 +411,8 @@ function showPoint(map, feature) {
     e.textContent = text;
     return e;
   };
-  box.append(h, line(t(`kind.${p.kind}`)), line(new Date(p.observed_at).toLocaleString(lang === 'sv' ? 'sv-SE' : 'en-GB')));
-  if (p.severity) box.append(line(`${t('severityShort')}: ${p.severity} / 3`));
+  box.append(h, line(t(`kind.${p.kind}`)), line(i18n.date(p.observed_at, { dateStyle: 'medium', timeStyle: 'short' })));
+  if (p.severity) box.append(line(`${t('severityShort')}: ${i18n.number(p.severity)} / ${i18n.number(3)}`));
   if (p.description) box.append(line(p.description));
   new maplibregl.Popup({ maxWidth: '280px' }).setLngLat(feature.geometry.coordinates).setDOMContent(box).addTo(map);
 }

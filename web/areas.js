@@ -2,11 +2,12 @@
 // /areas/{id} shows the area's hexagons and figures.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { categoryBars, monthBars } from '/static/charts.js';
-import { strings } from '/static/i18n.js';
+import { RESIDENT, pageLanguage } from '/static/i18n.js';
 
 const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
-let lang = localStorage.getItem('trygg.lang') || 'sv';
-const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+const i18n = pageLanguage(RESIDENT);
+/** An area page message, or one from another section (`kind.insecurity`). */
+const t = (key, vars) => i18n.t(key.includes('.') ? key : `areas.${key}`, vars);
 const id = decodeURIComponent(location.pathname.split('/')[2] || '');
 let areas = null;
 let config = null;
@@ -14,12 +15,6 @@ let map = null;
 // The planner map's analyst sign-in, kept for this browser tab.
 const session = JSON.parse(sessionStorage.getItem('trygg.session') || 'null');
 const authorized = (init = {}) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${session?.token}` } });
-
-function applyStrings() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  document.getElementById('lang').textContent = t('lang');
-}
 
 function period() {
   const p = new URLSearchParams();
@@ -44,9 +39,10 @@ async function showList() {
     a.href = `/areas/${encodeURIComponent(f.properties.id)}`;
     const h = document.createElement('h2');
     h.textContent = f.properties.name;
+    h.lang = 'sv';
     const big = document.createElement('p');
     big.className = 'big';
-    big.textContent = s?.count ?? `< ${config.k_anonymity}`;
+    big.textContent = s?.count != null ? i18n.number(s.count) : i18n.lessThan(config.k_anonymity);
     const note = document.createElement('p');
     note.className = 'note';
     note.textContent = t('observations');
@@ -68,10 +64,12 @@ async function showDetail() {
   document.getElementById('list').hidden = true;
   document.getElementById('detail').hidden = false;
   if (!feature) {
-    document.getElementById('area-name').textContent = `? ${id}`;
+    document.getElementById('area-name').textContent = t('unknownArea', { id });
     return;
   }
-  document.getElementById('area-name').textContent = feature.properties.name;
+  const name = document.getElementById('area-name');
+  name.lang = 'sv';
+  name.textContent = feature.properties.name;
   const q = period();
   q.set('area', id);
   q.set('res', '10');
@@ -89,24 +87,24 @@ async function showDetail() {
       { id: 'hex-fill', type: 'fill', source: 'hex', 'source-layer': 'hexagons', paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 5, '#ffe08a', 25, '#fb8c3c', 100, '#d7301f', 400, '#67000d'], 'fill-opacity': 0.75 } },
       { id: 'outline', type: 'line', source: 'outline', paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
     );
-    map = new maplibregl.Map({ container: 'map', style: { version: 8, sources, layers }, bounds: bounds(feature.geometry), fitBoundsOptions: { padding: 30 }, attributionControl: { compact: true } });
-    map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    map = new maplibregl.Map({ container: 'map', style: { version: 8, sources, layers }, bounds: bounds(feature.geometry), fitBoundsOptions: { padding: 30 }, attributionControl: false });
+    i18n.placeMapControls(map, maplibregl);
     window.trygg = { map };
   } else {
     map.getSource('hex').setUrl(`/tiles/hexagons.json?${q}`);
   }
   const s = await summary(id);
-  document.getElementById('total').textContent = s?.count ?? `< ${config.k_anonymity}`;
+  document.getElementById('total').textContent = s?.count != null ? i18n.number(s.count) : i18n.lessThan(config.k_anonymity);
   const kinds = document.getElementById('kinds');
   kinds.replaceChildren(...(s?.by_kind ? KINDS.flatMap((k) => {
     const dt = document.createElement('dt');
     dt.textContent = t(`kind.${k}`);
     const dd = document.createElement('dd');
-    dd.textContent = s.by_kind[k] ?? `< ${config.k_anonymity}`;
+    dd.textContent = s.by_kind[k] != null ? i18n.number(s.by_kind[k]) : i18n.lessThan(config.k_anonymity);
     return [dt, dd];
   }) : []));
-  categoryBars(document.getElementById('categories'), s?.by_category, lang, config.k_anonymity, 8, t('noCategories'));
-  monthBars(document.getElementById('months'), s?.by_month, config.k_anonymity);
+  categoryBars(document.getElementById('categories'), s?.by_category, i18n, config.k_anonymity, 8, t('noCategories'));
+  monthBars(document.getElementById('months'), s?.by_month, i18n, config.k_anonymity);
   await showPlan();
   await showAnalyses();
 }
@@ -125,7 +123,8 @@ async function showAnalyses() {
     return;
   }
   list.replaceChildren(...analyses.map((a) => {
-    const li = el('li', null, `${a.period} · ${a.total ?? 0} ${t('observations')} · `);
+    const li = el('li');
+    li.append(el('bdi', null, a.period), ` · ${i18n.number(a.total ?? 0)} ${t('observations')} · `);
     for (const [format, label] of [['html', t('report')], ['csv', 'CSV'], ['geojson', 'GeoJSON']]) {
       const b = el('button', 'link', label);
       b.type = 'button';
@@ -174,7 +173,7 @@ document.getElementById('analyse-now').addEventListener('click', async () => {
   if (r.ok) await showAnalyses();
 });
 
-const kOr = (v) => v ?? `< ${config.k_anonymity}`;
+const kOr = (v) => (v != null ? i18n.number(v) : i18n.lessThan(config.k_anonymity));
 
 function el(tag, className, text) {
   const e = document.createElement(tag);
@@ -183,18 +182,27 @@ function el(tag, className, text) {
   return e;
 }
 
+/** The municipality's own text (action plans): Swedish, laid out in its own direction. */
+function content(e) {
+  e.lang = 'sv';
+  e.dir = 'auto';
+  return e;
+}
+
 /** One indicator: its latest value against baseline and target, with a bar per period. */
 function indicatorView(f) {
   const box = el('div', 'indicator');
-  box.append(el('p', null, f.name));
+  box.append(content(el('p', null, f.name)));
   const line = el('p');
-  line.append(el('span', 'value', kOr(f.value)), ` (${f.period})`);
+  line.append(el('span', 'value', kOr(f.value)), ' (', el('bdi', null, f.period), ')');
   const badge = el('span', `badge ${f.on_track ? 'ok' : 'behind'}`, t(f.on_track ? 'onTrack' : 'behind'));
   if (f.value != null) line.append(badge);
-  const target = f.target == null ? kOr(null) : f.target.toFixed(1).replace('.', lang === 'sv' ? ',' : '.');
-  const meta = el('p', 'note', `${t('baseline')} ${f.baseline_period}: ${kOr(f.baseline)} · ${t('target')}: ${target} (${f.target_change_percent} %)`);
+  const target = f.target == null ? kOr(null) : i18n.number(f.target, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const change = i18n.number(f.target_change_percent / 100, { style: 'percent', signDisplay: 'exceptZero', maximumFractionDigits: 1 });
+  const meta = el('p', 'note');
+  meta.append(`${t('baseline')} `, el('bdi', null, f.baseline_period), `: ${kOr(f.baseline)} · ${t('target')}: `, el('bdi', null, `${target} (${change})`));
   const bars = el('div', 'months');
-  monthBars(bars, f.series.map((s) => ({ month: s.period, count: s.value })), config.k_anonymity);
+  monthBars(bars, f.series.map((s) => ({ month: s.period, count: s.value })), i18n, config.k_anonymity);
   box.append(line, meta, bars);
   return box;
 }
@@ -210,12 +218,12 @@ async function showPlan() {
   list.replaceChildren(...actions.map((a) => {
     const card = el('article', 'action');
     const tags = el('p', 'tags');
-    tags.append(el('span', null, t(`focus.${a.focus}`)), el('span', null, t(`status.${a.status}`)));
+    tags.append(el('span', null, t(`focus.${a.focus}`)), el('span', null, t(`actionStatus.${a.status}`)));
     const dl = el('dl');
     for (const [k, v] of [['purpose', a.purpose], ['goal', a.goal], ['responsible', a.responsible]]) {
-      dl.append(el('dt', null, t(k)), el('dd', null, v));
+      dl.append(el('dt', null, t(k)), content(el('dd', null, v)));
     }
-    card.append(tags, el('h3', null, a.title), dl, ...a.figures.map(indicatorView));
+    card.append(tags, content(el('h3', null, a.title)), dl, ...a.figures.map(indicatorView));
     return card;
   }));
 }
@@ -225,13 +233,11 @@ async function main() {
     fetch('/ui-config.json').then((r) => r.json()),
     fetch('/api/v1/areas').then((r) => r.json()),
   ]);
-  applyStrings();
+  i18n.chooser();
   const render = () => (id ? showDetail() : showList());
   for (const k of ['from', 'to']) document.getElementById(k).addEventListener('change', render);
-  document.getElementById('lang').addEventListener('click', () => {
-    lang = lang === 'sv' ? 'en' : 'sv';
-    localStorage.setItem('trygg.lang', lang);
-    applyStrings();
+  i18n.onChange(() => {
+    if (map) i18n.placeMapControls(map, maplibregl);
     render();
   });
   await render();

@@ -1,322 +1,217 @@
-// UI strings, one object per language. Swedish first; add a language by
-// adding an object with the same keys.
-export const strings = {
-  sv: {
-    title: 'Otrygghetskarta',
-    view: 'Visa',
-    viewCount: 'Antal per hexagon',
-    viewHotspots: 'Hot spots (Gi*)',
-    analystLogin: 'Logga in som analytiker',
-    signedIn: 'Analytiker – logga ut',
-    cancel: 'Avbryt',
-    severityShort: 'Allvarlighet',
-    viewTrend: 'Trend (framväxande hot spots)',
-    viewGap: 'Otrygghet mot händelser',
-    trendLegend: 'Trend per hexagon, de senaste 24 månaderna (eller vald period)',
-    gapLegend: 'Upplevd otrygghet jämfört med rapporterade händelser (EST)',
-    'trend.rising': 'Ny eller växande hot spot',
-    'trend.persistent': 'Bestående hot spot',
-    'trend.fading': 'Avtagande eller historisk hot spot',
-    'trend.sporadic': 'Sporadisk eller växlande hot spot',
-    'trend.cold': 'Kall fläck',
-    'gap.more_insecurity': 'Mer otrygghet än händelser',
-    'gap.more_incidents': 'Fler händelser än upplevd otrygghet',
-    'gap.balanced': 'I balans',
-    'gap.too_few': 'För få observationer',
-    hot3: 'Hot spot, 99 %',
-    hot2: 'Hot spot, 95 %',
-    hot1: 'Hot spot, 90 %',
-    cold1: 'Cold spot, 90–99 %',
-    hotLegend: 'Signifikanta kluster (Getis–Ord Gi*, FDR-korrigerat)',
-    filters: 'Urval',
-    kind: 'Typ av observation',
-    'kind.insecurity': 'Upplevd otrygghet',
-    'kind.walk_finding': 'Trygghetsvandring',
-    'kind.place_observation': 'Platssamverkan (EST)',
-    category: 'Kategori',
-    all: 'Alla',
-    period: 'Period',
-    last3: 'Senaste 3 mån',
-    last12: 'Senaste 12 mån',
-    allTime: 'Allt',
-    from: 'Från',
-    to: 'Till',
-    timeOfDay: 'Tid på dygnet',
-    allDay: 'Hela dygnet',
-    daytime: 'Dag (06–18)',
-    evening: 'Kväll (18–24)',
-    night: 'Natt (22–06)',
-    eveningNight: 'Kväll och natt (18–06)',
-    area: 'Område',
-    wholeMunicipality: 'Hela kommunen',
-    legend: 'Antal observationer per hexagon',
-    privacyNote: 'Hexagoner med färre än 5 observationer visas inte, och övriga antal är avrundade till 5-tal, så att inga små antal kan räknas fram.',
-    cellTitle: 'Hexagon',
-    observations: 'observationer',
-    withheld: 'Fördelningen döljs (för få för att visas)',
-    categories: 'Kategorier',
-    perMonth: 'Per månad',
-    fewer: 'färre än',
-    noCategories: 'Ingen kategori har tillräckligt många observationer för att visas.',
-    reportTitle: 'Rapportera otrygghet',
-    reportIntro: 'Finns det en plats där du känner dig otrygg? Berätta var, när och varför. Kommunen använder rapporterna för att veta var den ska göra något.',
-    where: 'Var?',
-    whereHint: 'Tryck på kartan där platsen är, eller använd din position.',
-    useMyPosition: 'Använd min position',
-    locating: 'Hämtar position …',
-    placeChosen: 'Plats vald',
-    noPosition: 'Kunde inte hämta din position. Tryck på kartan i stället.',
-    when: 'När kände du dig otrygg?',
-    why: 'Varför känns platsen otrygg?',
-    comment: 'Vill du berätta mer? (frivilligt)',
-    commentHint: 'Skriv inte namn på personer.',
-    send: 'Skicka',
-    sending: 'Skickar …',
-    anonymous: 'Du behöver inte logga in, och vi sparar inte vem du är.',
-    needPlace: 'Välj en plats på kartan.',
-    needWhy: 'Välj varför platsen känns otrygg.',
-    needWhen: 'Skriv när det var (datum och tid).',
-    thanks: 'Tack!',
-    thanksText: 'Din rapport är mottagen.',
-    another: 'Rapportera en plats till',
-    walkTitle: 'Trygghetsvandring',
-    joinCode: 'Kod till vandringen',
-    joinHint: 'Du får koden av den som leder vandringen.',
-    joinWalk: 'Gå med',
-    badCode: 'Koden finns inte, eller vandringen är avslutad.',
-    whatSee: 'Vad ser du?',
-    severity: 'Hur allvarligt?',
-    sev1: 'Lite',
-    sev2: 'Ganska',
-    sev3: 'Mycket',
-    saveFinding: 'Spara iakttagelse',
-    needCategory: 'Välj vad du ser.',
-    waiting: 'väntar på att skickas',
-    allSent: 'Allt är skickat',
-    walkFindings: 'Vandringens iakttagelser',
-    nearbyFound: 'Redan rapporterat i närheten:',
-    metresAway: 'm bort',
-    leaveWalk: 'Lämna vandringen',
-    saved: 'Sparad',
-    areasTitle: 'Områden',
-    areaFigures: 'Siffror för perioden',
-    openArea: 'Visa område',
-    byKind: 'Per typ',
-    actionPlan: 'Handlingsplan för området',
-    noActions: 'Inga åtgärder är kopplade till området ännu.',
-    storedAnalyses: 'Sparade områdesanalyser',
-    storedAnalysesNote: 'Exakta antal, för analytiker. Varje analys sparas oförändrad för uppföljning.',
-    analyseNow: 'Gör en områdesanalys för förra kvartalet',
-    noAnalyses: 'Inga sparade analyser ännu.',
-    report: 'Rapport',
-    purpose: 'Syfte',
-    goal: 'Målsättning',
-    responsible: 'Ansvarig',
-    baseline: 'Utgångsläge',
-    target: 'Mål',
-    onTrack: 'I fas',
-    behind: 'Efter målet',
-    'focus.young_people_and_crime': 'Unga och kriminalitet',
-    'focus.less_violence': 'Minskat våld och brottsutsatthet',
-    'focus.safe_neighbourhoods': 'Trygga stadsdelar',
-    'focus.criminal_economy': 'Motverka den kriminella ekonomin',
-    'focus.cooperation': 'Stärkt samverkan',
-    'status.planned': 'Planerad',
-    'status.ongoing': 'Pågående',
-    'status.completed': 'Avslutad',
-    'status.paused': 'Pausad',
-    topCategories: 'Vanligaste kategorierna',
-    toMap: 'Karta',
-    adminTitle: 'Administration',
-    login: 'Logga in',
-    username: 'Användarnamn',
-    password: 'Lösenord',
-    loginFailed: 'Fel användarnamn eller lösenord.',
-    tooManyAttempts: 'För många inloggningsförsök från den här adressen. Vänta en minut och försök igen.',
-    loginUnavailable: 'Inloggningen fungerar inte just nu. Försök igen om en stund.',
-    walks: 'Trygghetsvandringar',
-    newWalk: 'Ny vandring',
-    name: 'Namn',
-    date: 'Datum',
-    dayNight: 'Dag eller kväll',
-    day: 'Dag',
-    nightWalk: 'Kväll/natt',
-    create: 'Skapa',
-    close: 'Avsluta',
-    closed: 'Avslutad',
-    code: 'Kod',
-    uploadAreas: 'Ladda upp områden (GeoJSON)',
-    upload: 'Ladda upp',
-    uploaded: 'uppladdade',
-    tokens: 'API-nycklar',
-    role: 'Roll',
-    organisation: 'Organisation',
-    newToken: 'Skapa nyckel',
-    tokenLabel: 'Beskrivning',
-    created: 'Skapad',
-    revoke: 'Återkalla',
-    revoked: 'Återkallad',
-    tokenOnce: 'Kopiera nyckeln nu – den visas bara en gång:',
-    logout: 'Logga ut',
-    lang: 'English',
-  },
-  en: {
-    title: 'Insecurity map',
-    view: 'Show',
-    viewCount: 'Count per hexagon',
-    viewHotspots: 'Hot spots (Gi*)',
-    analystLogin: 'Analyst sign-in',
-    signedIn: 'Analyst – sign out',
-    cancel: 'Cancel',
-    severityShort: 'Severity',
-    viewTrend: 'Trend (emerging hot spots)',
-    viewGap: 'Insecurity vs incidents',
-    trendLegend: 'Trend per hexagon over the last 24 months (or the chosen period)',
-    gapLegend: 'Perceived insecurity compared with reported incidents (EST)',
-    'trend.rising': 'New or growing hot spot',
-    'trend.persistent': 'Persistent hot spot',
-    'trend.fading': 'Diminishing or historical hot spot',
-    'trend.sporadic': 'Sporadic or oscillating hot spot',
-    'trend.cold': 'Cold spot',
-    'gap.more_insecurity': 'More insecurity than incidents',
-    'gap.more_incidents': 'More incidents than felt insecurity',
-    'gap.balanced': 'Balanced',
-    'gap.too_few': 'Too few observations',
-    hot3: 'Hot spot, 99 %',
-    hot2: 'Hot spot, 95 %',
-    hot1: 'Hot spot, 90 %',
-    cold1: 'Cold spot, 90–99 %',
-    hotLegend: 'Significant clusters (Getis–Ord Gi*, FDR-corrected)',
-    filters: 'Filters',
-    kind: 'Kind of observation',
-    'kind.insecurity': 'Perceived insecurity',
-    'kind.walk_finding': 'Safety walk',
-    'kind.place_observation': 'Place cooperation (EST)',
-    category: 'Category',
-    all: 'All',
-    period: 'Period',
-    last3: 'Last 3 months',
-    last12: 'Last 12 months',
-    allTime: 'All time',
-    from: 'From',
-    to: 'To',
-    timeOfDay: 'Time of day',
-    allDay: 'All day',
-    daytime: 'Day (06–18)',
-    evening: 'Evening (18–24)',
-    night: 'Night (22–06)',
-    eveningNight: 'Evening and night (18–06)',
-    area: 'Area',
-    wholeMunicipality: 'Whole municipality',
-    legend: 'Observations per hexagon',
-    privacyNote: 'Hexagons with fewer than 5 observations are not shown, and other counts are rounded to multiples of 5, so that no small count can be worked out.',
-    cellTitle: 'Hexagon',
-    observations: 'observations',
-    withheld: 'Breakdown withheld (too few to show)',
-    categories: 'Categories',
-    perMonth: 'Per month',
-    fewer: 'fewer than',
-    noCategories: 'No category has enough observations to be shown.',
-    reportTitle: 'Report a place that feels unsafe',
-    reportIntro: 'Is there a place where you feel unsafe? Tell us where, when and why. The municipality uses the reports to decide where to act.',
-    where: 'Where?',
-    whereHint: 'Tap the map where the place is, or use your position.',
-    useMyPosition: 'Use my position',
-    locating: 'Finding your position …',
-    placeChosen: 'Place chosen',
-    noPosition: 'Could not get your position. Tap the map instead.',
-    when: 'When did you feel unsafe?',
-    why: 'Why does the place feel unsafe?',
-    comment: 'Anything to add? (optional)',
-    commentHint: 'Please do not name people.',
-    send: 'Send',
-    sending: 'Sending …',
-    anonymous: 'No login needed, and we do not store who you are.',
-    needPlace: 'Choose a place on the map.',
-    needWhy: 'Choose why the place feels unsafe.',
-    needWhen: 'Say when it was (date and time).',
-    thanks: 'Thank you!',
-    thanksText: 'Your report has been received.',
-    another: 'Report another place',
-    walkTitle: 'Safety walk',
-    joinCode: 'Walk code',
-    joinHint: 'The walk leader gives you the code.',
-    joinWalk: 'Join',
-    badCode: 'No such code, or the walk has ended.',
-    whatSee: 'What do you see?',
-    severity: 'How serious?',
-    sev1: 'A little',
-    sev2: 'Quite',
-    sev3: 'Very',
-    saveFinding: 'Save finding',
-    needCategory: 'Choose what you see.',
-    waiting: 'waiting to be sent',
-    allSent: 'Everything sent',
-    walkFindings: "This walk's findings",
-    nearbyFound: 'Already reported nearby:',
-    metresAway: 'm away',
-    leaveWalk: 'Leave the walk',
-    saved: 'Saved',
-    areasTitle: 'Areas',
-    areaFigures: 'Figures for the period',
-    openArea: 'Open area',
-    byKind: 'By kind',
-    actionPlan: 'Action plan for the area',
-    noActions: 'No actions are linked to this area yet.',
-    storedAnalyses: 'Stored area analyses',
-    storedAnalysesNote: 'Exact counts, for analysts. Each analysis is kept unchanged for follow-up.',
-    analyseNow: 'Make an area analysis of the last quarter',
-    noAnalyses: 'No stored analyses yet.',
-    report: 'Report',
-    purpose: 'Purpose',
-    goal: 'Goal',
-    responsible: 'Responsible',
-    baseline: 'Baseline',
-    target: 'Target',
-    onTrack: 'On track',
-    behind: 'Behind target',
-    'focus.young_people_and_crime': 'Young people and crime',
-    'focus.less_violence': 'Less violence and victimisation',
-    'focus.safe_neighbourhoods': 'Safe neighbourhoods',
-    'focus.criminal_economy': 'Countering the criminal economy',
-    'focus.cooperation': 'Stronger cooperation',
-    'status.planned': 'Planned',
-    'status.ongoing': 'Ongoing',
-    'status.completed': 'Completed',
-    'status.paused': 'Paused',
-    topCategories: 'Most common categories',
-    toMap: 'Map',
-    adminTitle: 'Administration',
-    login: 'Log in',
-    username: 'User name',
-    password: 'Password',
-    loginFailed: 'Wrong user name or password.',
-    tooManyAttempts: 'Too many sign-in attempts from this address. Wait a minute and try again.',
-    loginUnavailable: 'Signing in does not work right now. Try again shortly.',
-    walks: 'Safety walks',
-    newWalk: 'New walk',
-    name: 'Name',
-    date: 'Date',
-    dayNight: 'Day or evening',
-    day: 'Day',
-    nightWalk: 'Evening/night',
-    create: 'Create',
-    close: 'Close',
-    closed: 'Closed',
-    code: 'Code',
-    uploadAreas: 'Upload areas (GeoJSON)',
-    upload: 'Upload',
-    uploaded: 'uploaded',
-    tokens: 'API tokens',
-    role: 'Role',
-    organisation: 'Organisation',
-    newToken: 'Create token',
-    tokenLabel: 'Label',
-    created: 'Created',
-    revoke: 'Revoke',
-    revoked: 'Revoked',
-    tokenOnce: 'Copy the token now – it is shown only once:',
-    logout: 'Log out',
-    lang: 'Svenska',
-  },
-};
+// The pages' languages. Every string lives in a message file per language,
+// web/messages/<code>.json (plain JSON that a translator edits);
+// web/messages.js is generated from them by `node tests/messages.mjs --write`
+// (the server serves no JSON under /static). README.md, "Languages", says
+// how to add a language.
+import messages from '/static/messages.js';
+
+/** Languages of the resident pages (/walk, /areas); /report adds lättläst. */
+export const RESIDENT = ['sv', 'en', 'fi', 'ar'];
+/** /report: the resident languages and easy-to-read Swedish. */
+export const REPORT = ['sv', 'sv-lattlast', 'en', 'fi', 'ar'];
+/** Staff pages (the planner map, /admin). */
+export const STAFF = ['sv', 'en'];
+
+const STORE = 'trygg.lang';
+const DEFAULT = 'sv';
+
+/** The language a variant falls back to (`sv-lattlast` → `sv`). */
+const base = (code) => code.split('-')[0];
+
+/**
+ * The page's language handling: `languages` are the codes the page offers,
+ * Swedish first. The language is `?lang=` in the address, else the one
+ * chosen before (on any page), else Swedish.
+ */
+export function pageLanguage(languages) {
+  const wanted = new URLSearchParams(location.search).get('lang');
+  if (wanted && languages.includes(wanted)) localStorage.setItem(STORE, wanted);
+  const stored = wanted && languages.includes(wanted) ? wanted : localStorage.getItem(STORE);
+  let lang = DEFAULT;
+  if (stored && languages.includes(stored)) lang = stored;
+  else if (stored && languages.includes(base(stored))) lang = base(stored);
+  const listeners = [];
+
+  const info = () => messages[lang].language;
+  const chain = () => [...new Set([lang, base(lang), DEFAULT])];
+
+  /** The message `section.name`, with `{name}` placeholders filled from `vars`. */
+  function t(key, vars) {
+    const dot = key.indexOf('.');
+    const [section, name] = [key.slice(0, dot), key.slice(dot + 1)];
+    let text = key;
+    for (const code of chain()) {
+      const v = messages[code]?.[section]?.[name];
+      if (v) {
+        text = v;
+        break;
+      }
+    }
+    return vars ? text.replace(/\{(\w+)\}/g, (m, v) => (v in vars ? String(vars[v]) : m)) : text;
+  }
+
+  const i18n = {
+    get lang() { return lang; },
+    get locale() { return info().locale; },
+    get dir() { return info().dir; },
+    t,
+
+    /** A taxonomy category's label: the message files by code, else the server's sv or en label. */
+    category(code, server) {
+      for (const c of chain()) {
+        const v = messages[c]?.categories?.[code];
+        if (v) return v;
+      }
+      const label = server?.label || server;
+      if (label && typeof label === 'object') return (base(lang) === 'sv' ? label.sv : label.en) || label.sv || code;
+      return code;
+    },
+
+    /** A count, e.g. 7450 or 12 345 (groups from five digits). */
+    number(n, options = {}) {
+      return new Intl.NumberFormat(i18n.locale, { useGrouping: 'min2', ...options }).format(n);
+    },
+    /** `< k` for a count withheld for privacy. */
+    lessThan(k) {
+      return `< ${i18n.number(k)}`;
+    },
+    /** A date or time (`Date`, timestamp or ISO string). */
+    date(value, options = { dateStyle: 'medium' }) {
+      return new Intl.DateTimeFormat(i18n.locale, options).format(new Date(value));
+    },
+    /** A calendar month named like `2026-05`. */
+    month(ym) {
+      const [y, m] = ym.split('-').map(Number);
+      if (!y || !m) return ym;
+      return new Intl.DateTimeFormat(i18n.locale, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));
+    },
+
+    /**
+     * A server problem (RFC 9457 JSON) as a message in the page's language:
+     * by problem type and, for validation, by field. The server's own
+     * English text is never shown. `overrides` maps a problem type or an
+     * HTTP status to a message key where the page knows better.
+     */
+    problem(p, status, overrides = {}) {
+      const type = String(p?.type || '').replace(/^.*\/problems\//, '');
+      const code = p?.status || status;
+      const key = overrides[type] || overrides[code] || problemKey(type, code, p);
+      if (Array.isArray(key)) return key.map((k) => t(k)).join(' ');
+      return t(key, { status: code ?? '?' });
+    },
+
+    /** Fills the page: `data-i18n` (text), `data-i18n-aria-label`, `<html lang dir>`. */
+    apply() {
+      const root = document.documentElement;
+      root.lang = i18n.locale.split('-u-')[0];
+      root.dir = i18n.dir;
+      for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+      for (const el of document.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+      const chooser = document.getElementById('lang');
+      if (chooser?.tagName === 'SELECT') {
+        chooser.value = lang;
+        chooser.setAttribute('aria-label', t('common.language'));
+      } else if (chooser) {
+        const other = languages.find((c) => c !== lang);
+        chooser.textContent = messages[other].language.name;
+        chooser.lang = messages[other].language.locale.split('-u-')[0];
+        chooser.title = `${t('common.language')}: ${messages[other].language.name}`;
+      }
+    },
+
+    /** Switches to `code`, remembers it and tells the page. */
+    set(code) {
+      if (!languages.includes(code) || code === lang) return;
+      lang = code;
+      localStorage.setItem(STORE, code);
+      i18n.apply();
+      for (const f of listeners) f(code);
+    },
+    onChange(f) {
+      listeners.push(f);
+    },
+
+    /**
+     * Wires the language chooser `#lang`: a <select> lists the page's
+     * languages, each named in itself; a button (two languages) switches
+     * to the other one.
+     */
+    chooser() {
+      const el = document.getElementById('lang');
+      if (el.tagName === 'SELECT') {
+        el.replaceChildren(...languages.map((code) => {
+          const o = new Option(messages[code].language.name, code);
+          o.lang = messages[code].language.locale.split('-u-')[0];
+          return o;
+        }));
+        el.value = lang;
+        el.addEventListener('change', () => i18n.set(el.value));
+      } else {
+        el.addEventListener('click', () => i18n.set(languages.find((c) => c !== lang)));
+      }
+      i18n.apply();
+    },
+
+    /**
+     * Map controls on the reading side's far corner: right to left puts the
+     * zoom buttons top left and the attribution bottom left. The map must
+     * be made with `attributionControl: false`.
+     */
+    placeMapControls(map, maplibregl) {
+      for (const c of controls.get(map) || []) map.removeControl(c);
+      const rtl = i18n.dir === 'rtl';
+      const nav = new maplibregl.NavigationControl({ showCompass: false });
+      const attribution = new maplibregl.AttributionControl({ compact: true });
+      map.addControl(nav, rtl ? 'top-left' : 'top-right');
+      map.addControl(attribution, rtl ? 'bottom-left' : 'bottom-right');
+      controls.set(map, [nav, attribution]);
+    },
+  };
+  return i18n;
+}
+
+const controls = new WeakMap();
+
+/** The message key(s) for a problem. */
+function problemKey(type, status, p) {
+  switch (type) {
+    case 'validation': {
+      const keys = [...new Set((p?.errors || []).map(fieldKey))];
+      return keys.length ? keys : 'errors.invalid';
+    }
+    // 409 covers both a closed walk and an id stored with other content;
+    // only the detail tells them apart.
+    case 'conflict': return /walk .* is closed/.test(p?.detail || '') ? 'errors.walkClosed' : 'errors.conflict';
+    case 'rate-limited': return 'errors.rateLimited';
+    case 'unauthorized': return 'errors.unauthorized';
+    case 'forbidden': return 'errors.forbidden';
+    case 'not-found': return 'errors.notFound';
+    case 'body-too-large': return 'errors.tooLarge';
+    case 'unavailable': return 'errors.unavailable';
+    case 'internal': return 'errors.internal';
+    case 'bad-request':
+    case 'invalid-json':
+    case 'invalid-query':
+    case 'unsupported-media-type': return 'errors.badRequest';
+    default: break;
+  }
+  const byStatus = {
+    400: 'errors.badRequest', 401: 'errors.unauthorized', 403: 'errors.forbidden', 404: 'errors.notFound',
+    409: 'errors.conflict', 413: 'errors.tooLarge', 422: 'errors.invalid', 429: 'errors.rateLimited',
+    500: 'errors.internal', 502: 'errors.unavailable', 503: 'errors.unavailable', 504: 'errors.unavailable',
+  };
+  return byStatus[status] || 'errors.unknown';
+}
+
+/** A validation error's message key, by the field at fault. */
+function fieldKey({ field, reason }) {
+  switch (field) {
+    case 'observed_at': return /in the future/.test(reason || '') ? 'errors.observedAtFuture' : 'errors.observedAtInvalid';
+    case 'geometry': return 'errors.outsideRegion';
+    case 'category': return 'errors.category';
+    case 'description': return 'errors.descriptionTooLong';
+    case 'severity': return 'errors.severity';
+    case 'walk': return 'errors.walkUnknown';
+    default: return 'errors.invalid';
+  }
+}

@@ -1,20 +1,13 @@
 // Resident report: where, when and why a place feels unsafe. No account;
 // the report carries a client-generated id so a retry never duplicates it.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
-import { strings } from '/static/i18n.js';
+import { REPORT, pageLanguage } from '/static/i18n.js';
 
-let lang = localStorage.getItem('trygg.lang') || 'sv';
-const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+const i18n = pageLanguage(REPORT);
+const t = (key, vars) => i18n.t(`report.${key}`, vars);
 let taxonomy = null;
 let point = null;
 let reportId = crypto.randomUUID();
-
-function applyStrings() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  document.getElementById('lang').textContent = t('lang');
-  fillCategories();
-}
 
 function fillCategories() {
   const box = document.getElementById('categories');
@@ -27,7 +20,7 @@ function fillCategories() {
     input.name = 'category';
     input.value = c.code;
     input.checked = c.code === chosen;
-    label.append(input, document.createTextNode(lang === 'sv' ? c.sv : c.en));
+    label.append(input, document.createTextNode(i18n.category(c.code, c)));
     return label;
   }));
 }
@@ -44,7 +37,8 @@ async function main() {
     fetch('/api/v1/taxonomy').then((r) => r.json()),
   ]);
   taxonomy = tax;
-  applyStrings();
+  i18n.chooser();
+  fillCategories();
   document.getElementById('when').value = localNow();
 
   // District outlines help orientation, also without a base map.
@@ -60,9 +54,9 @@ async function main() {
     style: { version: 8, sources, layers },
     center: config.center,
     zoom: 13,
-    attributionControl: { compact: true },
+    attributionControl: false,
   });
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  i18n.placeMapControls(map, maplibregl);
   const marker = new maplibregl.Marker({ color: '#d7301f' });
   window.trygg = { map };
 
@@ -91,17 +85,23 @@ async function main() {
 
   const form = document.getElementById('report');
   const error = document.getElementById('error');
+  // The message shown, as a function so that a change of language redraws it.
+  let shown = null;
+  const showError = (message) => {
+    shown = message;
+    error.textContent = message ? message() : '';
+    error.hidden = !message;
+  };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    error.hidden = true;
+    showError(null);
     const category = form.querySelector('input[name=category]:checked')?.value;
     const when = new Date(document.getElementById('when').value);
-    const problem = !point ? t('needPlace')
-      : !category ? t('needWhy')
-        : Number.isNaN(when.getTime()) ? t('needWhen') : null;
+    const problem = !point ? 'needPlace'
+      : !category ? 'needWhy'
+        : Number.isNaN(when.getTime()) ? 'needWhen' : null;
     if (problem) {
-      error.textContent = problem;
-      error.hidden = false;
+      showError(() => t(problem));
       return;
     }
     const send = document.getElementById('send');
@@ -130,12 +130,10 @@ async function main() {
         document.getElementById('thanks').hidden = false;
       } else {
         const p = await r.json().catch(() => ({}));
-        error.textContent = p.detail || `HTTP ${r.status}`;
-        error.hidden = false;
+        showError(() => i18n.problem(p, r.status));
       }
     } catch {
-      error.textContent = t('noPosition');
-      error.hidden = false;
+      showError(() => i18n.t('errors.network'));
     } finally {
       send.disabled = false;
       send.textContent = t('send');
@@ -151,10 +149,11 @@ async function main() {
     form.hidden = false;
     document.getElementById('thanks').hidden = true;
   });
-  document.getElementById('lang').addEventListener('click', () => {
-    lang = lang === 'sv' ? 'en' : 'sv';
-    localStorage.setItem('trygg.lang', lang);
-    applyStrings();
+  i18n.onChange(() => {
+    fillCategories();
+    i18n.placeMapControls(map, maplibregl);
+    if (point) status.textContent = t('placeChosen');
+    showError(shown);
   });
 }
 

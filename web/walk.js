@@ -2,15 +2,15 @@
 // Every finding gets an id here and waits in an IndexedDB outbox until the
 // server acknowledges it, so a dropped connection never loses or doubles one.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
-import { strings } from '/static/i18n.js';
+import { RESIDENT, pageLanguage } from '/static/i18n.js';
 import { outbox } from '/static/queue.js';
 
 const ICONS = {
   bulb: '💡', tree: '🌳', eye: '👁️', path: '🚶', spray: '🎨', trash: '🗑️', wrench: '🔧',
   car: '🚗', empty: '🕳️', tunnel: '🚇', exit: '🚪', heart: '💚',
 };
-let lang = localStorage.getItem('trygg.lang') || 'sv';
-const t = (key) => strings[lang][key] ?? strings.sv[key] ?? key;
+const i18n = pageLanguage(RESIDENT);
+const t = (key, vars) => i18n.t(`walk.${key}`, vars);
 let session = JSON.parse(localStorage.getItem('trygg.walk') || 'null');
 let taxonomy = null;
 let map = null;
@@ -19,17 +19,13 @@ let marker = null;
 let flushing = false;
 
 function applyStrings() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  document.getElementById('lang').textContent = t('lang');
   fillCategories();
   showOutbox();
   loadFindings();
 }
 
 function label(code) {
-  const c = taxonomy?.walk_finding.find((x) => x.code === code);
-  return c ? (lang === 'sv' ? c.sv : c.en) : code;
+  return i18n.category(code, taxonomy?.walk_finding.find((x) => x.code === code));
 }
 
 function fillCategories() {
@@ -47,7 +43,7 @@ function fillCategories() {
     icon.className = 'icon';
     icon.setAttribute('aria-hidden', 'true');
     icon.textContent = ICONS[c.icon] || '📍';
-    l.append(input, icon, document.createTextNode(lang === 'sv' ? c.sv : c.en));
+    l.append(input, icon, document.createTextNode(i18n.category(c.code, c)));
     return l;
   }));
 }
@@ -56,7 +52,7 @@ const auth = () => ({ authorization: `Bearer ${session.token}` });
 
 async function showOutbox() {
   const n = (await outbox.all()).length;
-  document.getElementById('outbox').textContent = n ? `${n} ${t('waiting')}` : t('allSent');
+  document.getElementById('outbox').textContent = n ? t('waiting', { n: i18n.number(n) }) : t('allSent');
 }
 
 /** Sends every queued finding; keeps what could not be sent. */
@@ -80,7 +76,7 @@ async function flush() {
         await outbox.remove(item.id);
         if (!r.ok) {
           const p = await r.json().catch(() => ({}));
-          showError(p.detail || `HTTP ${r.status}`);
+          showError(i18n.problem(p, r.status));
         }
       } else {
         break; // 401, 429, 5xx: keep it and retry later
@@ -107,11 +103,11 @@ async function loadFindings() {
   const list = document.getElementById('findings');
   list.replaceChildren(...fc.features.slice().reverse().map((f) => {
     const li = document.createElement('li');
-    const when = new Date(f.properties.observed_at).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+    const when = i18n.date(f.properties.observed_at, { hour: '2-digit', minute: '2-digit' });
     li.textContent = `${label(f.properties.category)} · ${when} `;
     const s = document.createElement('span');
     s.className = 'state';
-    s.textContent = f.properties.status || '';
+    s.textContent = f.properties.status ? i18n.t(`finding.${f.properties.status}`) : '';
     li.append(s);
     return li;
   }));
@@ -127,7 +123,7 @@ async function checkNearby() {
   if (!r?.ok) return;
   const fc = await r.json();
   if (!fc.features.length) return;
-  const items = fc.features.slice(0, 3).map((f) => `${label(f.properties.category)} (${Math.round(f.properties.distance_m)} ${t('metresAway')})`);
+  const items = fc.features.slice(0, 3).map((f) => `${label(f.properties.category)} (${t('metresAway', { n: i18n.number(Math.round(f.properties.distance_m)) })})`);
   box.textContent = `${t('nearbyFound')} ${items.join(', ')}`;
   box.hidden = false;
 }
@@ -162,9 +158,9 @@ async function startWalk(config) {
     style: { version: 8, sources, layers },
     center: route?.[0] || config.center,
     zoom: 16,
-    attributionControl: { compact: true },
+    attributionControl: false,
   });
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  i18n.placeMapControls(map, maplibregl);
   marker = new maplibregl.Marker({ color: '#fdbb5c' });
   window.trygg = { map };
   map.on('click', (e) => place(e.lngLat));
@@ -179,11 +175,13 @@ async function main() {
     fetch('/api/v1/taxonomy').then((r) => r.json()),
   ]);
   taxonomy = tax;
+  i18n.chooser();
   applyStrings();
-  document.getElementById('lang').addEventListener('click', () => {
-    lang = lang === 'sv' ? 'en' : 'sv';
-    localStorage.setItem('trygg.lang', lang);
+  i18n.onChange(() => {
     applyStrings();
+    if (map) i18n.placeMapControls(map, maplibregl);
+    showError('');
+    document.getElementById('join-error').hidden = true;
   });
   document.getElementById('join-btn').addEventListener('click', async () => {
     const err = document.getElementById('join-error');
@@ -194,8 +192,15 @@ async function main() {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ code }),
     }).catch(() => null);
-    if (!r?.ok) {
-      err.textContent = t('badCode');
+    if (!r) {
+      err.textContent = i18n.t('errors.network');
+      err.hidden = false;
+      return;
+    }
+    if (!r.ok) {
+      // An unknown code is the participant's typo; a closed walk says so.
+      const p = await r.json().catch(() => ({}));
+      err.textContent = i18n.problem(p, r.status, { 'not-found': 'walk.badCode', 404: 'walk.badCode', validation: 'walk.badCode' });
       err.hidden = false;
       return;
     }

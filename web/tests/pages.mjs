@@ -1,6 +1,5 @@
 // Area pages and the admin page in headless Chromium.
 // Usage: node tests/pages.mjs BASE_URL OUTPUT_DIR ADMIN_USER ADMIN_PASSWORD ANALYST_USER ANALYST_PASSWORD
-import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const [base, out, user, password, analystUser, analystPassword] = process.argv.slice(2);
@@ -20,13 +19,8 @@ async function open(path, viewport) {
   await page.goto(`${base}${path}`);
   return { page, errors };
 }
-// A repeated key in a language's object literal silently wins over the
-// first; every key once per language.
-for (const block of readFileSync(new URL('../i18n.js', import.meta.url), 'utf8').split(/\n {2}\w+: \{/).slice(1)) {
-  const keys = [...block.matchAll(/^ {4}'?([\w.]+)'?:/gm)].map((m) => m[1]);
-  const repeated = keys.filter((k, i) => keys.indexOf(k) !== i);
-  if (repeated.length) fail(`i18n.js repeats ${repeated.join(', ')}`);
-}
+// Repeated message keys are caught by tests/messages.mjs (the strings moved
+// from i18n.js to web/messages/*.json).
 try {
   for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]]) {
     const list = await open('/areas', viewport);
