@@ -1543,7 +1543,10 @@ async fn static_serves_only_what_the_pages_load() {
             for (i, _) in text.match_indices("/static/") {
                 let rest = &text[i..];
                 let end = rest.find(['"', '\'', '`', ')', ' ', '\\']).unwrap();
-                referenced.push(rest[..end].to_owned());
+                // A template (`messages/${code}.json`) is checked below.
+                if !rest[..end].contains('$') {
+                    referenced.push(rest[..end].to_owned());
+                }
             }
         }
     }
@@ -1551,7 +1554,17 @@ async fn static_serves_only_what_the_pages_load() {
     for path in &referenced {
         assert_eq!(app.get(path, None).await.status(), 200, "{path}");
     }
+    // The message files, and nothing else of their directory.
+    for code in ["sv", "en", "fi", "ar", "sv-lattlast"] {
+        let path = format!("/static/messages/{code}.json");
+        assert_eq!(app.get(&path, None).await.status(), 200, "{path}");
+    }
     for path in [
+        "/static/messages/",
+        "/static/messages/sv.json.orig",
+        "/static/messages/..%2fpackage.json",
+        "/static/messages/%2e%2e.json",
+        "/static/messages/x/sv.json",
         "/static/package.json",
         "/static/package-lock.json",
         "/static/README.md",

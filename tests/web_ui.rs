@@ -267,7 +267,7 @@ async fn every_language_file_has_every_message() {
     if !tooling_ready() {
         return;
     }
-    // No server: the script reads web/messages/*.json and web/messages.js.
+    // No server: the script reads web/messages/*.json.
     tokio::task::spawn_blocking(|| run_script("messages.mjs", "-", &[]))
         .await
         .unwrap();

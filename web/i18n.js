@@ -1,9 +1,7 @@
 // The pages' languages. Every string lives in a message file per language,
-// web/messages/<code>.json (plain JSON that a translator edits);
-// web/messages.js is generated from them by `node tests/messages.mjs --write`
-// (the server serves no JSON under /static). README.md, "Languages", says
-// how to add a language.
-import messages from '/static/messages.js';
+// web/messages/<code>.json (plain JSON that a translator edits), loaded
+// here before any page script runs. README.md, "Languages", says how to
+// add a language.
 
 /** Languages of the resident pages (/walk, /areas); /report adds lättläst. */
 export const RESIDENT = ['sv', 'en', 'fi', 'ar'];
@@ -11,6 +9,14 @@ export const RESIDENT = ['sv', 'en', 'fi', 'ar'];
 export const REPORT = ['sv', 'sv-lattlast', 'en', 'fi', 'ar'];
 /** Staff pages (the planner map, /admin). */
 export const STAFF = ['sv', 'en'];
+
+/** Every message file, by language code. */
+const messages = Object.fromEntries(await Promise.all(
+  [...new Set([...REPORT, ...RESIDENT, ...STAFF])].map(async (code) => {
+    const r = await fetch(`/static/messages/${code}.json`);
+    return [code, r.ok ? await r.json() : {}];
+  }),
+));
 
 const STORE = 'trygg.lang';
 const DEFAULT = 'sv';

@@ -286,12 +286,18 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
 }
 
 /// Whether `/static{path}` is a file the pages load: a top-level file of
-/// `web/` with a browser asset's extension. Package files and tool
-/// configuration (`.json`, `.md`) and everything in subdirectories are not.
+/// `web/` with a browser asset's extension, or a message file
+/// (`messages/<language>.json`). Package files and tool configuration
+/// (`.json`, `.md`) and everything else in subdirectories are not.
 fn is_page_asset(path: &str) -> bool {
     let Some(name) = path.strip_prefix('/') else {
         return false;
     };
+    if let Some(file) = name.strip_prefix("messages/") {
+        return file.strip_suffix(".json").is_some_and(|code| {
+            !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        });
+    }
     // Plain names only: nothing percent-encoded can hide a `/` or `..`.
     let plain = name
         .bytes()

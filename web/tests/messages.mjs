@@ -1,8 +1,6 @@
-// Checks the message files web/messages/<code>.json and the module the
-// pages load, web/messages.js, which is generated from them.
-// Usage: node tests/messages.mjs          (check; exits non-zero on a fault)
-//        node tests/messages.mjs --write  (regenerate web/messages.js)
-// Any other arguments (a base URL, a screenshot directory) are ignored.
+// Checks the message files web/messages/<code>.json, which the pages load.
+// Usage: node tests/messages.mjs          (exits non-zero on a fault)
+// Any arguments (a base URL, a screenshot directory) are ignored.
 //
 // The rules:
 // - sv.json is the reference: every other file has only keys sv.json has.
@@ -16,10 +14,9 @@
 // - Variants have every key of the sections listed for them (sv-lattlast:
 //   the report page and the error messages); other keys fall back to the
 //   base language (sv).
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const dir = new URL('../messages/', import.meta.url);
-const generated = new URL('../messages.js', import.meta.url);
 
 /** Sections only the staff pages use. */
 const STAFF_ONLY = ['planner', 'trend', 'gap', 'admin'];
@@ -31,8 +28,6 @@ const RULES = {
   ar: { kind: 'resident' },
   'sv-lattlast': { kind: 'variant', sections: ['language', 'report', 'errors'] },
 };
-/** Order in the generated module (the reference first). */
-const ORDER = Object.keys(RULES);
 
 const faults = [];
 const fault = (msg) => faults.push(msg);
@@ -116,28 +111,6 @@ for (const [code, doc] of Object.entries(all)) {
       if (doc[section]?.[key] == null) fault(`${file}: ${section}.${key} is missing`);
     }
   }
-}
-
-const module = [
-  '// Generated from web/messages/*.json by `node tests/messages.mjs --write`.',
-  '// Do not edit: edit the JSON files (README.md, "Languages").',
-  'export default {',
-  ...ORDER.filter((c) => all[c]).map((c) => `  ${JSON.stringify(c)}: ${JSON.stringify(all[c])},`),
-  '};',
-  '',
-].join('\n');
-
-if (process.argv.includes('--write')) {
-  writeFileSync(generated, module);
-  console.log('wrote web/messages.js');
-} else {
-  let current = '';
-  try {
-    current = readFileSync(generated, 'utf8');
-  } catch {
-    // Reported below.
-  }
-  if (current !== module) fault('web/messages.js is not up to date with web/messages/*.json: run `node tests/messages.mjs --write` in web/');
 }
 
 if (faults.length) {
