@@ -20,7 +20,10 @@ const POINTS_FROM_ZOOM = 14;
 const t = (key) => i18n.t(key.includes('.') ? key : `planner.${key}`);
 
 function applyStrings() {
-  if (session) document.getElementById('signin').textContent = t('signedIn');
+  if (session) document.getElementById('signin').textContent = t(session.role === 'admin' ? 'signedInAdmin' : 'signedIn');
+  const note = document.getElementById('role-note');
+  note.hidden = session?.role !== 'admin';
+  note.textContent = note.hidden ? '' : t('adminNote');
   fillCategories();
   drawLegend();
 }

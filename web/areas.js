@@ -109,10 +109,14 @@ async function showDetail() {
   await showAnalyses();
 }
 
-/** An analyst's stored områdesanalyser: each export fetched with the session token. */
+/** Staff who may make and read stored analyses. */
+const isStaff = ['analyst', 'admin'].includes(session?.role);
+
+/** Staff's stored områdesanalyser: each export fetched with the session token. */
 async function showAnalyses() {
   const section = document.getElementById('analyses');
-  if (session?.role !== 'analyst') return;
+  if (!isStaff) return;
+  fillPeriods();
   const r = await fetch(`/api/v1/areas/${encodeURIComponent(id)}/analyses`, authorized());
   if (!r.ok) return;
   const { analyses } = await r.json();
@@ -124,7 +128,8 @@ async function showAnalyses() {
   }
   list.replaceChildren(...analyses.map((a) => {
     const li = el('li');
-    li.append(el('bdi', null, a.period), ` · ${i18n.number(a.total ?? 0)} ${t('observations')} · `);
+    const made = i18n.date(a.created_at, { dateStyle: 'medium', timeStyle: 'short' });
+    li.append(el('bdi', null, a.period), ` · ${i18n.number(a.total ?? 0)} ${t('observations')} · ${t('createdAt', { time: made })} · `);
     for (const [format, label] of [['html', t('report')], ['csv', 'CSV'], ['geojson', 'GeoJSON']]) {
       const b = el('button', 'link', label);
       b.type = 'button';
@@ -158,19 +163,61 @@ async function openExport(href, filename, show) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
-/** The last complete quarter, as the API names periods (`2026-Q3`). */
-function lastQuarter(now = new Date()) {
-  const q = Math.floor(now.getMonth() / 3);
-  return q === 0 ? `${now.getFullYear() - 1}-Q4` : `${now.getFullYear()}-Q${q}`;
+/**
+ * The periods an analysis can be made of, as the API names them, newest
+ * first: the last eight complete quarters, twelve months and three years.
+ */
+function completePeriods(now = new Date()) {
+  const y = now.getFullYear();
+  const m = now.getMonth(); // 0-based: the current, incomplete month
+  const quarters = [];
+  for (let q = Math.floor(m / 3) - 1, year = y; quarters.length < 8; q -= 1) {
+    if (q < 0) { q = 3; year -= 1; }
+    quarters.push(`${year}-Q${q + 1}`);
+  }
+  const months = [];
+  for (let i = 1; i <= 12; i += 1) {
+    const d = new Date(y, m - i, 1);
+    months.push(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`);
+  }
+  return { quarters, months, years: [y - 1, y - 2, y - 3].map(String) };
 }
 
-document.getElementById('analyse-now').addEventListener('click', async () => {
-  const r = await fetch(`/api/v1/areas/${encodeURIComponent(id)}/analyses`, authorized({
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ period: lastQuarter() }),
+/** The period chooser, kept on the chosen period when redrawn. */
+function fillPeriods() {
+  const select = document.getElementById('analysis-period');
+  const chosen = select.value;
+  const periods = completePeriods();
+  select.replaceChildren(...['quarters', 'months', 'years'].map((group) => {
+    const g = document.createElement('optgroup');
+    g.label = t(group);
+    g.append(...periods[group].map((p) => new Option(p, p)));
+    return g;
   }));
-  if (r.ok) await showAnalyses();
+  if (chosen) select.value = chosen;
+}
+
+document.getElementById('analyse-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const button = document.getElementById('analyse-now');
+  const status = document.getElementById('analysis-status');
+  // One analysis per click: the button waits for the answer.
+  if (button.disabled) return;
+  button.disabled = true;
+  status.textContent = '';
+  try {
+    const r = await fetch(`/api/v1/areas/${encodeURIComponent(id)}/analyses`, authorized({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ period: document.getElementById('analysis-period').value }),
+    }));
+    status.textContent = t(r.status === 201 ? 'analysisStored' : r.status === 200 ? 'analysisUnchanged' : 'analysisFailed');
+    if (r.ok) await showAnalyses();
+  } catch {
+    status.textContent = t('analysisFailed');
+  } finally {
+    button.disabled = false;
+  }
 });
 
 const kOr = (v) => (v != null ? i18n.number(v) : i18n.lessThan(config.k_anonymity));

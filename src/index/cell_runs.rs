@@ -58,7 +58,14 @@ struct Run {
     ends: [u32; 3],
     /// The cell's outline in Web Mercator world coordinates, made on first use.
     ring: OnceLock<Box<[(f64, f64)]>>,
+    /// At [`COARSEST`], the records whose cell at a coarser resolution is
+    /// not this cell's ancestor there: per resolution from 5, sorted like
+    /// `order`.
+    movers: Option<Box<[Vec<Mover>; MOVER_LEVELS]>>,
 }
+
+/// Resolutions summed from [`COARSEST`]: 5 to 8.
+const MOVER_LEVELS: usize = COARSEST as usize - 5;
 
 impl Run {
     fn new(cell: u64, order: Vec<u64>, keys: impl IntoIterator<Item = u32>) -> Self {
@@ -79,6 +86,7 @@ impl Run {
             prefix,
             ends,
             ring: OnceLock::new(),
+            movers: None,
         }
     }
 
@@ -92,6 +100,31 @@ impl Run {
         for end in &mut self.ends[usize::from(kind)..] {
             *end += 1;
         }
+    }
+
+    /// Files a mover under its resolution (unsorted: see the callers).
+    fn add_mover(&mut self, m: Mover) {
+        let level = usize::from(cell_resolution(m.cell)).wrapping_sub(5);
+        if level < MOVER_LEVELS {
+            self.movers.get_or_insert_with(Box::default)[level].push(m);
+        }
+    }
+
+    /// The movers to resolution `res` of the kinds in the bit set `kinds`
+    /// with time in `from..to`.
+    fn movers_in(&self, res: u8, kinds: u8, from: i64, to: i64) -> impl Iterator<Item = &Mover> {
+        let list = self
+            .movers
+            .as_ref()
+            .and_then(|m| m.get(usize::from(res).wrapping_sub(5)))
+            .map_or(&[][..], Vec::as_slice);
+        (0..3u8)
+            .filter(move |k| kinds & (1 << k) != 0 && !list.is_empty())
+            .flat_map(move |k| {
+                let lo = list.partition_point(|m| m.order < order_key(k, from));
+                let hi = list.partition_point(|m| m.order < order_key(k, to));
+                &list[lo..hi.max(lo)]
+            })
     }
 
     /// Count and cell key of the entries of `kind` with time in `from..to`.
@@ -148,8 +181,6 @@ struct Mover {
 struct Level {
     res: u8,
     runs: Vec<Run>,
-    /// Movers by their run's position in `runs` (at [`COARSEST`] only).
-    movers: FxHashMap<u32, Vec<Mover>>,
     /// Cell → its run's position in `runs`.
     slots: FxHashMap<u64, u32>,
     /// Centres of the cells with runs; data: the run's position.
@@ -193,7 +224,6 @@ impl Level {
         Level {
             res,
             runs,
-            movers: FxHashMap::default(),
             slots,
             centres,
         }
@@ -403,13 +433,17 @@ impl CellRuns {
             .collect();
         movers.par_sort_unstable_by_key(|(cell9, _)| *cell9);
         let coarsest = levels.last_mut().expect("a level");
-        coarsest.movers = movers
-            .chunk_by(|a, b| a.0 == b.0)
-            .map(|group| {
-                let run = coarsest.slots[&group[0].0];
-                (run, group.iter().map(|(_, m)| *m).collect())
-            })
-            .collect();
+        for group in movers.chunk_by(|a, b| a.0 == b.0) {
+            let run = coarsest.slots[&group[0].0] as usize;
+            for (_, m) in group {
+                coarsest.runs[run].add_mover(*m);
+            }
+        }
+        for run in &mut coarsest.runs {
+            for list in run.movers.iter_mut().flat_map(|m| m.iter_mut()) {
+                list.sort_unstable_by_key(|m| m.order);
+            }
+        }
         levels.reverse();
         CellRuns { levels }
     }
@@ -441,9 +475,15 @@ impl CellRuns {
                     order,
                     key,
                 });
-                let mut movers = movers.peekable();
-                if movers.peek().is_some() {
-                    level.movers.entry(run).or_default().extend(movers);
+                for m in movers {
+                    let run = &mut level.runs[run as usize];
+                    run.add_mover(m);
+                    let list = &mut run.movers.as_mut().expect("just added")
+                        [usize::from(cell_resolution(m.cell)) - 5];
+                    // Kept sorted; new records sort last in their kind.
+                    let m = list.pop().expect("just added");
+                    let at = list.partition_point(|x| x.order <= m.order);
+                    list.insert(at, m);
                 }
             }
         }
@@ -508,21 +548,11 @@ impl CellRuns {
             (t[0], t[1 + k], t[4], t[5 + k]) = (1, 1, key, key);
             t
         };
-        let (lo, hi) = (order_key(0, from), order_key(0, to));
-        for (i, run, t) in counted {
+        for (_, run, t) in counted {
             let parent = ancestor(run.cell, res);
             add(out.entry(parent).or_default(), t, u32::wrapping_add);
-            for m in level.movers.get(&i).into_iter().flatten() {
-                // The mover's time alone, in the same biased form.
+            for m in run.movers_in(res, kinds, from, to) {
                 let kind = u8::try_from(m.order >> KIND_SHIFT).unwrap_or(0);
-                let time = m.order & ((1 << KIND_SHIFT) - 1);
-                if cell_resolution(m.cell) != res
-                    || kinds & (1 << kind) == 0
-                    || time < lo
-                    || time >= hi
-                {
-                    continue;
-                }
                 add(
                     out.entry(parent).or_default(),
                     one(kind, m.key),

@@ -102,7 +102,7 @@ impl Shape {
 }
 
 /// Which records' cells differ from their digit ancestors, and what they
-/// are: what [`CellLocator::locate`] finds for a batch.
+/// are: what [`CellLocator::locate`] finds for a chunk of a batch.
 #[derive(Default)]
 pub(super) struct Located {
     /// Per record, bit `r - FIRST` set when its cell at resolution `r`
@@ -132,9 +132,10 @@ impl CellLocator {
     /// The cells at resolutions 5–11 of the records at `points` (longitude,
     /// latitude) with resolution-12 `cells`, where they differ from the
     /// digit ancestors.
-    pub(super) fn locate(&mut self, points: &[[f64; 2]], cells: &[u64]) -> Located {
+    /// In chunks of records, in order.
+    pub(super) fn locate(&mut self, points: &[[f64; 2]], cells: &[u64]) -> Vec<Located> {
         self.learn(cells);
-        let chunks: Vec<Located> = points
+        points
             .par_chunks(CHUNK)
             .zip(cells.par_chunks(CHUNK))
             .enumerate()
@@ -169,16 +170,7 @@ impl CellLocator {
                 }
                 out
             })
-            .collect();
-        let mut all = Located {
-            moved: Vec::with_capacity(points.len()),
-            cells: Vec::new(),
-        };
-        for c in chunks {
-            all.moved.extend(c.moved);
-            all.cells.extend(c.cells);
-        }
-        all
+            .collect()
     }
 
     /// Places every resolution-12 cell in `cells` not seen before.
@@ -193,32 +185,24 @@ impl CellLocator {
         if new.is_empty() {
             return;
         }
-        // The digit ancestors' shapes first, then those of the neighbours
-        // of each ancestor that a new cell does not lie wholly inside.
+        // The digit ancestors' shapes, then their neighbours': then each new
+        // cell is placed in one pass, its corners made and dropped there.
         let ancestors: FxHashSet<u64> = new
             .iter()
             .flat_map(|&c| (FIRST..=LAST).map(move |res| ancestor(c, res)))
             .collect();
-        self.add_shapes(ancestors.into_iter());
-        let outlines: Vec<(u64, Option<Vec<Vector>>)> =
-            new.par_iter().map(|&c| (c, corners(c))).collect();
-        let this = &*self;
-        let neighbours: FxHashSet<u64> = outlines
-            .iter()
-            .flat_map(|(c, corners)| {
-                (FIRST..=LAST).filter_map(move |res| {
-                    let a = ancestor(*c, res);
-                    let inside = corners.as_ref().is_some_and(|k| this.wholly_in(a, k));
-                    (!inside).then_some(a)
-                })
-            })
-            .filter_map(|a| this.shapes.get(&a)?.as_ref())
-            .flat_map(|s| s.neighbours.iter().copied())
-            .collect();
+        let neighbours: FxHashSet<u64> = {
+            self.add_shapes(ancestors.iter().copied());
+            ancestors
+                .iter()
+                .filter_map(|a| self.shapes.get(a)?.as_ref())
+                .flat_map(|s| s.neighbours.iter().copied())
+                .collect()
+        };
         self.add_shapes(neighbours.into_iter());
-        let placed: Vec<(u64, Placement)> = outlines
+        let placed: Vec<(u64, Placement)> = new
             .par_iter()
-            .map(|(c, corners)| (*c, self.placement(*c, corners.as_deref())))
+            .map(|&c| (c, self.placement(c, corners(c).as_deref())))
             .collect();
         self.placements.extend(placed);
     }
@@ -433,13 +417,17 @@ impl ExactCells {
         self.len += 1;
     }
 
-    /// Appends a batch's records.
-    pub fn extend(&mut self, batch: Located) {
-        let mut cells = batch.cells.into_iter().peekable();
-        for (record, bits) in (0u32..).zip(batch.moved) {
-            let mine = std::iter::from_fn(|| cells.next_if(|c| c.0 == record))
-                .map(|(_, res, cell)| (res, cell));
-            self.push(bits, mine.collect::<Vec<_>>());
+    /// Appends a batch's records, as [`CellLocator::locate`] found them.
+    pub fn extend(&mut self, batch: Vec<Located>) {
+        let mut record = 0u32;
+        for chunk in batch {
+            let mut cells = chunk.cells.into_iter().peekable();
+            for bits in chunk.moved {
+                let mine = std::iter::from_fn(|| cells.next_if(|c| c.0 == record))
+                    .map(|(_, res, cell)| (res, cell));
+                self.push(bits, mine.collect::<Vec<_>>());
+                record += 1;
+            }
         }
     }
 

@@ -70,12 +70,49 @@ try {
     const heading = await report.textContent('h1');
     if (heading !== 'Hovsjö') fail(`the report's heading is ${heading}`);
     await page.screenshot({ path: `${out}/area-hovsjo-analyst.png`, fullPage: true });
+    // A month of their choosing, asked for with a double tap: one stored,
+    // shown with when it was made; asking again stores no copy and says so.
+    const entries = () => page.$$eval('#analysis-list li', (lis) => lis.map((li) => li.textContent));
+    const before = (await entries()).length;
+    const month = await page.$eval('#analysis-period optgroup:nth-of-type(2) option:nth-of-type(2)', (o) => o.value);
+    await page.selectOption('#analysis-period', month);
+    await page.dblclick('#analyse-now');
+    await page.waitForFunction((n) => document.querySelectorAll('#analysis-list li').length > n, before, { timeout: 30000 });
+    await page.waitForFunction(() => !document.getElementById('analyse-now').disabled, null, { timeout: 30000 });
+    await page.waitForTimeout(500);
+    const after = await entries();
+    if (after.length !== before + 1) fail(`a double tap stored ${after.length - before} analyses`);
+    if (!after.some((e) => e.includes(month) && e.includes('skapad'))) fail(`no entry for ${month} with its creation time: ${after}`);
+    await page.click('#analyse-now');
+    await page.waitForFunction(() => /ingen kopia/.test(document.getElementById('analysis-status').textContent), null, { timeout: 30000 });
+    if ((await entries()).length !== after.length) fail('asking again stored a copy');
+    await page.screenshot({ path: `${out}/area-hovsjo-analyses.png`, fullPage: true });
     if (errors.length) fail(`console errors for the analyst: ${errors.join(' | ')}`);
     // Anonymous visitors see no such section.
     const anon = await open('/areas/hovsjo', { width: 1280, height: 900 });
     await anon.page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
     await anon.page.waitForSelector('.action h3', { timeout: 10000 });
     if (!(await anon.page.$eval('#analyses', (s) => s.hidden))) fail('stored analyses shown to an anonymous visitor');
+  }
+
+  // An admin signed in on the planner map is told why no points show, and
+  // sees the stored analyses an analyst sees.
+  {
+    const { page, errors } = await open('/', { width: 1280, height: 900 });
+    await page.evaluate(async ([u, p]) => {
+      const r = await fetch('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: p }) });
+      const { token, role } = await r.json();
+      sessionStorage.setItem('trygg.session', JSON.stringify({ token, role }));
+    }, [user, password]);
+    await page.reload();
+    await page.waitForSelector('#role-note:not([hidden])', { timeout: 30000 });
+    const signin = await page.textContent('#signin');
+    if (!signin.includes('Administratör')) fail(`the admin's sign-in button says ${signin}`);
+    await page.goto(`${base}/areas/hovsjo`);
+    await page.waitForSelector('#analyses:not([hidden])', { timeout: 30000 });
+    await page.waitForSelector('#analysis-list li button', { timeout: 30000 });
+    if (errors.length) fail(`console errors for the admin: ${errors.join(' | ')}`);
+    await page.close();
   }
 
   const admin = await open('/admin', { width: 1280, height: 900 });
