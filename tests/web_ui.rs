@@ -177,17 +177,9 @@ async fn a_resident_reports_a_place_anonymously() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn walk_findings_saved_offline_arrive_exactly_once() {
-    if !tooling_ready() {
-        return;
-    }
-    let args = ServerArgs {
-        web_dir: web_dir(),
-        ..ServerArgs::default()
-    };
-    let app = common::spawn_app_with(args).await;
-    let walk: serde_json::Value = app
+/// A night walk in Hovsjö with a route, made by the admin: its JSON.
+async fn night_walk_in_hovsjo(app: &common::TestApp) -> serde_json::Value {
+    app
         .post_json(
             "/api/v1/walks",
             Some(&app.admin),
@@ -199,7 +191,20 @@ async fn walk_findings_saved_offline_arrive_exactly_once() {
         .await
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walk_findings_saved_offline_arrive_exactly_once() {
+    if !tooling_ready() {
+        return;
+    }
+    let args = ServerArgs {
+        web_dir: web_dir(),
+        ..ServerArgs::default()
+    };
+    let app = common::spawn_app_with(args).await;
+    let walk = night_walk_in_hovsjo(&app).await;
     let code = walk["join_code"].as_str().unwrap().to_owned();
     let base = format!("http://{}", app.addr);
     tokio::task::spawn_blocking(move || run_script("walk.mjs", &base, &[&code]))
@@ -281,19 +286,7 @@ async fn every_page_works_in_every_language() {
     let app = Arc::new(app_with_demo_data().await);
     let password = "a long admin password";
     add_user(&app, "admin", password, trygg::model::Role::Admin).await;
-    let walk: serde_json::Value = app
-        .post_json(
-            "/api/v1/walks",
-            Some(&app.admin),
-            &serde_json::json!({
-                "name": "Trygghetsvandring Hovsjö", "area": "hovsjo", "date": "2026-11-26", "time_of_day": "night",
-                "route": {"type": "LineString", "coordinates": [[17.5850, 59.1795], [17.5880, 59.1805], [17.5900, 59.1800]]}
-            }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let walk = night_walk_in_hovsjo(&app).await;
     let code = walk["join_code"].as_str().unwrap().to_owned();
     let base = format!("http://{}", app.addr);
     tokio::task::spawn_blocking(move || {

@@ -102,11 +102,14 @@ impl Run {
         }
     }
 
-    /// Files a mover under its resolution (unsorted: see the callers).
-    fn add_mover(&mut self, m: Mover) {
+    /// Files a mover under its resolution, in time order (new records sort
+    /// last in their kind, so little moves).
+    fn insert_mover(&mut self, m: Mover) {
         let level = usize::from(cell_resolution(m.cell)).wrapping_sub(5);
         if level < MOVER_LEVELS {
-            self.movers.get_or_insert_with(Box::default)[level].push(m);
+            let list = &mut self.movers.get_or_insert_with(Box::default)[level];
+            let at = list.partition_point(|x| x.order <= m.order);
+            list.insert(at, m);
         }
     }
 
@@ -431,18 +434,12 @@ impl CellRuns {
                 .map(move |cell| (cell9, Mover { cell, order, key }))
             })
             .collect();
-        movers.par_sort_unstable_by_key(|(cell9, _)| *cell9);
         let coarsest = levels.last_mut().expect("a level");
-        for group in movers.chunk_by(|a, b| a.0 == b.0) {
-            let run = coarsest.slots[&group[0].0] as usize;
-            for (_, m) in group {
-                coarsest.runs[run].add_mover(*m);
-            }
-        }
-        for run in &mut coarsest.runs {
-            for list in run.movers.iter_mut().flat_map(|m| m.iter_mut()) {
-                list.sort_unstable_by_key(|m| m.order);
-            }
+        // By run, then time: each run's lists are filled in order.
+        movers.par_sort_unstable_by_key(|(cell9, m)| (*cell9, m.order));
+        for (cell9, m) in movers {
+            let run = coarsest.slots[&cell9] as usize;
+            coarsest.runs[run].insert_mover(m);
         }
         levels.reverse();
         CellRuns { levels }
@@ -476,14 +473,7 @@ impl CellRuns {
                     key,
                 });
                 for m in movers {
-                    let run = &mut level.runs[run as usize];
-                    run.add_mover(m);
-                    let list = &mut run.movers.as_mut().expect("just added")
-                        [usize::from(cell_resolution(m.cell)) - 5];
-                    // Kept sorted; new records sort last in their kind.
-                    let m = list.pop().expect("just added");
-                    let at = list.partition_point(|x| x.order <= m.order);
-                    list.insert(at, m);
+                    level.runs[run as usize].insert_mover(m);
                 }
             }
         }
