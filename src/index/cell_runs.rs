@@ -14,7 +14,9 @@
 //! Coarser resolutions add up the resolution-9 runs by their digit
 //! ancestor, then move the records whose cell there is not that ancestor
 //! ("movers", a few per cent, each listed with its resolution-9 run) to
-//! their own cell. An R-tree over the cells' centres finds the cells near a
+//! their own cell. A run's movers are grouped by the cell they move to and
+//! sorted by time within it, with key sums like a run's, so a time filter
+//! moves a group with binary searches, not a record at a time. An R-tree over the cells' centres finds the cells near a
 //! tile. Writes insert into the runs in place (new observations sort last in
 //! their kind, so little moves).
 
@@ -102,32 +104,59 @@ impl Run {
         }
     }
 
-    /// Files a mover under its resolution, in time order (new records sort
-    /// last in their kind, so little moves).
+    /// Files a mover under its resolution, by cell and then time (new
+    /// records sort last in their kind, so little moves).
     fn insert_mover(&mut self, m: Mover) {
         let level = usize::from(cell_resolution(m.cell)).wrapping_sub(5);
         if level < MOVER_LEVELS {
             let list = &mut self.movers.get_or_insert_with(Box::default)[level];
-            let at = list.partition_point(|x| x.order <= m.order);
+            let at = list.partition_point(|x| (x.cell, x.order) <= (m.cell, m.order));
             list.insert(at, m);
+            let mut sum = if at == 0 { 0 } else { list[at - 1].upto };
+            for x in &mut list[at..] {
+                sum = sum.wrapping_add(x.key);
+                x.upto = sum;
+            }
         }
     }
 
     /// The movers to resolution `res` of the kinds in the bit set `kinds`
-    /// with time in `from..to`.
-    fn movers_in(&self, res: u8, kinds: u8, from: i64, to: i64) -> impl Iterator<Item = &Mover> {
+    /// with time in `from..to`, tallied per cell they move to: binary
+    /// searches per cell, not a step per record.
+    fn movers_in(
+        &self,
+        res: u8,
+        kinds: u8,
+        from: i64,
+        to: i64,
+    ) -> impl Iterator<Item = (u64, CellTally)> + '_ {
         let list = self
             .movers
             .as_ref()
             .and_then(|m| m.get(usize::from(res).wrapping_sub(5)))
             .map_or(&[][..], Vec::as_slice);
-        (0..3u8)
-            .filter(move |k| kinds & (1 << k) != 0 && !list.is_empty())
-            .flat_map(move |k| {
-                let lo = list.partition_point(|m| m.order < order_key(k, from));
-                let hi = list.partition_point(|m| m.order < order_key(k, to));
-                &list[lo..hi.max(lo)]
-            })
+        // Key sum of `list[..i]`.
+        let before = |i: usize| if i == 0 { 0 } else { list[i - 1].upto };
+        let mut start = 0;
+        std::iter::from_fn(move || {
+            while start < list.len() {
+                let (base, cell) = (start, list[start].cell);
+                let group = &list[base..];
+                let group = &group[..group.partition_point(|m| m.cell == cell)];
+                start += group.len();
+                let t = tally_of(kinds, |kind| {
+                    let lo = base + group.partition_point(|m| m.order < order_key(kind, from));
+                    let hi = base + group.partition_point(|m| m.order < order_key(kind, to));
+                    let hi = hi.max(lo);
+                    let n = u32::try_from(hi - lo).unwrap_or(u32::MAX);
+                    (n, before(hi).wrapping_sub(before(lo)))
+                });
+                if t[0] > 0 {
+                    return Some((cell, t));
+                }
+            }
+            None
+        })
     }
 
     /// Count and cell key of the entries of `kind` with time in `from..to`.
@@ -156,19 +185,25 @@ impl Run {
     /// The counts of the kinds in the bit set `kinds` in `from..to`.
     #[inline]
     fn tally(&self, kinds: u8, from: i64, to: i64) -> CellTally {
-        let mut t: CellTally = [0; 8];
-        for kind in 0..3u8 {
-            if kinds & (1 << kind) != 0 {
-                let (n, key) = self.count(kind, from, to);
-                let k = usize::from(kind);
-                t[1 + k] = n;
-                t[5 + k] = key;
-            }
-        }
-        t[0] = t[1] + t[2] + t[3];
-        t[4] = t[5].wrapping_add(t[6]).wrapping_add(t[7]);
-        t
+        tally_of(kinds, |kind| self.count(kind, from, to))
     }
+}
+
+/// A tally from the count and cell key of each kind in the bit set `kinds`.
+#[inline]
+fn tally_of(kinds: u8, count: impl Fn(u8) -> (u32, u32)) -> CellTally {
+    let mut t: CellTally = [0; 8];
+    for kind in 0..3u8 {
+        if kinds & (1 << kind) != 0 {
+            let (n, key) = count(kind);
+            let k = usize::from(kind);
+            t[1 + k] = n;
+            t[5 + k] = key;
+        }
+    }
+    t[0] = t[1] + t[2] + t[3];
+    t[4] = t[5].wrapping_add(t[6]).wrapping_add(t[7]);
+    t
 }
 
 /// A record of a resolution-9 run whose cell at a coarser resolution is
@@ -179,6 +214,9 @@ struct Mover {
     cell: u64,
     order: u64,
     key: u32,
+    /// Record keys summed (mod 2³²) over the list up to and including
+    /// this one: a range's key is a difference of two.
+    upto: u32,
 }
 
 struct Level {
@@ -431,12 +469,23 @@ impl CellRuns {
                 movers_of(cell9, columns.exact.moved(i, COARSER_BITS), move |res| {
                     columns.cell_at(i, res)
                 })
-                .map(move |cell| (cell9, Mover { cell, order, key }))
+                .map(move |cell| {
+                    let upto = 0;
+                    (
+                        cell9,
+                        Mover {
+                            cell,
+                            order,
+                            key,
+                            upto,
+                        },
+                    )
+                })
             })
             .collect();
         let coarsest = levels.last_mut().expect("a level");
-        // By run, then time: each run's lists are filled in order.
-        movers.par_sort_unstable_by_key(|(cell9, m)| (*cell9, m.order));
+        // By run, cell and time: each run's lists are filled in order.
+        movers.par_sort_unstable_by_key(|(cell9, m)| (*cell9, m.cell, m.order));
         for (cell9, m) in movers {
             let run = coarsest.slots[&cell9] as usize;
             coarsest.runs[run].insert_mover(m);
@@ -471,6 +520,7 @@ impl CellRuns {
                     cell: to,
                     order,
                     key,
+                    upto: 0,
                 });
                 for m in movers {
                     level.runs[run as usize].insert_mover(m);
@@ -532,28 +582,16 @@ impl CellRuns {
                 .collect();
         }
         let mut out: FxHashMap<u64, CellTally> = FxHashMap::default();
-        let one = |kind: u8, key: u32| {
-            let k = usize::from(kind);
-            let mut t: CellTally = [0; 8];
-            (t[0], t[1 + k], t[4], t[5 + k]) = (1, 1, key, key);
-            t
-        };
-        for (_, run, t) in counted {
-            let parent = ancestor(run.cell, res);
-            add(out.entry(parent).or_default(), t, u32::wrapping_add);
-            for m in run.movers_in(res, kinds, from, to) {
-                let kind = u8::try_from(m.order >> KIND_SHIFT).unwrap_or(0);
-                add(
-                    out.entry(parent).or_default(),
-                    one(kind, m.key),
-                    u32::wrapping_sub,
-                );
-                add(
-                    out.entry(m.cell).or_default(),
-                    one(kind, m.key),
-                    u32::wrapping_add,
-                );
+        for (_, run, mut t) in counted {
+            for (cell, moved) in run.movers_in(res, kinds, from, to) {
+                add(&mut t, moved, u32::wrapping_sub);
+                add(out.entry(cell).or_default(), moved, u32::wrapping_add);
             }
+            add(
+                out.entry(ancestor(run.cell, res)).or_default(),
+                t,
+                u32::wrapping_add,
+            );
         }
         out.into_iter()
             .filter(|(_, t)| t[0] > 0)
