@@ -276,6 +276,9 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
         .route_service("/", ServeFile::new(web_dir.join("index.html")))
         .route_service("/report", ServeFile::new(web_dir.join("report.html")))
         .route_service("/walk", ServeFile::new(web_dir.join("walk.html")))
+        // At the root so that it may control `/walk` (a service worker only
+        // controls pages at or below its own path).
+        .route_service("/walk-sw.js", ServeFile::new(web_dir.join("walk-sw.js")))
         .route_service("/areas", ServeFile::new(web_dir.join("areas.html")))
         .route_service("/areas/{id}", ServeFile::new(web_dir.join("areas.html")))
         .route_service("/admin", ServeFile::new(web_dir.join("admin.html")))
