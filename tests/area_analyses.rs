@@ -724,3 +724,290 @@ async fn storing_the_same_analysis_twice_keeps_one_and_admins_read_it() {
     assert_eq!(changed.status(), 201);
     assert_ne!(json_of(changed).await["id"], a["id"]);
 }
+
+/// The quarter `n` quarters from the one containing today, e.g. `2026-Q4`.
+fn quarter_from_now(n: i32) -> String {
+    let today = time::OffsetDateTime::now_utc().date();
+    let q = today.year() * 4 + (i32::from(u8::from(today.month())) - 1) / 3 + n;
+    format!("{}-Q{}", q.div_euclid(4), q.rem_euclid(4) + 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
+async fn manual_indicators_take_values_entered_by_hand() {
+    let app = spawn_app().await;
+    let (baseline, last, now) = (
+        quarter_from_now(-2),
+        quarter_from_now(-1),
+        quarter_from_now(0),
+    );
+    let action = json!({
+        "focus": "young_people_and_crime",
+        "title": "SSPF",
+        "purpose": "Färre unga i kriminalitet",
+        "goal": "Fler unga får stöd i tid",
+        "responsible": "Socialtjänsten och polisen",
+        "status": "ongoing",
+        "start": "2025-01-01",
+        "indicators": [
+            {"name": "Unga med SSPF-insats", "source": "manual", "period": "quarter",
+             "baseline": baseline, "target_change_percent": 25},
+            {"name": "Otrygghetsrapporter", "kinds": ["insecurity"], "period": "quarter",
+             "baseline": baseline, "target_change_percent": -10}
+        ]
+    });
+    let stored = json_of(
+        app.put_json("/api/v1/actions/sspf", Some(&app.analyst), &action)
+            .await,
+    )
+    .await;
+    // Indicators without an id are given one.
+    assert_eq!(stored["indicators"][0]["id"], "indicator-1");
+    assert_eq!(stored["indicators"][1]["id"], "indicator-2");
+    assert_eq!(stored["indicators"][1]["source"], "counted");
+
+    let value_path =
+        |ind: &str, period: &str| format!("/api/v1/actions/sspf/indicators/{ind}/values/{period}");
+    // Before anything is entered: gaps, no target, no verdict.
+    let plan = json_of(app.get("/api/v1/actions", None).await).await;
+    let f = &plan["actions"][0]["figures"][0];
+    assert_eq!(f["source"], "manual");
+    assert_eq!(f["indicator"], "indicator-1");
+    assert_eq!(
+        (f["value"].clone(), f["on_track"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(f["series"].as_array().unwrap().len(), 8);
+    assert_eq!(f["series"][7]["period"], now.as_str());
+
+    let enter = |ind: &'static str, period: String, body: Value, token: Option<String>| {
+        let app = &app;
+        let path = value_path(ind, &period);
+        async move { app.put_json(&path, token.as_deref(), &body).await }
+    };
+    let analyst = Some(app.analyst.clone());
+    let v = json_of(
+        enter(
+            "indicator-1",
+            baseline.clone(),
+            json!({"value": 8, "note": "Från socialtjänsten"}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["value"], 8.0);
+    assert!(v["entered_by"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(v["entered_at"].as_str().is_some());
+    json_of(
+        enter(
+            "indicator-1",
+            last.clone(),
+            json!({"value": 9}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+
+    // 9 against a target of 8 × 1.25 = 10: not yet on track.
+    let plan = json_of(app.get("/api/v1/actions", None).await).await;
+    let f = &plan["actions"][0]["figures"][0];
+    assert_eq!(f["period"], last.as_str());
+    assert_eq!(f["value"], 9.0);
+    assert_eq!(f["baseline"], 8.0);
+    assert_eq!(f["target"], 10.0);
+    assert_eq!(f["on_track"], false);
+    let entered = f["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == baseline.as_str())
+        .unwrap();
+    assert_eq!(entered["note"], "Från socialtjänsten");
+    // The counted indicator beside it is a count of observations.
+    assert_eq!(plan["actions"][0]["figures"][1]["source"], "counted");
+
+    // Entering a period again replaces its value: now on track.
+    json_of(
+        enter(
+            "indicator-1",
+            last.clone(),
+            json!({"value": 10}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    let plan = json_of(app.get("/api/v1/actions", None).await).await;
+    assert_eq!(plan["actions"][0]["figures"][0]["value"], 10.0);
+    assert_eq!(plan["actions"][0]["figures"][0]["on_track"], true);
+
+    // Refusals, each with the field at fault.
+    let refused = |status: u16, resp: reqwest::Response| async move { problem(resp, status).await };
+    let p = refused(
+        422,
+        enter(
+            "indicator-2",
+            last.clone(),
+            json!({"value": 1}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "indicator", "{p}");
+    let p = refused(
+        422,
+        enter(
+            "indicator-1",
+            "2026-05".into(),
+            json!({"value": 1}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "period", "{p}");
+    let p = refused(
+        422,
+        enter(
+            "indicator-1",
+            quarter_from_now(1),
+            json!({"value": 1}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "period", "{p}");
+    refused(
+        422,
+        enter(
+            "indicator-1",
+            "9999-Q1".into(),
+            json!({"value": 1}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    refused(
+        422,
+        enter(
+            "indicator-1",
+            last.clone(),
+            json!({"value": "many"}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    refused(
+        422,
+        enter(
+            "indicator-1",
+            last.clone(),
+            json!({"value": 1, "who": "me"}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    refused(
+        404,
+        enter(
+            "indicator-9",
+            last.clone(),
+            json!({"value": 1}),
+            analyst.clone(),
+        )
+        .await,
+    )
+    .await;
+    refused(
+        401,
+        enter("indicator-1", last.clone(), json!({"value": 1}), None).await,
+    )
+    .await;
+    refused(
+        403,
+        enter(
+            "indicator-1",
+            last.clone(),
+            json!({"value": 1}),
+            Some(app.partner.clone()),
+        )
+        .await,
+    )
+    .await;
+    let missing = app
+        .put_json(
+            "/api/v1/actions/nosuch/indicators/indicator-1/values/2025-Q1",
+            analyst.as_deref(),
+            &json!({"value": 1}),
+        )
+        .await;
+    refused(404, missing).await;
+    // A manual indicator filters no observations.
+    let mut bad = action.clone();
+    bad["indicators"][0]["kinds"] = json!(["insecurity"]);
+    let p = refused(
+        422,
+        app.put_json("/api/v1/actions/sspf", analyst.as_deref(), &bad)
+            .await,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "indicators[0].source", "{p}");
+
+    // Editing the action keeps the ids, so the values stay with it.
+    let mut edited = stored.clone();
+    edited["title"] = json!("SSPF i hela kommunen");
+    json_of(
+        app.put_json("/api/v1/actions/sspf", analyst.as_deref(), &edited)
+            .await,
+    )
+    .await;
+    let plan = json_of(app.get("/api/v1/actions", None).await).await;
+    assert_eq!(plan["actions"][0]["figures"][0]["value"], 10.0);
+
+    // Removing a value, then the action with the rest.
+    let delete = |path: String, token: String| {
+        let app = &app;
+        async move {
+            send(app, reqwest::Method::DELETE, &path, Some(&token), None)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        delete(value_path("indicator-1", &last), app.partner.clone()).await,
+        403
+    );
+    assert_eq!(
+        delete(value_path("indicator-1", &last), app.admin.clone()).await,
+        204
+    );
+    assert_eq!(
+        delete(value_path("indicator-1", &last), app.admin.clone()).await,
+        404
+    );
+    let plan = json_of(app.get("/api/v1/actions", None).await).await;
+    assert_eq!(
+        plan["actions"][0]["figures"][0]["period"],
+        baseline.as_str()
+    );
+    assert_eq!(
+        delete("/api/v1/actions/sspf".into(), app.admin.clone()).await,
+        204
+    );
+    // Made again, the action starts without the old values.
+    json_of(
+        app.put_json("/api/v1/actions/sspf", analyst.as_deref(), &action)
+            .await,
+    )
+    .await;
+    let plan = json_of(app.get("/api/v1/actions", None).await).await;
+    assert_eq!(plan["actions"][0]["figures"][0]["baseline"], Value::Null);
+}

@@ -143,6 +143,23 @@ async fn world() -> World {
         .as_str()
         .unwrap()
         .to_owned();
+    // An action with an indicator whose values are entered by hand.
+    json_of(
+        app.put_json(
+            "/api/v1/actions/sspf-test",
+            Some(&app.admin),
+            &json!({
+                "focus": "young_people_and_crime", "title": "SSPF", "purpose": "Syfte",
+                "goal": "Mål", "responsible": "Kommunen", "status": "ongoing",
+                "start": "2026-01-01",
+                "indicators": [{"name": "Unga med insats", "source": "manual",
+                                "period": "quarter", "baseline": "2026-Q1",
+                                "target_change_percent": 10}]
+            }),
+        )
+        .await,
+    )
+    .await;
     World {
         analysis,
         participant,
@@ -357,9 +374,19 @@ fn analysis_cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> 
             })),
             staff,
         )],
+        ("put", "/api/v1/actions/{id}/indicators/{indicator}/values/{period}") => vec![case(
+            "/api/v1/actions/sspf-test/indicators/indicator-1/values/2026-Q3".into(),
+            Some(json!({"value": 4, "note": "Socialtjänsten"})),
+            staff,
+        )],
         // Removing is done once, by the first allowed caller: checked in
-        // area_analyses (actions) and http_api (tokens).
-        ("delete", "/api/v1/actions/{id}" | "/api/v1/tokens/{id}") => vec![],
+        // area_analyses (actions, entered values) and http_api (tokens).
+        (
+            "delete",
+            "/api/v1/actions/{id}"
+            | "/api/v1/tokens/{id}"
+            | "/api/v1/actions/{id}/indicators/{indicator}/values/{period}",
+        ) => vec![],
         ("get", "/api/v1/tokens") => vec![case(template.into(), None, admin_only)],
         _ => return None,
     })

@@ -11,8 +11,8 @@ use time::macros::{date, datetime};
 use trygg::index::{IndexEntry, base_cell};
 use trygg::model::walk::TimeOfDay;
 use trygg::model::{
-    Action, ActionStatus, Area, AreaType, FindingState, FindingStatus, Kind, Observation, Role,
-    Walk,
+    Action, ActionStatus, Area, AreaType, FindingState, FindingStatus, IndicatorValue, Kind,
+    Observation, Role, Walk,
 };
 use trygg::store::{
     AuditEntry, BatchPolicy, FindingUpdate, Inserted, PgStore, SqliteStore, Store, StoreError,
@@ -608,7 +608,65 @@ fn action(id: &str, area: Option<&str>) -> Action {
             "target_change_percent": -30.5
         }]
     }))
+    .map(|mut a: Action| {
+        // As the service stores it.
+        a.give_indicator_ids();
+        a
+    })
     .unwrap()
+}
+
+async fn indicator_values_are_entered_replaced_and_removed(f: &dyn Fixture) {
+    let store = f.open();
+    store.put_action(&action("sspf", None)).await.unwrap();
+    let value = |period: &str, value: f64, by: &str| IndicatorValue {
+        action: "sspf".into(),
+        indicator: "indicator-1".into(),
+        period: period.parse().unwrap(),
+        value,
+        note: "Från socialtjänsten".into(),
+        entered_by: by.into(),
+        entered_at: datetime!(2025-10-02 08:30:00.000_001 UTC),
+    };
+    store
+        .put_indicator_value(&value("2025-Q2", 8.5, "ann"))
+        .await
+        .unwrap();
+    store
+        .put_indicator_value(&value("2025-Q1", 7.0, "ann"))
+        .await
+        .unwrap();
+    // The same period again replaces it.
+    store
+        .put_indicator_value(&value("2025-Q2", 9.0, "bo"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_indicator_values().await.unwrap(),
+        vec![value("2025-Q1", 7.0, "ann"), value("2025-Q2", 9.0, "bo")]
+    );
+    let mut stray = value("2025-Q1", 1.0, "ann");
+    stray.action = "nosuch".into();
+    assert!(matches!(
+        store.put_indicator_value(&stray).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let q1 = "2025-Q1".parse().unwrap();
+    assert!(
+        store
+            .delete_indicator_value("sspf", "indicator-1", q1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_indicator_value("sspf", "indicator-1", q1)
+            .await
+            .unwrap()
+    );
+    // The action's removal takes its values with it.
+    assert!(store.delete_action("sspf").await.unwrap());
+    assert!(store.list_indicator_values().await.unwrap().is_empty());
 }
 
 async fn actions_are_stored_replaced_and_removed(f: &dyn Fixture) {
@@ -724,6 +782,7 @@ contract_tests!(
         tokens_are_listed_and_revoked,
         the_audit_log_grows_newest_first,
         actions_are_stored_replaced_and_removed,
+        indicator_values_are_entered_replaced_and_removed,
         analyses_are_kept_unchanged,
         acknowledged_writes_survive_reopening,
     ]

@@ -20,7 +20,8 @@ use super::hotspots::hot_spots_in;
 use super::trend::mann_kendall;
 use crate::index::{Filter, ObservationIndex};
 use crate::model::{
-    Action, Area, FindingStatus, Indicator, Kind, Observation, Period, Region, Taxonomy,
+    Action, Area, FindingStatus, Indicator, IndicatorSource, Kind, Observation, Period, Region,
+    Taxonomy,
 };
 use crate::privacy::{Disclosure, Keyed};
 
@@ -357,6 +358,8 @@ pub fn analyse_area(index: &ObservationIndex, input: &AreaInput<'_>) -> AreaAnal
             .actions
             .iter()
             .flat_map(|a| a.indicators.iter().map(move |i| (a, i)))
+            // Manual indicators count no observations.
+            .filter(|(_, ind)| ind.source == IndicatorSource::Counted)
             .map(|(action, ind)| indicator(index, action, ind, input.period))
             .collect(),
     }

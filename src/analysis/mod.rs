@@ -5,6 +5,7 @@ pub mod area;
 pub mod emerging;
 pub mod gi_star;
 pub mod hotspots;
+pub mod manual_indicator;
 pub mod overlay;
 pub mod perception;
 pub mod trend;

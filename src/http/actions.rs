@@ -7,16 +7,14 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::AppState;
-use super::audit::audit;
 use super::auth::require;
 use super::extract::{Query, json_body};
 use super::problem::Problem;
-use crate::analysis::area::indicator;
-use crate::model::{Action, Period, Principal, ValidationError};
+use crate::model::{Action, Principal, ValidationError};
 use crate::privacy::Disclosure;
+use crate::service::PlanScope;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -38,45 +36,14 @@ pub async fn list(
     principal: Principal,
     Query(p): Query<ActionParams>,
 ) -> Result<Response, Problem> {
-    let actions: Vec<Action> = state
-        .service
-        .store()
-        .list_actions()
-        .await?
-        .into_iter()
-        .filter(|a| match p.area.as_deref() {
-            None => true,
-            Some("municipality") => a.area.is_none(),
-            Some(area) => a.area.as_deref() == Some(area),
-        })
-        .collect();
+    let scope = match p.area.as_deref() {
+        None => PlanScope::Everything,
+        Some("municipality") => PlanScope::Municipality,
+        Some(area) => PlanScope::Area(area),
+    };
     let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
-    let service = state.service.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        let now = time::OffsetDateTime::now_utc();
-        let index = service.index();
-        let items: Vec<Value> = actions
-            .iter()
-            .map(|a| {
-                let figures: Vec<Value> = a
-                    .indicators
-                    .iter()
-                    .map(|ind| {
-                        let last = Period::containing_instant(ind.period, now).offset(-1);
-                        let figure = indicator(&index, a, ind, last);
-                        serde_json::to_value(figure.as_shown(d)).unwrap_or_default()
-                    })
-                    .collect();
-                let mut v = serde_json::to_value(a).unwrap_or_default();
-                v["figures"] = json!(figures);
-                v
-            })
-            .collect();
-        json!({ "actions": items })
-    })
-    .await
-    .map_err(|_| Problem::internal())?;
-    Ok(Json(body).into_response())
+    let plan = state.service.action_plan(scope, d).await?;
+    Ok(Json(plan).into_response())
 }
 
 /// `PUT /api/v1/actions/{id}` — create or replace an action.
@@ -104,31 +71,10 @@ pub async fn put(
         principal.may_follow_up(),
         "changing the action plan",
     )?;
-    if !crate::model::is_slug(&id) {
-        return Err(Problem::validation(vec![ValidationError::new(
-            "id",
-            "use 1–64 lower-case letters, digits, - or _",
-        )]));
-    }
     let body = json_body(req, &state).await?;
-    let mut action: Action = serde_json::from_slice(&body)
+    let action: Action = serde_json::from_slice(&body)
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;
-    if !action.id.is_empty() && action.id != id {
-        return Err(Problem::validation(vec![ValidationError::new(
-            "id",
-            "differs from the id in the path",
-        )]));
-    }
-    action.id = id;
-    let areas = state.service.store().list_areas().await?;
-    let errors = action.validate(&state.service.taxonomy, |a| {
-        areas.iter().any(|known| known.id == a)
-    });
-    if !errors.is_empty() {
-        return Err(Problem::validation(errors));
-    }
-    state.service.store().put_action(&action).await?;
-    audit(&state, &principal, "action.put", action.id.clone()).await;
+    let action = state.service.put_action(&principal, &id, action).await?;
     Ok(Json(action).into_response())
 }
 
@@ -147,14 +93,90 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
+    state.service.delete_action(&principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A value entered for a manual indicator's period.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnteredValue {
+    value: f64,
+    /// Where the figure comes from, in words.
+    #[serde(default)]
+    note: String,
+}
+
+/// `PUT /api/v1/actions/{id}/indicators/{indicator}/values/{period}`.
+#[utoipa::path(put, path = "/api/v1/actions/{id}/indicators/{indicator}/values/{period}", tag = "action plan",
+    params(
+        ("id" = String, Path, description = "Action slug"),
+        ("indicator" = String, Path, description = "The indicator's id within the action, e.g. indicator-1"),
+        ("period" = String, Path, description = "A period of the indicator's length that has begun, e.g. 2025-Q3"),
+    ),
+    request_body = EnteredValue,
+    responses(
+        (status = 200, description = "The value as stored, with who entered it and when; it replaces any earlier value of the period", body = crate::model::IndicatorValue),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither analyst nor admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such action or indicator", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a manual indicator, a period of the wrong length or not begun, or a bad value", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn put_value(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, indicator, period)): Path<(String, String, String)>,
+    req: Request,
+) -> Result<Response, Problem> {
     require(
         &principal,
         principal.may_follow_up(),
-        "changing the action plan",
+        "entering indicator values",
     )?;
-    if !state.service.store().delete_action(&id).await? {
-        return Err(Problem::not_found(format!("no action {id:?}")));
-    }
-    audit(&state, &principal, "action.delete", id).await;
+    let body = json_body(req, &state).await?;
+    let entered: EnteredValue = serde_json::from_slice(&body)
+        .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;
+    let stored = state
+        .service
+        .enter_indicator_value(
+            &principal,
+            &id,
+            &indicator,
+            &period,
+            entered.value,
+            entered.note,
+        )
+        .await?;
+    Ok(Json(stored).into_response())
+}
+
+/// `DELETE /api/v1/actions/{id}/indicators/{indicator}/values/{period}`.
+#[utoipa::path(delete, path = "/api/v1/actions/{id}/indicators/{indicator}/values/{period}", tag = "action plan",
+    params(
+        ("id" = String, Path, description = "Action slug"),
+        ("indicator" = String, Path, description = "The indicator's id within the action"),
+        ("period" = String, Path, description = "The period whose value goes, e.g. 2025-Q3"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither analyst nor admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such action, indicator or entered value", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a manual indicator, or a bad period", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete_value(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, indicator, period)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    state
+        .service
+        .remove_indicator_value(&principal, &id, &indicator, &period)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -239,6 +239,10 @@ fn api_routes(state: &AppState) -> Router<AppState> {
             "/actions/{id}",
             signed_in(put(actions::put).delete(actions::delete)),
         )
+        .route(
+            "/actions/{id}/indicators/{indicator}/values/{period}",
+            signed_in(put(actions::put_value).delete(actions::delete_value)),
+        )
         .route("/perception", get(perception::perception))
         .route("/hotspots", get(hotspots::hotspots))
         .route("/hotspots/emerging", get(hotspots::emerging))

@@ -21,6 +21,7 @@ use super::{areas, hexagons, observations, session, system, walks};
         hexagons::hexagons, hexagons::cell, super::hotspots::hotspots, super::hotspots::emerging, super::perception::perception,
         super::analyses::live, super::analyses::create, super::analyses::list, super::analyses::get,
         super::actions::list, super::actions::put, super::actions::delete,
+        super::actions::put_value, super::actions::delete_value,
         walks::create, walks::list, walks::get_one, walks::close, walks::join,
         areas::list, areas::put, areas::summary,
         session::login, session::create_token, session::list_tokens, session::revoke_token,

@@ -206,4 +206,19 @@ impl From<StoreError> for Problem {
     }
 }
 
+impl From<crate::service::Refused> for Problem {
+    fn from(r: crate::service::Refused) -> Self {
+        use crate::service::Refused;
+        match r {
+            Refused::NeedsSignIn(what) => Problem::unauthorized(format!("{what} needs a token")),
+            Refused::Forbidden(what, role) => {
+                Problem::forbidden(format!("{what} is not allowed for role {role}"))
+            }
+            Refused::Invalid(errors) => Problem::validation(errors),
+            Refused::NotFound(what) => Problem::not_found(what),
+            Refused::Store(e) => e.into(),
+        }
+    }
+}
+
 pub use crate::error_chain;

@@ -32,13 +32,32 @@ pub enum ActionStatus {
     Paused,
 }
 
-/// A count the action should move: observations matching the filter, per
-/// period, compared with a baseline period and a target change.
+/// Where an indicator's values come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IndicatorSource {
+    /// Counted from the observations matching the indicator's filter.
+    #[default]
+    Counted,
+    /// Entered by hand per period (e.g. young people in SSPF, payment
+    /// controls made): for actions whose effect is not a place.
+    Manual,
+}
+
+/// What the action should move, per period, compared with a baseline
+/// period and a target change: a count of the observations matching the
+/// filter, or a value entered by hand per period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Indicator {
+    /// Stable within the action, e.g. `indicator-1`; given when missing.
+    /// Entered values refer to it.
+    #[serde(default)]
+    pub id: String,
     /// What it counts, in words, e.g. "Otrygghetsrapporter om belysning i Hovsjö".
     pub name: String,
+    #[serde(default)]
+    pub source: IndicatorSource,
     /// Kinds counted (empty: all).
     #[serde(default)]
     pub kinds: Vec<Kind>,
@@ -60,6 +79,24 @@ pub struct Indicator {
     pub baseline: Period,
     /// Target change against the baseline in per cent, e.g. −30.
     pub target_change_percent: f64,
+}
+
+/// A value entered by hand for a manual indicator's period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IndicatorValue {
+    pub action: String,
+    pub indicator: String,
+    #[schema(value_type = String, example = "2025-Q3")]
+    pub period: Period,
+    pub value: f64,
+    /// Where the figure comes from or what it means, in words.
+    #[serde(default)]
+    pub note: String,
+    /// Who entered it: the user name or token label.
+    pub entered_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub entered_at: time::OffsetDateTime,
 }
 
 /// One action of the plan.
@@ -155,6 +192,23 @@ impl Action {
             if ind.name.trim().is_empty() {
                 errors.push(ValidationError::new(field("name"), "is required"));
             }
+            if !ind.id.is_empty() && !super::is_slug(&ind.id) {
+                errors.push(ValidationError::new(
+                    field("id"),
+                    "use 1–64 lower-case letters, digits, - or _",
+                ));
+            }
+            if self.indicators[..i].iter().any(|other| other.id == ind.id) && !ind.id.is_empty() {
+                errors.push(ValidationError::new(field("id"), "is used twice"));
+            }
+            if ind.source == IndicatorSource::Manual
+                && (!ind.kinds.is_empty() || !ind.categories.is_empty() || ind.area.is_some())
+            {
+                errors.push(ValidationError::new(
+                    field("source"),
+                    "a manual indicator counts no observations: leave kinds, categories and area out",
+                ));
+            }
             for c in &ind.categories {
                 if !taxonomy.knows(c) {
                     errors.push(ValidationError::new(
@@ -191,6 +245,29 @@ impl Action {
             }
         }
         errors
+    }
+
+    /// Gives every indicator without an id the first free `indicator-N`,
+    /// N its position or later, so that an action stored before ids
+    /// existed gets the same ids each time it is read.
+    pub fn give_indicator_ids(&mut self) {
+        for i in 0..self.indicators.len() {
+            if !self.indicators[i].id.is_empty() {
+                continue;
+            }
+            // Of n + 1 candidates at most n are taken.
+            let n = self.indicators.len();
+            let id = (i + 1..=i + 1 + n)
+                .map(|n| format!("indicator-{n}"))
+                .find(|id| !self.indicators.iter().any(|x| &x.id == id))
+                .expect("a free id");
+            self.indicators[i].id = id;
+        }
+    }
+
+    /// The indicator with this id.
+    pub fn indicator(&self, id: &str) -> Option<&Indicator> {
+        self.indicators.iter().find(|i| i.id == id)
     }
 
     /// The area an indicator counts in: its own, or the action's.

@@ -11,7 +11,7 @@ pub mod swedish_time;
 pub mod taxonomy;
 pub mod walk;
 
-pub use action::{Action, ActionStatus, Focus, Indicator};
+pub use action::{Action, ActionStatus, Focus, Indicator, IndicatorSource, IndicatorValue};
 pub use area::{Area, AreaType};
 pub use observation::{
     FindingState, FindingStatus, Kind, NewObservation, Observation, ValidationError,

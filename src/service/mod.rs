@@ -3,9 +3,13 @@
 //! before the acknowledgement; writes made by other processes on the same
 //! store (the CLI, other instances) are picked up by [`Service::catch_up`].
 
+mod action_plan;
 mod background;
+mod refused;
 
+pub use action_plan::PlanScope;
 pub use background::Background;
+pub use refused::{Refused, permit};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -205,6 +209,20 @@ impl Service {
 
     pub fn observation_count(&self) -> usize {
         self.index().len()
+    }
+
+    /// Writes an audit entry of what `who` did; a failure is logged, not
+    /// fatal to what was done.
+    pub async fn audit(&self, who: &crate::model::Principal, action: &str, detail: String) {
+        let entry = crate::store::AuditEntry {
+            at: time::OffsetDateTime::now_utc(),
+            actor: who.actor.clone(),
+            action: action.into(),
+            detail,
+        };
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!(error = %crate::error_chain(&e), "audit write failed");
+        }
     }
 }
 

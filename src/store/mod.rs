@@ -191,7 +191,11 @@ fn action_json(action: &crate::model::Action) -> Result<String, StoreError> {
 }
 
 fn action_from_json(text: &str) -> Result<crate::model::Action, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("action: {e}")))
+    let mut action: crate::model::Action =
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("action: {e}")))?;
+    // Actions stored before indicators had ids.
+    action.give_indicator_ids();
+    Ok(action)
 }
 
 fn period_from_text(text: &str) -> Result<crate::model::Period, StoreError> {
@@ -282,8 +286,23 @@ pub trait Store: Send + Sync + 'static {
     async fn put_action(&self, action: &crate::model::Action) -> Result<(), StoreError>;
     /// Every action, ordered by id.
     async fn list_actions(&self) -> Result<Vec<crate::model::Action>, StoreError>;
-    /// Removes an action; false when there was none.
+    /// Removes an action and its entered values; false when there was none.
     async fn delete_action(&self, id: &str) -> Result<bool, StoreError>;
+    /// Enters (or replaces) a manual indicator's value for its period. The
+    /// action must exist: [`StoreError::NotFound`] otherwise.
+    async fn put_indicator_value(
+        &self,
+        value: &crate::model::IndicatorValue,
+    ) -> Result<(), StoreError>;
+    /// Removes an entered value; false when there was none.
+    async fn delete_indicator_value(
+        &self,
+        action: &str,
+        indicator: &str,
+        period: crate::model::Period,
+    ) -> Result<bool, StoreError>;
+    /// Every entered value, by action, indicator and period.
+    async fn list_indicator_values(&self) -> Result<Vec<crate::model::IndicatorValue>, StoreError>;
 
     // Area analyses: stored once, never changed.
 

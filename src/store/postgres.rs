@@ -999,17 +999,97 @@ impl Store for PgStore {
             .await?
             .iter()
             .map(|r| {
-                serde_json::from_value(r.get::<_, serde_json::Value>(0))
-                    .map_err(|e| StoreError::Corrupt(format!("action: {e}")))
+                let mut action: crate::model::Action =
+                    serde_json::from_value(r.get::<_, serde_json::Value>(0))
+                        .map_err(|e| StoreError::Corrupt(format!("action: {e}")))?;
+                // Actions stored before indicators had ids.
+                action.give_indicator_ids();
+                Ok(action)
             })
             .collect()
     }
 
     async fn delete_action(&self, id: &str) -> Result<bool, StoreError> {
         let c = self.client().await?;
+        // Entered values go with it (ON DELETE CASCADE).
         Ok(c.execute("DELETE FROM actions WHERE id = $1", &[&id])
             .await?
             > 0)
+    }
+
+    async fn put_indicator_value(
+        &self,
+        v: &crate::model::IndicatorValue,
+    ) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        // Inserts nothing when the action does not exist.
+        let stored = c
+            .execute(
+                "INSERT INTO indicator_values \
+                 (action_id, indicator_id, period, value, note, entered_by, entered_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM actions WHERE id = $1) \
+                 ON CONFLICT (action_id, indicator_id, period) DO UPDATE SET \
+                 value = excluded.value, note = excluded.note, \
+                 entered_by = excluded.entered_by, entered_at = excluded.entered_at",
+                &[
+                    &v.action,
+                    &v.indicator,
+                    &v.period.to_string(),
+                    &v.value,
+                    &v.note,
+                    &v.entered_by,
+                    &nanos(v.entered_at),
+                ],
+            )
+            .await;
+        match stored {
+            Ok(0) => Err(StoreError::NotFound(format!("action {:?}", v.action))),
+            Ok(_) => Ok(()),
+            // The action was deleted between the check and the insert.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) => {
+                Err(StoreError::NotFound(format!("action {:?}", v.action)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete_indicator_value(
+        &self,
+        action: &str,
+        indicator: &str,
+        period: crate::model::Period,
+    ) -> Result<bool, StoreError> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "DELETE FROM indicator_values \
+             WHERE action_id = $1 AND indicator_id = $2 AND period = $3",
+            &[&action, &indicator, &period.to_string()],
+        )
+        .await?
+            > 0)
+    }
+
+    async fn list_indicator_values(&self) -> Result<Vec<crate::model::IndicatorValue>, StoreError> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT action_id, indicator_id, period, value, note, entered_by, entered_at \
+             FROM indicator_values ORDER BY action_id, indicator_id, period",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(crate::model::IndicatorValue {
+                action: r.try_get(0)?,
+                indicator: r.try_get(1)?,
+                period: period_from_text(r.try_get(2)?)?,
+                value: r.try_get(3)?,
+                note: r.try_get(4)?,
+                entered_by: r.try_get(5)?,
+                entered_at: from_nanos(r.try_get(6)?),
+            })
+        })
+        .collect()
     }
 
     async fn save_analysis(&self, a: &StoredAnalysis) -> Result<(), StoreError> {

@@ -1112,8 +1112,102 @@ impl Store for SqliteStore {
 
     async fn delete_action(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
-        self.write(move |c| Ok(c.execute("DELETE FROM actions WHERE id = ?1", [id])? > 0))
-            .await
+        self.write(move |c| {
+            c.execute("DELETE FROM indicator_values WHERE action_id = ?1", [&id])?;
+            Ok(c.execute("DELETE FROM actions WHERE id = ?1", [&id])? > 0)
+        })
+        .await
+    }
+
+    async fn put_indicator_value(
+        &self,
+        v: &crate::model::IndicatorValue,
+    ) -> Result<(), StoreError> {
+        let v = v.clone();
+        self.write(move |c| {
+            let known: bool = c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM actions WHERE id = ?1)",
+                [&v.action],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StoreError::NotFound(format!("action {:?}", v.action)));
+            }
+            c.execute(
+                "INSERT INTO indicator_values \
+                 (action_id, indicator_id, period, value, note, entered_by, entered_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (action_id, indicator_id, period) DO UPDATE SET \
+                 value = excluded.value, note = excluded.note, \
+                 entered_by = excluded.entered_by, entered_at = excluded.entered_at",
+                params![
+                    v.action,
+                    v.indicator,
+                    v.period.to_string(),
+                    v.value,
+                    v.note,
+                    v.entered_by,
+                    nanos(v.entered_at)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_indicator_value(
+        &self,
+        action: &str,
+        indicator: &str,
+        period: crate::model::Period,
+    ) -> Result<bool, StoreError> {
+        let key = (action.to_owned(), indicator.to_owned(), period.to_string());
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM indicator_values \
+                 WHERE action_id = ?1 AND indicator_id = ?2 AND period = ?3",
+                params![key.0, key.1, key.2],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn list_indicator_values(&self) -> Result<Vec<crate::model::IndicatorValue>, StoreError> {
+        type Row = (String, String, String, f64, String, String, i64);
+        let rows: Vec<Row> = self
+            .read(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT action_id, indicator_id, period, value, note, entered_by, entered_at \
+                     FROM indicator_values ORDER BY action_id, indicator_id, period",
+                )?;
+                Ok(stmt
+                    .query_map([], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(action, indicator, period, value, note, entered_by, at)| {
+                Ok(crate::model::IndicatorValue {
+                    action,
+                    indicator,
+                    period: period_from_text(&period)?,
+                    value,
+                    note,
+                    entered_by,
+                    entered_at: from_nanos(at),
+                })
+            })
+            .collect()
     }
 
     async fn save_analysis(&self, a: &StoredAnalysis) -> Result<(), StoreError> {

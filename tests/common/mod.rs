@@ -114,16 +114,44 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    pub async fn put_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.send_json(reqwest::Method::PUT, "application/json", path, token, body)
+            .await
+    }
+
     pub async fn post_json(
         &self,
         path: &str,
         token: Option<&str>,
         body: &Value,
     ) -> reqwest::Response {
+        self.send_json(
+            reqwest::Method::POST,
+            "application/geo+json",
+            path,
+            token,
+            body,
+        )
+        .await
+    }
+
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        content_type: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
         let mut req = self
             .client
-            .post(self.url(path))
-            .header("content-type", "application/geo+json")
+            .request(method, self.url(path))
+            .header("content-type", content_type)
             .body(body.to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);

@@ -1,0 +1,37 @@
+//! Why a use case did not do what it was asked, in the service's words;
+//! the HTTP layer turns each into a problem (`http/problem.rs`).
+
+use crate::model::{Principal, Role, ValidationError};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// An anonymous caller asked for something that needs a sign-in.
+    #[error("{0} needs a token")]
+    NeedsSignIn(String),
+    #[error("{0} is not allowed for role {1}")]
+    Forbidden(String, Role),
+    /// Everything wrong with the request, at once.
+    #[error("invalid request")]
+    Invalid(Vec<ValidationError>),
+    /// What was not found, in words (`no action "x"`).
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Refused {
+    pub fn invalid(field: &str, why: impl Into<String>) -> Self {
+        Refused::Invalid(vec![ValidationError::new(field, why)])
+    }
+}
+
+/// Lets `who` do `what` when `allowed`.
+pub fn permit(who: &Principal, allowed: bool, what: &str) -> Result<(), Refused> {
+    match (allowed, who.role) {
+        (true, _) => Ok(()),
+        (false, Role::Anonymous) => Err(Refused::NeedsSignIn(what.to_owned())),
+        (false, role) => Err(Refused::Forbidden(what.to_owned(), role)),
+    }
+}
