@@ -313,3 +313,36 @@ async fn every_page_works_in_every_language() {
         .collect();
     assert_eq!(categories, ["lighting"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_action_plan_is_made_and_followed_up_in_the_browser() {
+    if !tooling_ready() {
+        return;
+    }
+    let app = Arc::new(app_with_demo_data().await);
+    let password = "an analyst's long password";
+    add_user(&app, "analytiker", password, trygg::model::Role::Analyst).await;
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || {
+        run_script("action-plan.mjs", &base, &["analytiker", password]);
+    })
+    .await
+    .unwrap();
+    // What the browser made is what is stored.
+    let actions = app.store.list_actions().await.unwrap();
+    let made = actions
+        .iter()
+        .find(|a| a.id == "stod-till-unga-i-hovsjo")
+        .expect("the action made in the browser");
+    assert_eq!(made.title, "Stöd till unga i hela Hovsjö");
+    assert_eq!(made.area.as_deref(), Some("hovsjo"));
+    assert_eq!(
+        made.indicators[0].source,
+        trygg::model::IndicatorSource::Manual
+    );
+    let values = app.store.list_indicator_values().await.unwrap();
+    let mine: Vec<_> = values.iter().filter(|v| v.action == made.id).collect();
+    assert_eq!(mine.len(), 1, "the baseline's value is left: {mine:?}");
+    assert!((mine[0].value - 10.0).abs() < 1e-9);
+    assert_eq!(mine[0].entered_by, "analytiker");
+}

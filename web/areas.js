@@ -3,6 +3,7 @@
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { categoryBars, monthBars } from '/static/charts.js';
 import { RESIDENT, pageLanguage } from '/static/i18n.js';
+import { showPlan } from '/static/action-plan.js';
 
 const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
 const i18n = pageLanguage(RESIDENT);
@@ -50,6 +51,8 @@ async function showList() {
     return a;
   }));
   list.replaceChildren(...cards);
+  document.getElementById('municipal-plan').hidden = false;
+  await plan('municipality', document.getElementById('municipal-actions'));
 }
 
 function bounds(geometry) {
@@ -105,7 +108,7 @@ async function showDetail() {
   }) : []));
   categoryBars(document.getElementById('categories'), s?.by_category, i18n, config.k_anonymity, 8, t('noCategories'));
   monthBars(document.getElementById('months'), s?.by_month, i18n, config.k_anonymity);
-  await showPlan();
+  await plan(id, document.getElementById('actions'));
   await showAnalyses();
 }
 
@@ -220,8 +223,6 @@ document.getElementById('analyse-form').addEventListener('submit', async (e) => 
   }
 });
 
-const kOr = (v) => (v != null ? i18n.number(v) : i18n.lessThan(config.k_anonymity));
-
 function el(tag, className, text) {
   const e = document.createElement(tag);
   if (className) e.className = className;
@@ -229,50 +230,9 @@ function el(tag, className, text) {
   return e;
 }
 
-/** The municipality's own text (action plans): Swedish, laid out in its own direction. */
-function content(e) {
-  e.lang = 'sv';
-  e.dir = 'auto';
-  return e;
-}
-
-/** One indicator: its latest value against baseline and target, with a bar per period. */
-function indicatorView(f) {
-  const box = el('div', 'indicator');
-  box.append(content(el('p', null, f.name)));
-  const line = el('p');
-  line.append(el('span', 'value', kOr(f.value)), ' (', el('bdi', null, f.period), ')');
-  const badge = el('span', `badge ${f.on_track ? 'ok' : 'behind'}`, t(f.on_track ? 'onTrack' : 'behind'));
-  if (f.value != null) line.append(badge);
-  const target = f.target == null ? kOr(null) : i18n.number(f.target, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-  const change = i18n.number(f.target_change_percent / 100, { style: 'percent', signDisplay: 'exceptZero', maximumFractionDigits: 1 });
-  const meta = el('p', 'note');
-  meta.append(`${t('baseline')} `, el('bdi', null, f.baseline_period), `: ${kOr(f.baseline)} · ${t('target')}: `, el('bdi', null, `${target} (${change})`));
-  const bars = el('div', 'months');
-  monthBars(bars, f.series.map((s) => ({ month: s.period, count: s.value })), i18n, config.k_anonymity);
-  box.append(line, meta, bars);
-  return box;
-}
-
-async function showPlan() {
-  const r = await fetch(`/api/v1/actions?area=${encodeURIComponent(id)}`);
-  const actions = r.ok ? (await r.json()).actions : [];
-  const list = document.getElementById('actions');
-  if (!actions.length) {
-    list.replaceChildren(el('p', 'note', t('noActions')));
-    return;
-  }
-  list.replaceChildren(...actions.map((a) => {
-    const card = el('article', 'action');
-    const tags = el('p', 'tags');
-    tags.append(el('span', null, t(`focus.${a.focus}`)), el('span', null, t(`actionStatus.${a.status}`)));
-    const dl = el('dl');
-    for (const [k, v] of [['purpose', a.purpose], ['goal', a.goal], ['responsible', a.responsible]]) {
-      dl.append(el('dt', null, t(k)), content(el('dd', null, v)));
-    }
-    card.append(tags, content(el('h3', null, a.title)), dl, ...a.figures.map(indicatorView));
-    return card;
-  }));
+/** The actions of the area shown, or of no area on the list page. */
+function plan(area, container) {
+  return showPlan({ container, area, session, i18n, k: config.k_anonymity });
 }
 
 async function main() {

@@ -43,9 +43,17 @@ impl FromRequestParts<AppState> for Principal {
                 "the token has expired or was revoked",
             ));
         }
+        let actor = format!("token:{}", record.id);
+        let label = record.label.trim();
+        let name = match label.strip_prefix(super::session::LOGIN_LABEL) {
+            Some(user) => user.to_owned(),
+            None if !label.is_empty() => label.to_owned(),
+            None => actor.clone(),
+        };
         Ok(Principal {
             role: record.role,
-            actor: format!("token:{}", record.id),
+            name,
+            actor,
             organisation: record.organisation,
             walk_id: record.walk_id,
         })

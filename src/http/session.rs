@@ -18,6 +18,9 @@ use crate::model::observation::format_timestamp;
 use crate::model::{Principal, Role, ValidationError};
 use crate::store::TokenRecord;
 
+/// The label of a token made by signing in, before the user name.
+pub(super) const LOGIN_LABEL: &str = "login:";
+
 /// How long a login session token lasts.
 const SESSION_HOURS: i64 = 12;
 
@@ -81,7 +84,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
         role: user.role,
         organisation: user.organisation.clone(),
         walk_id: None,
-        label: format!("login:{}", user.username),
+        label: format!("{LOGIN_LABEL}{}", user.username),
         created_at: now,
         expires_at: Some(now + time::Duration::hours(SESSION_HOURS)),
     };

@@ -68,6 +68,9 @@ pub struct Principal {
     pub organisation: Option<String>,
     /// The walk, for walk participants.
     pub walk_id: Option<Uuid>,
+    /// Who, for people to read where a record says who made it: the user
+    /// name of a signed-in user, else the token's label, else `actor`.
+    pub name: String,
 }
 
 impl Principal {
@@ -75,6 +78,7 @@ impl Principal {
         Principal {
             role: Role::Anonymous,
             actor: "anonymous".into(),
+            name: "anonymous".into(),
             organisation: None,
             walk_id: None,
         }

@@ -161,7 +161,7 @@ impl Service {
             period,
             value,
             note: note.trim().to_owned(),
-            entered_by: who.actor.clone(),
+            entered_by: who.name.clone(),
             entered_at: time::OffsetDateTime::now_utc(),
         };
         self.store
