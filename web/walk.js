@@ -162,6 +162,12 @@ function place(lngLat) {
   checkNearby();
 }
 
+/** Chooses the place under the cross, once a keyboard pan has come to rest. */
+function placeAtCentre() {
+  if (map.isMoving()) map.once('moveend', () => place(map.getCenter()));
+  else place(map.getCenter());
+}
+
 async function startWalk(config) {
   document.getElementById('join').hidden = true;
   document.getElementById('app').hidden = false;
@@ -198,7 +204,7 @@ async function startWalk(config) {
   map.getCanvas().addEventListener('keydown', (e) => {
     if (e.key !== 'Enter') return;
     e.preventDefault();
-    place(map.getCenter());
+    placeAtCentre();
   });
   map.on('load', () => renderFindings());
   await showOutbox();
@@ -245,7 +251,7 @@ async function main() {
     localStorage.setItem('trygg.walk', JSON.stringify(session));
     startWalk(config);
   });
-  document.getElementById('centre').addEventListener('click', () => place(map.getCenter()));
+  document.getElementById('centre').addEventListener('click', placeAtCentre);
   document.getElementById('locate').addEventListener('click', () => {
     navigator.geolocation?.getCurrentPosition(
       (pos) => {
