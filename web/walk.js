@@ -90,6 +90,8 @@ async function flush() {
     }
   } finally {
     flushing = false;
+    // The list and the outbox line change together; then the server's word.
+    await renderFindings();
     await showOutbox();
     await loadFindings();
   }
@@ -114,9 +116,13 @@ async function loadFindings() {
  * Lists the findings newest first: the server's, and the outbox's marked as
  * waiting. A finding is listed once by its id, as sent once the server has it.
  */
+let renders = 0;
 async function renderFindings() {
   if (!session) return;
-  const waiting = (await outbox.all()).map((item) => item.feature).filter((f) => !known.has(f.id));
+  const mine = ++renders;
+  const queued = await outbox.all();
+  if (mine !== renders) return; // a later call draws a fresher list
+  const waiting = queued.map((item) => item.feature).filter((f) => !known.has(f.id));
   const all = [
     ...[...known.values()].map((f) => ({ f, pending: false })),
     ...waiting.map((f) => ({ f, pending: true })),
