@@ -159,12 +159,33 @@ export function pageLanguage(languages) {
     },
 
     /**
+     * MapLibre's own labels (its `locale` option) in the page's language.
+     * The keys are MapLibre's; any page with a map can pass this.
+     */
+    mapLocale() {
+      return {
+        'NavigationControl.ZoomIn': t('map.zoomIn'),
+        'NavigationControl.ZoomOut': t('map.zoomOut'),
+        'NavigationControl.ResetBearing': t('map.resetBearing'),
+        'AttributionControl.ToggleAttribution': t('map.toggleAttribution'),
+        'AttributionControl.MapFeedback': t('map.mapFeedback'),
+        'Map.Title': t('common.map'),
+        'Marker.Title': t('map.marker'),
+      };
+    },
+
+    /**
      * Map controls on the reading side's far corner: right to left puts the
      * zoom buttons top left and the attribution bottom left. The map must
      * be made with `attributionControl: false`.
      */
     placeMapControls(map, maplibregl) {
       for (const c of controls.get(map) || []) map.removeControl(c);
+      // MapLibre reads its labels when a control is added and has no public
+      // setter: refresh its table so the controls added below (and after a
+      // change of language) speak the page's language.
+      if (map._locale) Object.assign(map._locale, i18n.mapLocale());
+      map.getCanvas().setAttribute('aria-label', t('common.map'));
       const rtl = i18n.dir === 'rtl';
       const nav = new maplibregl.NavigationControl({ showCompass: false });
       const attribution = new maplibregl.AttributionControl({ compact: true });

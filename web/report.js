@@ -55,6 +55,7 @@ async function main() {
     center: config.center,
     zoom: 13,
     attributionControl: false,
+    locale: i18n.mapLocale(),
   });
   i18n.placeMapControls(map, maplibregl);
   const marker = new maplibregl.Marker({ color: '#d7301f' });
@@ -64,9 +65,23 @@ async function main() {
   const place = (lngLat) => {
     point = [Number(lngLat.lng.toFixed(6)), Number(lngLat.lat.toFixed(6))];
     marker.setLngLat(point).addTo(map);
+    marker.getElement().setAttribute('aria-label', i18n.t('map.marker'));
     status.textContent = t('placeChosen');
   };
   map.on('click', (e) => place(e.lngLat));
+  // Without a mouse or GPS: the arrow keys pan the map (MapLibre), and Enter
+  // or the centre button chooses the place under the cross, once at rest.
+  const placeAtCentre = () => {
+    if (map.isMoving()) map.once('moveend', () => place(map.getCenter()));
+    else place(map.getCenter());
+  };
+  map.getCanvas().setAttribute('aria-describedby', 'map-hint');
+  map.getCanvas().addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    placeAtCentre();
+  });
+  document.getElementById('centre').addEventListener('click', placeAtCentre);
   document.getElementById('locate').addEventListener('click', () => {
     if (!navigator.geolocation) {
       status.textContent = t('noPosition');

@@ -17,10 +17,15 @@ let map = null;
 let point = null;
 let marker = null;
 let flushing = false;
+// The walk's findings as the server last listed them (plus those it has
+// just acknowledged), by id. Kept in memory only: raw points and comments
+// are not stored on the phone beyond the outbox.
+let known = new Map();
 
 function applyStrings() {
   fillCategories();
   showOutbox();
+  renderFindings();
   loadFindings();
 }
 
@@ -73,6 +78,7 @@ async function flush() {
       }
       if (r.ok || r.status === 409 || r.status === 422) {
         // Stored (201), stored before (200), or refused for good: done either way.
+        if (r.ok) known.set(item.id, { ...item.feature, properties: { ...item.feature.properties, status: 'open' } });
         await outbox.remove(item.id);
         if (!r.ok) {
           const p = await r.json().catch(() => ({}));
@@ -84,6 +90,8 @@ async function flush() {
     }
   } finally {
     flushing = false;
+    // The list and the outbox line change together; then the server's word.
+    await renderFindings();
     await showOutbox();
     await loadFindings();
   }
@@ -100,18 +108,42 @@ async function loadFindings() {
   const r = await fetch('/api/v1/observations?limit=1000', { headers: auth() }).catch(() => null);
   if (!r?.ok) return;
   const fc = await r.json();
+  known = new Map(fc.features.map((f) => [f.id, f]));
+  await renderFindings();
+}
+
+/**
+ * Lists the findings newest first: the server's, and the outbox's marked as
+ * waiting. A finding is listed once by its id, as sent once the server has it.
+ */
+let renders = 0;
+async function renderFindings() {
+  if (!session) return;
+  const mine = ++renders;
+  const queued = await outbox.all();
+  if (mine !== renders) return; // a later call draws a fresher list
+  const waiting = queued.map((item) => item.feature).filter((f) => !known.has(f.id));
+  const all = [
+    ...[...known.values()].map((f) => ({ f, pending: false })),
+    ...waiting.map((f) => ({ f, pending: true })),
+  ].sort((a, b) => b.f.properties.observed_at.localeCompare(a.f.properties.observed_at) || String(b.f.id).localeCompare(String(a.f.id)));
   const list = document.getElementById('findings');
-  list.replaceChildren(...fc.features.slice().reverse().map((f) => {
+  list.replaceChildren(...all.map(({ f, pending }) => {
     const li = document.createElement('li');
+    li.dataset.id = f.id;
+    if (pending) li.className = 'pending';
     const when = i18n.date(f.properties.observed_at, { hour: '2-digit', minute: '2-digit' });
     li.textContent = `${label(f.properties.category)} · ${when} `;
     const s = document.createElement('span');
     s.className = 'state';
-    s.textContent = f.properties.status ? i18n.t(`finding.${f.properties.status}`) : '';
+    s.textContent = pending ? t('pending') : f.properties.status ? i18n.t(`finding.${f.properties.status}`) : '';
     li.append(s);
     return li;
   }));
-  map?.getSource('findings')?.setData(fc);
+  map?.getSource('findings')?.setData({
+    type: 'FeatureCollection',
+    features: all.map(({ f, pending }) => ({ ...f, properties: { ...f.properties, pending } })),
+  });
 }
 
 async function checkNearby() {
@@ -131,8 +163,15 @@ async function checkNearby() {
 function place(lngLat) {
   point = [Number(lngLat.lng.toFixed(6)), Number(lngLat.lat.toFixed(6))];
   marker.setLngLat(point).addTo(map);
-  document.getElementById('where-status').textContent = '✓';
+  marker.getElement().setAttribute('aria-label', i18n.t('map.marker'));
+  document.getElementById('where-status').textContent = `✓ ${t('placeChosen')}`;
   checkNearby();
+}
+
+/** Chooses the place under the cross, once a keyboard pan has come to rest. */
+function placeAtCentre() {
+  if (map.isMoving()) map.once('moveend', () => place(map.getCenter()));
+  else place(map.getCenter());
 }
 
 async function startWalk(config) {
@@ -150,7 +189,8 @@ async function startWalk(config) {
   }
   layers.push(
     { id: 'route', type: 'line', source: 'route', paint: { 'line-color': '#fdbb5c', 'line-width': 4, 'line-dasharray': [2, 1] } },
-    { id: 'findings', type: 'circle', source: 'findings', paint: { 'circle-radius': 7, 'circle-color': '#f05a2a', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
+    // Waiting findings hollow: not on the server yet.
+    { id: 'findings', type: 'circle', source: 'findings', paint: { 'circle-radius': 7, 'circle-color': ['case', ['get', 'pending'], '#1b2636', '#f05a2a'], 'circle-stroke-color': ['case', ['get', 'pending'], '#fdbb5c', '#fff'], 'circle-stroke-width': 2 } },
   );
   const route = session.walk.route?.coordinates;
   map = new maplibregl.Map({
@@ -159,13 +199,22 @@ async function startWalk(config) {
     center: route?.[0] || config.center,
     zoom: 16,
     attributionControl: false,
+    locale: i18n.mapLocale(),
   });
   i18n.placeMapControls(map, maplibregl);
   marker = new maplibregl.Marker({ color: '#fdbb5c' });
   window.trygg = { map };
   map.on('click', (e) => place(e.lngLat));
-  map.on('load', () => loadFindings());
+  // Keyboard: the arrow keys pan (MapLibre), Enter takes the centre.
+  map.getCanvas().setAttribute('aria-describedby', 'map-hint');
+  map.getCanvas().addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    placeAtCentre();
+  });
+  map.on('load', () => renderFindings());
   await showOutbox();
+  await renderFindings();
   flush();
 }
 
@@ -208,6 +257,7 @@ async function main() {
     localStorage.setItem('trygg.walk', JSON.stringify(session));
     startWalk(config);
   });
+  document.getElementById('centre').addEventListener('click', placeAtCentre);
   document.getElementById('locate').addEventListener('click', () => {
     navigator.geolocation?.getCurrentPosition(
       (pos) => {
@@ -249,6 +299,7 @@ async function main() {
       },
     };
     await outbox.add({ id, feature });
+    await renderFindings();
     document.getElementById('comment').value = '';
     for (const i of document.querySelectorAll('input[name=category]')) i.checked = false;
     marker.remove();
@@ -267,4 +318,16 @@ async function main() {
   if (session && new Date(session.expires_at) > new Date()) startWalk(config);
 }
 
+/** Keeps --bar-h at the header's height, so the workspace fits the screen below it. */
+function fitWorkspace() {
+  const bar = document.querySelector('.bar');
+  const set = () => document.documentElement.style.setProperty('--bar-h', `${bar.offsetHeight}px`);
+  new ResizeObserver(set).observe(bar);
+  set();
+}
+
+fitWorkspace();
+// The page and what it loads are cached by a service worker, so that a
+// reload without a connection still opens the app (and its outbox).
+navigator.serviceWorker?.register('/walk-sw.js', { scope: '/walk' }).catch(() => {});
 main();

@@ -1,6 +1,7 @@
 // Every page in every language it offers, in headless Chromium: the page is
 // filled from the message files (no key shown raw), <html lang dir> follow
-// the language (Arabic right to left, map controls mirrored), and a
+// the language (Arabic right to left, map controls mirrored and labelled
+// in the language), and a
 // screenshot of each at 1280×800 and 390×844 lands in OUTPUT_DIR as
 // lang-<code>-<page>-<width>.png. Also a Finnish safety walk (joined with
 // JOIN_CODE; an admin closes it at the end, and the page says so in Finnish)
@@ -74,10 +75,14 @@ async function checkDirection(page, lang, where) {
     zoomLeft: !!document.querySelector('.maplibregl-ctrl-top-left .maplibregl-ctrl-zoom-in'),
     zoomRight: !!document.querySelector('.maplibregl-ctrl-top-right .maplibregl-ctrl-zoom-in'),
     hasMap: !!window.trygg?.map,
+    zoomLabel: document.querySelector('.maplibregl-ctrl-zoom-in')?.getAttribute('aria-label'),
   }));
   if (got.lang !== want.locale.split('-u-')[0]) fail(`${where}: <html lang> is ${got.lang}`);
   if (got.dir !== want.dir) fail(`${where}: <html dir> is ${got.dir}`);
   if (got.hasMap && (want.dir === 'rtl' ? !got.zoomLeft : !got.zoomRight)) fail(`${where}: the zoom buttons are on the wrong side`);
+  // MapLibre's own labels in the page's language (a variant may fall back to its base).
+  const zoomIn = messages[lang].map?.zoomIn || messages.sv.map.zoomIn;
+  if (got.hasMap && got.zoomLabel !== zoomIn) fail(`${where}: the zoom button is labelled "${got.zoomLabel}", not "${zoomIn}"`);
 }
 
 try {
@@ -116,7 +121,8 @@ try {
     await page.check('input[value=lighting]', { force: true });
     await page.click('#save');
     await page.waitForFunction((s) => document.getElementById('outbox').textContent === s, fi.walk.allSent, { timeout: 15000 });
-    await page.waitForFunction(() => document.querySelectorAll('#findings li').length >= 1, null, { timeout: 10000 });
+    // Listed at once as waiting, then as sent.
+    await page.waitForFunction(() => document.querySelectorAll('#findings li:not(.pending)').length >= 1, null, { timeout: 10000 });
     const item = await page.textContent('#findings li');
     if (!item.includes(fi.categories.lighting) || !item.includes(fi.finding.open)) fail(`walk: the finding reads "${item}"`);
     await page.screenshot({ path: `${out}/lang-fi-walk-finding-390.png`, fullPage: true });

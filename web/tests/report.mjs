@@ -1,4 +1,5 @@
-// End-to-end test of the resident report page in headless Chromium.
+// End-to-end test of the resident report page in headless Chromium, by
+// mouse at phone and desktop size, and by keyboard only.
 // Usage: node tests/report.mjs BASE_URL OUTPUT_DIR
 import { chromium } from 'playwright-core';
 
@@ -48,6 +49,55 @@ try {
     });
     await page.screenshot({ path: `${out}/report-${name}-sent.png` });
     if (errors.length) fail(`console errors (${name}): ${errors.join(' | ')}`);
+  }
+  // Keyboard only (no mouse, no GPS), at phone size: Tab to the map, pan
+  // with the arrow keys, Enter chooses the centre, then the form by Tab,
+  // Space and typing, and Enter sends.
+  {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${base}/report`);
+    await page.waitForSelector('#categories input', { timeout: 30000 });
+    await page.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 });
+    // The map's controls speak Swedish.
+    const zoomIn = await page.getAttribute('.maplibregl-ctrl-zoom-in', 'aria-label');
+    if (zoomIn !== 'Zooma in') fail(`the zoom button is labelled "${zoomIn}"`);
+    /** Presses Tab until `test` holds for the focused element. */
+    const tabTo = async (what, test) => {
+      for (let i = 0; i < 40; i += 1) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate(test)) return;
+      }
+      throw new Error(`Tab never reaches ${what}`);
+    };
+    await tabTo('the map', () => document.activeElement?.closest('#map') && document.activeElement.tagName === 'CANVAS');
+    const before = await page.evaluate(() => window.trygg.map.getCenter().toArray());
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.maplibregl-marker', { timeout: 5000 });
+    const chosen = await page.evaluate(() => window.trygg.map.getCenter().toArray());
+    if (chosen[0] <= before[0] || chosen[1] <= before[1]) fail(`the arrow keys did not pan the map: ${before} → ${chosen}`);
+    if ((await page.textContent('#where-status')) !== 'Plats vald') fail('no "Plats vald" after Enter on the map');
+    await page.screenshot({ path: `${out}/report-keyboard-place.png` });
+    await tabTo('the time', () => document.activeElement?.id === 'when');
+    await tabTo('a category', () => document.activeElement?.name === 'category');
+    await page.keyboard.press('Space');
+    await page.keyboard.press('ArrowDown');
+    const category = await page.evaluate(() => document.querySelector('input[name=category]:checked')?.value);
+    if (!category) fail('Space and the arrow keys choose no category');
+    await tabTo('the comment', () => document.activeElement?.id === 'comment');
+    await page.keyboard.type('Mörkt, valt med tangentbordet');
+    await tabTo('the send button', () => document.activeElement?.id === 'send');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#thanks:not([hidden])', { timeout: 10000 }).catch(async () => {
+      await page.screenshot({ path: `${out}/report-keyboard-failed.png`, fullPage: true });
+      throw new Error(`no thanks after a keyboard-only report; the page says: ${await page.textContent('#error')}`);
+    });
+    await page.screenshot({ path: `${out}/report-keyboard-sent.png` });
+    if (errors.length) fail(`console errors (keyboard): ${errors.join(' | ')}`);
   }
 } catch (e) {
   fail(e.stack || String(e));
