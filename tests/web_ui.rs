@@ -158,7 +158,8 @@ async fn a_resident_reports_a_place_anonymously() {
     tokio::task::spawn_blocking(move || run_script("report.mjs", &base, &[]))
         .await
         .unwrap();
-    // One report per viewport, each with the comment and the chosen category.
+    // One report per viewport and one made by keyboard alone, each with the
+    // comment and the chosen category.
     let page: serde_json::Value = app
         .get("/api/v1/observations", Some(&app.analyst))
         .await
@@ -166,15 +167,26 @@ async fn a_resident_reports_a_place_anonymously() {
         .await
         .unwrap();
     let features = page["features"].as_array().unwrap();
-    assert_eq!(features.len(), 2);
-    for f in features {
-        assert_eq!(f["properties"]["category"], "dark_area");
-        assert_eq!(f["properties"]["kind"], "insecurity");
-        assert_eq!(
-            f["properties"]["description"],
-            "Mörk gångväg utan belysning"
-        );
-    }
+    let mut made: Vec<(&str, &str)> = features
+        .iter()
+        .map(|f| {
+            assert_eq!(f["properties"]["kind"], "insecurity");
+            (
+                f["properties"]["category"].as_str().unwrap(),
+                f["properties"]["description"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    made.sort_unstable();
+    // The keyboard run chose the second category with the arrow keys.
+    assert_eq!(
+        made,
+        [
+            ("dark_area", "Mörk gångväg utan belysning"),
+            ("dark_area", "Mörk gångväg utan belysning"),
+            ("litter", "Mörkt, valt med tangentbordet"),
+        ]
+    );
 }
 
 /// A night walk in Hovsjö with a route, made by the admin: its JSON.
