@@ -238,7 +238,52 @@ pub fn areas() -> Vec<Area> {
 
 /// The shipped demo action plan.
 pub fn action_plan() -> Vec<crate::model::Action> {
-    serde_json::from_str(ACTION_PLAN_JSON).expect("shipped action plan parses")
+    let mut plan: Vec<crate::model::Action> =
+        serde_json::from_str(ACTION_PLAN_JSON).expect("shipped action plan parses");
+    for action in &mut plan {
+        action.give_indicator_ids();
+    }
+    plan
+}
+
+/// Made-up values of the demo plan's manual indicators, from each
+/// baseline period to the last complete one before `today`: a count that
+/// grows towards the target with some wobble, entered by "demo".
+pub fn indicator_values(
+    plan: &[crate::model::Action],
+    today: time::Date,
+) -> Vec<crate::model::IndicatorValue> {
+    use crate::model::{IndicatorSource, IndicatorValue, Period};
+    let entered_at = today.midnight().assume_utc();
+    let mut values = Vec::new();
+    for (a, action) in (0u32..).zip(plan) {
+        for ind in action
+            .indicators
+            .iter()
+            .filter(|i| i.source == IndicatorSource::Manual)
+        {
+            let last = Period::containing(ind.period, today).offset(-1);
+            let start = 12.0 + f64::from(7 * a % 23);
+            let step = start * ind.target_change_percent / 100.0 / 6.0;
+            let mut period = ind.baseline;
+            let mut i = 0u32;
+            while period <= last {
+                let wobble = [0.0, 1.0, -1.0, 2.0, 0.0, -2.0][((i + a) % 6) as usize];
+                values.push(IndicatorValue {
+                    action: action.id.clone(),
+                    indicator: ind.id.clone(),
+                    period,
+                    value: (start + step * f64::from(i) + wobble).round().max(0.0),
+                    note: "Demodata".into(),
+                    entered_by: "demo".into(),
+                    entered_at,
+                });
+                period = period.offset(1);
+                i += 1;
+            }
+        }
+    }
+    values
 }
 
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
@@ -535,6 +580,23 @@ mod tests {
         }
         let focus: std::collections::HashSet<_> = plan.iter().map(|a| a.focus).collect();
         assert_eq!(focus.len(), 5, "every focus area has an action");
+        // The manual indicators have values from their baseline on.
+        let values = indicator_values(&plan, date!(2026 - 12 - 04));
+        let manual: Vec<_> = plan
+            .iter()
+            .flat_map(|a| a.indicators.iter().map(move |i| (a, i)))
+            .filter(|(_, i)| i.source == crate::model::IndicatorSource::Manual)
+            .collect();
+        assert!(manual.len() >= 3);
+        for (a, ind) in manual {
+            let periods: Vec<String> = values
+                .iter()
+                .filter(|v| v.action == a.id && v.indicator == ind.id)
+                .map(|v| v.period.to_string())
+                .collect();
+            assert_eq!(periods.first().map(String::as_str), Some("2025-Q1"));
+            assert_eq!(periods.last().map(String::as_str), Some("2026-Q3"));
+        }
     }
 
     use super::*;

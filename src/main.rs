@@ -377,20 +377,28 @@ async fn seed_demo(store: &dyn Store, taxonomy: &Taxonomy, count: usize, seed: u
         .into_iter()
         .map(|a| a.id)
         .collect();
-    for action in demo::action_plan() {
-        if !known.contains(&action.id) {
-            store
-                .put_action(&action)
-                .await
-                .context("storing the demo action plan")?;
-        }
+    let new: Vec<_> = demo::action_plan()
+        .into_iter()
+        .filter(|a| !known.contains(&a.id))
+        .collect();
+    for action in &new {
+        store
+            .put_action(action)
+            .await
+            .context("storing the demo action plan")?;
+    }
+    let today = OffsetDateTime::now_utc().date();
+    for value in demo::indicator_values(&new, today) {
+        store
+            .put_indicator_value(&value)
+            .await
+            .context("storing the demo plan's entered values")?;
     }
     if store.count().await? > 0 {
         tracing::info!("the store has data already; not adding demo observations");
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let today = OffsetDateTime::now_utc().date();
     let data = demo::generate(seed, count, today, taxonomy);
     for walk in &data.walks {
         store
