@@ -286,6 +286,10 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
         .route_service("/areas", ServeFile::new(web_dir.join("areas.html")))
         .route_service("/areas/{id}", ServeFile::new(web_dir.join("areas.html")))
         .route_service("/admin", ServeFile::new(web_dir.join("admin.html")))
+        .route_service(
+            "/analyses/{id}",
+            ServeFile::new(web_dir.join("analysis.html")),
+        )
         .route("/ui-config.json", get(system::ui_config))
         .nest_service("/static", assets)
         .nest_service("/vendor/maplibre-gl", vendor)

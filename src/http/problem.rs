@@ -216,6 +216,8 @@ impl From<crate::service::Refused> for Problem {
             }
             Refused::Invalid(errors) => Problem::validation(errors),
             Refused::NotFound(what) => Problem::not_found(what),
+            Refused::Conflict(why) => Problem::conflict(why),
+            Refused::Unavailable(why) => Problem::unavailable(why),
             Refused::Store(e) => e.into(),
         }
     }

@@ -6,10 +6,12 @@
 mod action_plan;
 mod background;
 mod refused;
+mod walks;
 
 pub use action_plan::PlanScope;
 pub use background::Background;
 pub use refused::{Refused, permit};
+pub use walks::{Joined, WalkRequest};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};

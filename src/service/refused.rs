@@ -17,6 +17,12 @@ pub enum Refused {
     /// What was not found, in words (`no action "x"`).
     #[error("{0}")]
     NotFound(String),
+    /// The record's state forbids it (a closed walk).
+    #[error("{0}")]
+    Conflict(String),
+    /// Worth trying again shortly.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -19,7 +19,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 const dir = new URL('../messages/', import.meta.url);
 
 /** Sections only the staff pages use. */
-const STAFF_ONLY = ['planner', 'trend', 'gap', 'admin', 'planEdit'];
+const STAFF_ONLY = ['planner', 'trend', 'gap', 'admin', 'planEdit', 'analysis'];
 /** Which keys each language must have. */
 const RULES = {
   sv: { kind: 'staff' },
