@@ -30,29 +30,32 @@ function applyStrings() {
 const checkedKinds = () => [...document.querySelectorAll('input[name=kind]:checked')].map((i) => i.value);
 
 /**
- * The categories of the chosen kinds (all kinds when none is chosen), one
- * option per label: codes that read the same (litter in reports and walks,
- * littering in place-based cooperation) are one option whose value lists
- * them all, which the API takes as comma-separated codes.
+ * The categories of the chosen kinds (all kinds when none is chosen), each
+ * label once. Codes that read the same (litter in reports and walks,
+ * littering in place-based cooperation) are told apart by their kinds: the
+ * public API takes one category at a time, so they cannot be one option.
  */
 function fillCategories(current = document.getElementById('category').value) {
   const select = document.getElementById('category');
   select.length = 1;
   if (!taxonomy) return;
   const chosen = checkedKinds();
-  const byLabel = new Map();
+  const byCode = new Map();
   for (const kind of chosen.length ? chosen : KINDS) {
     for (const c of taxonomy[kind]) {
-      const label = i18n.category(c.code, c);
-      const codes = byLabel.get(label) || new Set();
-      byLabel.set(label, codes.add(c.code));
+      const entry = byCode.get(c.code) || { code: c.code, label: i18n.category(c.code, c), kinds: [] };
+      entry.kinds.push(kind);
+      byCode.set(c.code, entry);
     }
   }
-  for (const [label, codes] of byLabel) select.add(new Option(label, [...codes].join(',')));
-  // Keep the choice where the new list still has one of its codes.
-  const wanted = current.split(',');
-  const keep = [...select.options].find((o) => o.value && o.value.split(',').some((c) => wanted.includes(c)));
-  select.value = keep ? keep.value : '';
+  const entries = [...byCode.values()];
+  const shared = (e) => entries.filter((x) => x.label === e.label).length > 1;
+  for (const e of entries) {
+    const label = shared(e) ? `${e.label} – ${e.kinds.map((k) => t(`kind.${k}`)).join(', ')}` : e.label;
+    select.add(new Option(label, e.code));
+  }
+  select.value = current;
+  if (select.selectedIndex < 0) select.value = '';
 }
 
 const HOT = [[3, '#b2182b', 'hot3'], [2, '#ef8a62', 'hot2'], [1, '#fddbc7', 'hot1'], [-1, '#67a9cf', 'cold1']];
