@@ -75,7 +75,6 @@ async function loadWalks() {
       link.className = 'join-link';
       link.href = joinLink(w.join_code);
       link.textContent = link.href;
-      link.setAttribute('aria-label', `${t('joinLink')}: ${w.name}`);
       const copy = document.createElement('button');
       copy.type = 'button';
       copy.className = 'secondary copy';
