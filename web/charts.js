@@ -51,16 +51,35 @@ export function categoryBars(list, categories, i18n, k, limit, empty) {
 }
 
 /**
- * Fills `chart` (a <div class="months">) with one bar per period, each
- * labelled underneath: the month's short name in the page's language, and
- * the year under it at January and at the first bar. Long series label every few
- * bars so that the labels fit; the full list is the chart's aria-label.
+ * A bar's label: a month's short name in the page's language or a quarter
+ * as Q1–Q4, with the year on a second line when `showYear`.
+ */
+function periodLabel(period, showYear, i18n) {
+  const [y, part] = period.split('-');
+  const mo = Number(part);
+  let text = period;
+  if (/^\d{4}$/.test(y) && mo >= 1 && mo <= 12) {
+    text = new Intl.DateTimeFormat(i18n.locale, { month: 'short', timeZone: 'UTC' }).format(Date.UTC(Number(y), mo - 1, 1));
+  } else if (/^Q[1-4]$/.test(part || '')) {
+    text = part;
+  } else {
+    return period;
+  }
+  return showYear ? `${text}\n${y}` : text;
+}
+
+/**
+ * Fills `chart` (a <div class="months">) with one bar per period (month or
+ * quarter), labelled underneath in the page's language, the year under the
+ * first label of each year. Long series label every few bars so that the
+ * labels fit; the full list is the chart's aria-label.
  */
 export function monthBars(chart, months, i18n, k) {
   const all = months || [];
   const max = Math.max(1, ...all.map((m) => m.count || 0));
   const text = (m) => `${i18n.month(m.month)}: ${m.count != null ? i18n.number(m.count) : i18n.lessThan(k)}`;
   const every = Math.ceil(all.length / 12);
+  let lastYear = null;
   chart.setAttribute('aria-label', all.map(text).join(', '));
   chart.replaceChildren(...all.map((m, i) => {
     const column = document.createElement('span');
@@ -71,16 +90,10 @@ export function monthBars(chart, months, i18n, k) {
     b.style.height = `${Math.max(2, Math.round(((m.count ?? 0) / max) * 48))}px`;
     const label = document.createElement('span');
     label.className = 'l';
-    const [y, mo] = String(m.month).split('-').map(Number);
     if (i % every === 0) {
-      if (y && mo >= 1 && mo <= 12) {
-        const name = new Intl.DateTimeFormat(i18n.locale, { month: 'short', timeZone: 'UTC' }).format(Date.UTC(y, mo - 1, 1));
-        // The year on a second line where it starts (and on the first bar).
-        label.textContent = i === 0 || mo === 1 ? `${name}\n${y}` : name;
-      } else {
-        // Not a month (a quarter or a year): the period as it is named.
-        label.textContent = m.month;
-      }
+      const year = String(m.month).slice(0, 4);
+      label.textContent = periodLabel(String(m.month), year !== lastYear, i18n);
+      lastYear = year;
     }
     column.append(b, label);
     return column;
