@@ -124,12 +124,13 @@ function query() {
   return p;
 }
 
-/** A local date as YYYY-MM-DD. */
+/** The count tiles for the chosen filters. */
 const hexUrl = () => {
   const q = query().toString();
   return `/tiles/hexagons.json${q ? `?${q}` : ''}`;
 };
 
+/** A local date as YYYY-MM-DD. */
 function isoDate(d) {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
