@@ -4,6 +4,8 @@ import { STAFF, pageLanguage } from '/static/i18n.js';
 const i18n = pageLanguage(STAFF);
 const t = (key, vars) => i18n.t(`admin.${key}`, vars);
 let token = sessionStorage.getItem('trygg.admin');
+/** Area names by id, for the walks' table. */
+let areaNames = new Map();
 
 async function api(path, options = {}) {
   const r = await fetch(path, {
@@ -21,23 +23,78 @@ async function api(path, options = {}) {
   return body;
 }
 
+/** The walk app with the join code filled in (walk.js reads `?code=`). */
+const joinLink = (code) => `${location.origin}/walk?code=${encodeURIComponent(code)}`;
+
+/** Table cells, each labelled with its column's heading for the phone layout. */
+function cellsFor(table, n) {
+  const heads = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+  return Array.from({ length: n }, (_, i) => {
+    const td = document.createElement('td');
+    td.dataset.label = heads[i] || '';
+    return td;
+  });
+}
+
+/** Copies a walk's link; where the clipboard is not allowed, selects it to copy by hand. */
+async function copyLink(link, status) {
+  try {
+    await navigator.clipboard.writeText(link.href);
+    status.textContent = t('copied');
+  } catch {
+    getSelection().selectAllChildren(link);
+    status.textContent = t('copyFailed');
+  }
+}
+
+/** Asks before closing a walk: participants can save nothing after. */
+function confirmClose(walk) {
+  const dialog = document.getElementById('close-dialog');
+  document.getElementById('close-text').textContent = t('confirmClose', { name: walk.name });
+  dialog.returnValue = '';
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'close'), { once: true }));
+}
+
 async function loadWalks() {
   const walks = await api('/api/v1/walks');
+  const table = document.getElementById('walk-rows').closest('table');
   document.getElementById('walk-rows').replaceChildren(...walks.map((w) => {
     const tr = document.createElement('tr');
-    const cells = [w.name, w.date, w.area || '', null, null].map(() => document.createElement('td'));
+    const cells = cellsFor(table, 5);
     cells[0].textContent = w.name;
     cells[1].textContent = i18n.date(`${w.date}T12:00:00`);
-    cells[2].textContent = w.area || '';
+    cells[2].textContent = w.area ? areaNames.get(w.area) || w.area : t('noArea');
+    if (w.area) cells[2].lang = 'sv';
     const code = document.createElement('code');
     code.textContent = w.join_code;
     cells[3].append(code);
     if (w.open) {
+      // The link participants open to join, ready to send or copy.
+      const link = document.createElement('a');
+      link.className = 'join-link';
+      link.href = joinLink(w.join_code);
+      link.textContent = link.href;
+      const copy = document.createElement('button');
+      copy.type = 'button';
+      copy.className = 'secondary copy';
+      copy.textContent = t('copyLink');
+      copy.setAttribute('aria-label', `${t('copyLink')}: ${w.name}`);
+      const status = document.createElement('span');
+      status.className = 'copy-status';
+      status.setAttribute('role', 'status');
+      copy.addEventListener('click', () => copyLink(link, status));
+      const box = document.createElement('div');
+      box.className = 'join';
+      box.append(link, copy, status);
+      cells[3].append(box);
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'secondary';
       b.textContent = t('close');
+      b.setAttribute('aria-label', `${t('close')}: ${w.name}`);
       b.addEventListener('click', async () => {
+        if (!(await confirmClose(w))) return;
         await api(`/api/v1/walks/${w.id}/close`, { method: 'POST' });
         loadWalks();
       });
@@ -52,9 +109,10 @@ async function loadWalks() {
 
 async function loadTokens() {
   const { tokens } = await api('/api/v1/tokens');
+  const table = document.getElementById('token-rows').closest('table');
   document.getElementById('token-rows').replaceChildren(...tokens.map((tok) => {
     const tr = document.createElement('tr');
-    const cells = [0, 1, 2, 3, 4].map(() => document.createElement('td'));
+    const cells = cellsFor(table, 5);
     cells[0].textContent = tok.role;
     cells[1].textContent = tok.organisation || '';
     cells[2].textContent = tok.label || '';
@@ -83,12 +141,15 @@ async function loadAreas() {
   const select = document.getElementById('walk-area');
   select.length = 1;
   for (const f of areas.features) select.add(new Option(f.properties.name, f.properties.id));
+  areaNames = new Map(areas.features.map((f) => [f.properties.id, f.properties.name]));
 }
 
 async function enter() {
   document.getElementById('login-box').hidden = true;
   document.getElementById('admin').hidden = false;
-  await Promise.all([loadWalks(), loadAreas(), loadTokens()]);
+  // The walks' table names their areas.
+  await loadAreas();
+  await Promise.all([loadWalks(), loadTokens()]);
   document.body.dataset.ready = 'true';
 }
 
@@ -149,7 +210,8 @@ function main() {
       n += 1;
     }
     document.getElementById('areas-status').textContent = t('uploaded', { n: i18n.number(n) });
-    loadAreas();
+    await loadAreas();
+    loadWalks();
   });
   document.getElementById('token-form').addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -3,6 +3,7 @@
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { categoryBars, monthBars } from '/static/charts.js';
 import { STAFF, pageLanguage } from '/static/i18n.js';
+import { session, setupSignin } from '/static/signin.js';
 
 const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
 // Count classes and colours (light yellow to dark red; readable on grey).
@@ -11,16 +12,14 @@ const COLOURS = ['#ffe08a', '#fdbb5c', '#fb8c3c', '#f05a2a', '#d7301f', '#a50f15
 
 const i18n = pageLanguage(STAFF);
 let taxonomy = null;
-// An analyst's session token (from signing in on this page): tiles then
-// carry exact counts and individual points are shown when zoomed in.
-const session = JSON.parse(sessionStorage.getItem('trygg.session') || 'null');
+// With an analyst's session (signin.js) tiles carry exact counts and
+// individual points are shown when zoomed in.
 /** Zoom from which analysts see individual observations. */
 const POINTS_FROM_ZOOM = 14;
 /** A planner message, or one from another section (`kind.insecurity`). */
 const t = (key) => i18n.t(key.includes('.') ? key : `planner.${key}`);
 
 function applyStrings() {
-  if (session) document.getElementById('signin').textContent = t(session.role === 'admin' ? 'signedInAdmin' : 'signedIn');
   const note = document.getElementById('role-note');
   note.hidden = session?.role !== 'admin';
   note.textContent = note.hidden ? '' : t('adminNote');
@@ -28,20 +27,35 @@ function applyStrings() {
   drawLegend();
 }
 
-function fillCategories() {
+const checkedKinds = () => [...document.querySelectorAll('input[name=kind]:checked')].map((i) => i.value);
+
+/**
+ * The categories of the chosen kinds (all kinds when none is chosen), each
+ * label once. Codes that read the same (litter in reports and walks,
+ * littering in place-based cooperation) are told apart by their kinds: the
+ * public API takes one category at a time, so they cannot be one option.
+ */
+function fillCategories(current = document.getElementById('category').value) {
   const select = document.getElementById('category');
-  const current = select.value;
   select.length = 1;
   if (!taxonomy) return;
-  const seen = new Set();
-  for (const kind of KINDS) {
+  const chosen = checkedKinds();
+  const byCode = new Map();
+  for (const kind of chosen.length ? chosen : KINDS) {
     for (const c of taxonomy[kind]) {
-      if (seen.has(c.code)) continue;
-      seen.add(c.code);
-      select.add(new Option(i18n.category(c.code, c), c.code));
+      const entry = byCode.get(c.code) || { code: c.code, label: i18n.category(c.code, c), kinds: [] };
+      entry.kinds.push(kind);
+      byCode.set(c.code, entry);
     }
   }
+  const entries = [...byCode.values()];
+  const shared = (e) => entries.filter((x) => x.label === e.label).length > 1;
+  for (const e of entries) {
+    const label = shared(e) ? `${e.label} – ${e.kinds.map((k) => t(`kind.${k}`)).join(', ')}` : e.label;
+    select.add(new Option(label, e.code));
+  }
   select.value = current;
+  if (select.selectedIndex < 0) select.value = '';
 }
 
 const HOT = [[3, '#b2182b', 'hot3'], [2, '#ef8a62', 'hot2'], [1, '#fddbc7', 'hot1'], [-1, '#67a9cf', 'cold1']];
@@ -94,19 +108,86 @@ function drawLegend() {
   }));
 }
 
+const FIELDS = ['category', 'from', 'to', 'hours', 'area'];
+
+/** The filters as the API takes them. */
 function query() {
   const p = new URLSearchParams();
-  const kinds = [...document.querySelectorAll('input[name=kind]:checked')].map((i) => i.value);
+  const kinds = checkedKinds();
   if (kinds.length > 0 && kinds.length < KINDS.length) p.set('kind', kinds.join(','));
-  for (const id of ['category', 'from', 'to', 'hours', 'area']) {
+  for (const id of FIELDS) {
     const v = document.getElementById(id).value;
     if (v) p.set(id, v);
   }
+  // The page's end date is inclusive ("till och med"); the API's is exclusive.
+  if (p.has('to')) p.set('to', dayAfter(p.get('to')));
   return p;
 }
 
+/** The count tiles for the chosen filters. */
+const hexUrl = () => {
+  const q = query().toString();
+  return `/tiles/hexagons.json${q ? `?${q}` : ''}`;
+};
+
+/** A local date as YYYY-MM-DD. */
 function isoDate(d) {
-  return d.toISOString().slice(0, 10);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+function dayAfter(iso) {
+  const [y, m, d] = iso.split('-').map(Number);
+  return isoDate(new Date(y, m - 1, d + 1));
+}
+
+/**
+ * The page's state lives in its address, so that a view can be shared or
+ * bookmarked and survives signing in: the filters as the form shows them
+ * (`to` inclusive), the view and `at=zoom/lat/lon`. `kind` is left out when
+ * every kind is chosen; `kind=` means none.
+ */
+function saveState(map) {
+  const p = new URLSearchParams();
+  const view = document.querySelector('input[name=view]:checked').value;
+  if (view !== 'count') p.set('view', view);
+  const kinds = checkedKinds();
+  if (kinds.length < KINDS.length) p.set('kind', kinds.join(','));
+  for (const id of FIELDS) {
+    const v = document.getElementById(id).value;
+    if (v) p.set(id, v);
+  }
+  const c = map.getCenter();
+  p.set('at', `${map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
+  // `?lang=` is left out: the chooser remembers the language anyway.
+  history.replaceState(null, '', `${location.pathname}?${p}`);
+}
+
+/** Sets the form from the address; returns the map view it names, if any. */
+function restoreState() {
+  const p = new URLSearchParams(location.search);
+  const view = document.querySelector(`input[name=view][value="${CSS.escape(p.get('view') || 'count')}"]`);
+  if (view) view.checked = true;
+  if (p.has('kind')) {
+    const kinds = p.get('kind').split(',');
+    for (const i of document.querySelectorAll('input[name=kind]')) i.checked = kinds.includes(i.value);
+  }
+  fillCategories(p.get('category') || '');
+  for (const id of ['from', 'to', 'hours', 'area']) {
+    const el = document.getElementById(id);
+    el.value = p.get(id) || '';
+    // An unknown area or hour range in the address: the default instead.
+    if (el.tagName === 'SELECT' && el.selectedIndex < 0) el.selectedIndex = 0;
+  }
+  const [zoom, lat, lon] = (p.get('at') || '').split('/').map(Number);
+  return Number.isFinite(zoom) && Number.isFinite(lat) && Number.isFinite(lon) ? { zoom, center: [lon, lat] } : null;
+}
+
+/** An area's bounding box, [[west, south], [east, north]]. */
+function bounds(geometry) {
+  const pts = geometry.type === 'Polygon' ? geometry.coordinates.flat() : geometry.coordinates.flat(2);
+  const xs = pts.map((p) => p[0]);
+  const ys = pts.map((p) => p[1]);
+  return [[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]];
 }
 
 async function main() {
@@ -120,9 +201,12 @@ async function main() {
   for (const f of areas.features) areaSelect.add(new Option(f.properties.name, f.properties.id));
   i18n.chooser();
   applyStrings();
+  const at = restoreState();
+  const areaFeature = (id) => areas.features.find((f) => f.properties.id === id);
+  const startArea = areaFeature(document.getElementById('area').value);
 
   const sources = {
-    hex: { type: 'vector', url: '/tiles/hexagons.json' },
+    hex: { type: 'vector', url: hexUrl() },
     areas: { type: 'vector', url: '/tiles/areas.json' },
     hot: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
   };
@@ -154,8 +238,10 @@ async function main() {
     transformRequest: (url) => (session && url.startsWith(location.origin)
       ? { url, headers: { authorization: `Bearer ${session.token}` } }
       : { url }),
-    center: config.center,
-    zoom: 11.5,
+    // The address's view, else the chosen area, else the municipality.
+    center: at?.center || config.center,
+    zoom: at?.zoom ?? 11.5,
+    ...(!at && startArea ? { bounds: bounds(startArea.geometry), fitBoundsOptions: { padding: 40 } } : {}),
     minZoom: 8,
     maxZoom: 17,
     attributionControl: false,
@@ -228,24 +314,44 @@ async function main() {
     document.getElementById('legend-h').textContent = t(legend);
     loadHot();
   };
-  for (const r of document.querySelectorAll('input[name=view]')) r.addEventListener('change', setView);
-  map.on('moveend', loadHot);
-
-  if (session?.role === 'analyst') map.once('load', () => addPoints(map));
-
-  const refresh = () => {
-    const q = query().toString();
-    map.getSource('hex').setUrl(`/tiles/hexagons.json${q ? `?${q}` : ''}`);
-    map.getSource('hexa')?.setUrl(analysisUrl());
-    closeCell();
-    // The layers the chosen view shows (and its hot spots), nothing more.
+  // The layers the chosen view shows (and its hot spots), nothing more.
+  const showLayers = () => {
     setView();
-    if (document.querySelectorAll('input[name=kind]:checked').length === 0) {
+    if (checkedKinds().length === 0) {
       for (const id of ['hex-fill', 'hex-line']) map.setLayoutProperty(id, 'visibility', 'none');
     }
-    loadPoints(map);
   };
+  for (const r of document.querySelectorAll('input[name=view]')) {
+    r.addEventListener('change', () => {
+      showLayers();
+      saveState(map);
+    });
+  }
+  map.on('moveend', loadHot);
+  map.on('moveend', () => saveState(map));
+  map.once('load', () => {
+    showLayers();
+    saveState(map);
+    if (session?.role === 'analyst') addPoints(map);
+  });
+
+  const refresh = () => {
+    map.getSource('hex').setUrl(hexUrl());
+    map.getSource('hexa')?.setUrl(analysisUrl());
+    closeCell();
+    showLayers();
+    loadPoints(map);
+    saveState(map);
+  };
+  // The category list follows the chosen kinds (before the tiles are asked for).
+  for (const el of document.querySelectorAll('input[name=kind]')) el.addEventListener('change', () => fillCategories());
   for (const el of document.querySelectorAll('#filters input:not([name=view]), #filters select')) el.addEventListener('change', refresh);
+  // Choosing an area shows all of it; the whole municipality goes back to the start view.
+  document.getElementById('area').addEventListener('change', (e) => {
+    const f = areaFeature(e.target.value);
+    if (f) map.fitBounds(bounds(f.geometry), { padding: 40, maxZoom: 15 });
+    else map.flyTo({ center: config.center, zoom: 11.5 });
+  });
   for (const b of document.querySelectorAll('.quick button')) {
     b.addEventListener('click', () => {
       const months = Number(b.dataset.months);
@@ -253,7 +359,8 @@ async function main() {
       const from = new Date(to);
       from.setMonth(from.getMonth() - months);
       document.getElementById('from').value = months ? isoDate(from) : '';
-      document.getElementById('to').value = months ? isoDate(new Date(to.getTime() + 86400000)) : '';
+      // Up to and including today.
+      document.getElementById('to').value = months ? isoDate(to) : '';
       refresh();
     });
   }
@@ -307,40 +414,6 @@ async function main() {
   }
   map.on('mouseenter', 'hex-fill', () => { map.getCanvas().style.cursor = 'pointer'; });
   map.on('mouseleave', 'hex-fill', () => { map.getCanvas().style.cursor = ''; });
-}
-
-/** The sign-in dialog; signing out forgets the session. */
-function setupSignin() {
-  const dialog = document.getElementById('signin-dialog');
-  document.getElementById('signin').addEventListener('click', () => {
-    if (session) {
-      sessionStorage.removeItem('trygg.session');
-      location.reload();
-    } else {
-      dialog.showModal();
-    }
-  });
-  document.getElementById('signin-cancel').addEventListener('click', () => dialog.close());
-  document.getElementById('signin-form').addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const r = await fetch('/api/v1/auth/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        username: document.getElementById('signin-user').value,
-        password: document.getElementById('signin-password').value,
-      }),
-    });
-    if (!r.ok) {
-      const err = document.getElementById('signin-error');
-      err.textContent = t(r.status === 429 ? 'tooManyAttempts' : r.status === 401 ? 'loginFailed' : 'loginUnavailable');
-      err.hidden = false;
-      return;
-    }
-    const { token, role } = await r.json();
-    sessionStorage.setItem('trygg.session', JSON.stringify({ token, role }));
-    location.reload();
-  });
 }
 
 const KIND_COLOURS = { insecurity: '#7b3294', walk_finding: '#1b7837', place_observation: '#2166ac' };
@@ -420,5 +493,5 @@ function showPoint(map, feature) {
   new maplibregl.Popup({ maxWidth: '280px' }).setLngLat(feature.geometry.coordinates).setDOMContent(box).addTo(map);
 }
 
-setupSignin();
+setupSignin(i18n);
 main();

@@ -4,6 +4,7 @@ import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { categoryBars, monthBars } from '/static/charts.js';
 import { RESIDENT, pageLanguage } from '/static/i18n.js';
 import { showPlan } from '/static/action-plan.js';
+import { session, setupSignin } from '/static/signin.js';
 
 const KINDS = ['insecurity', 'walk_finding', 'place_observation'];
 const i18n = pageLanguage(RESIDENT);
@@ -13,17 +14,38 @@ const id = decodeURIComponent(location.pathname.split('/')[2] || '');
 let areas = null;
 let config = null;
 let map = null;
-// The planner map's analyst sign-in, kept for this browser tab.
-const session = JSON.parse(sessionStorage.getItem('trygg.session') || 'null');
+// Staff sign in here or on the planner map (signin.js), once per browser tab.
 const authorized = (init = {}) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${session?.token}` } });
 
-function period() {
+/** The period as the form shows it (`to` inclusive, "till och med"). */
+function chosenPeriod() {
   const p = new URLSearchParams();
   for (const k of ['from', 'to']) {
     const v = document.getElementById(k).value;
     if (v) p.set(k, v);
   }
   return p;
+}
+
+/** The period as the API takes it: its end is exclusive, so the day after. */
+function period() {
+  const p = chosenPeriod();
+  if (p.has('to')) {
+    const [y, m, d] = p.get('to').split('-').map(Number);
+    const next = new Date(Date.UTC(y, m - 1, d + 1));
+    p.set('to', next.toISOString().slice(0, 10));
+  }
+  return p;
+}
+
+/**
+ * The period lives in the address (and the list's links carry it), so that
+ * it survives signing in and a page can be shared.
+ */
+function savePeriod() {
+  const q = chosenPeriod().toString();
+  history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}`);
+  for (const a of document.querySelectorAll('#list a.card')) a.search = q;
 }
 
 async function summary(areaId) {
@@ -38,6 +60,7 @@ async function showList() {
     const a = document.createElement('a');
     a.className = 'card';
     a.href = `/areas/${encodeURIComponent(f.properties.id)}`;
+    a.search = chosenPeriod().toString();
     const h = document.createElement('h2');
     h.textContent = f.properties.name;
     h.lang = 'sv';
@@ -65,11 +88,18 @@ function bounds(geometry) {
 async function showDetail() {
   const feature = areas.features.find((f) => f.properties.id === id);
   document.getElementById('list').hidden = true;
-  document.getElementById('detail').hidden = false;
   if (!feature) {
-    document.getElementById('area-name').textContent = t('unknownArea', { id });
+    // No figures to show: say so, and lead back to the list.
+    document.querySelector('.period').hidden = true;
+    const missing = document.getElementById('missing');
+    missing.hidden = false;
+    const text = document.getElementById('missing-text');
+    text.replaceChildren();
+    const [before, after] = t('unknownArea').split('{id}');
+    text.append(before, el('bdi', null, id), after ?? '');
     return;
   }
+  document.getElementById('detail').hidden = false;
   const name = document.getElementById('area-name');
   name.lang = 'sv';
   name.textContent = feature.properties.name;
@@ -136,7 +166,11 @@ async function showAnalyses() {
     for (const [format, label] of [['html', t('report')], ['csv', 'CSV'], ['geojson', 'GeoJSON']]) {
       const b = el('button', 'link', label);
       b.type = 'button';
-      b.addEventListener('click', () => openExport(a.links[format], `${id}-${a.period}.${format}`, format === 'html'));
+      b.addEventListener('click', () => (format === 'html'
+        // The report at an address of its own; the new window starts with
+        // a copy of this tab's session.
+        ? window.open(`/analyses/${encodeURIComponent(a.id)}`, '_blank')
+        : openExport(a.links[format], `${id}-${a.period}.${format}`)));
       li.append(b, ' ');
     }
     return li;
@@ -144,20 +178,12 @@ async function showAnalyses() {
 }
 
 /**
- * Links cannot carry the bearer token: fetch, then show the report in a new
- * same-origin window (so its stylesheet resolves) or save the file.
+ * Links cannot carry the bearer token: fetch the export with it, then save
+ * it as a file.
  */
-async function openExport(href, filename, show) {
+async function openExport(href, filename) {
   const r = await fetch(href, authorized());
   if (!r.ok) return;
-  if (show) {
-    const html = await r.text();
-    const w = window.open('', '_blank');
-    w?.document.open();
-    w?.document.write(html);
-    w?.document.close();
-    return;
-  }
   const url = URL.createObjectURL(await r.blob());
   const a = document.createElement('a');
   a.href = url;
@@ -242,7 +268,14 @@ async function main() {
   ]);
   i18n.chooser();
   const render = () => (id ? showDetail() : showList());
-  for (const k of ['from', 'to']) document.getElementById(k).addEventListener('change', render);
+  const start = new URLSearchParams(location.search);
+  for (const k of ['from', 'to']) {
+    document.getElementById(k).value = start.get(k) || '';
+    document.getElementById(k).addEventListener('change', () => {
+      savePeriod();
+      render();
+    });
+  }
   i18n.onChange(() => {
     if (map) i18n.placeMapControls(map, maplibregl);
     render();
@@ -251,4 +284,5 @@ async function main() {
   document.body.dataset.ready = 'true';
 }
 
+setupSignin(i18n);
 main();

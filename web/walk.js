@@ -226,6 +226,9 @@ async function main() {
   taxonomy = tax;
   i18n.chooser();
   applyStrings();
+  // A link from the organiser (/walk?code=…) fills in the join code.
+  const linkCode = new URLSearchParams(location.search).get('code');
+  if (linkCode) document.getElementById('code').value = linkCode.trim().toUpperCase();
   i18n.onChange(() => {
     applyStrings();
     if (map) i18n.placeMapControls(map, maplibregl);

@@ -32,12 +32,12 @@ async function rendered(page) {
   });
 }
 
-async function open(viewport) {
+async function open(viewport, path = '/') {
   const page = await browser.newPage({ viewport });
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${base}/`);
+  await page.goto(`${base}${path}`);
   await page.waitForFunction(() => window.trygg?.map, null, { timeout: 30000 });
   return { page, errors };
 }
@@ -112,6 +112,169 @@ try {
   await phone.page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['hex-fill'] }).length > 0, null, { timeout: 30000 });
   await phone.page.screenshot({ path: `${out}/planner-phone.png` });
   if (phone.errors.length) fail(`console errors on the phone: ${phone.errors.join(' | ')}`);
+
+  // The category list follows the chosen kinds and never repeats a label:
+  // codes that read the same (litter, littering) are told apart by kind.
+  {
+    const { page, errors } = await open({ width: 1280, height: 800 });
+    await page.waitForFunction(() => document.querySelectorAll('#category option').length > 1, null, { timeout: 30000 });
+    const taxonomy = await page.evaluate(() => fetch('/api/v1/taxonomy').then((r) => r.json()));
+    const options = () => page.$$eval('#category option', (os) => os.slice(1).map((o) => ({ label: o.textContent, code: o.value })));
+    const checkList = async (kinds) => {
+      const list = await options();
+      const labels = list.map((o) => o.label);
+      const repeated = labels.filter((l, i) => labels.indexOf(l) !== i);
+      if (repeated.length) fail(`category list for ${kinds} repeats ${repeated}`);
+      const allowed = [...new Set(kinds.flatMap((k) => taxonomy[k].map((c) => c.code)))];
+      const codes = list.map((o) => o.code);
+      if (JSON.stringify([...codes].sort()) !== JSON.stringify([...allowed].sort())) fail(`category list for ${kinds} offers ${codes}, want ${allowed}`);
+      return list;
+    };
+    const all = await checkList(['insecurity', 'walk_finding', 'place_observation']);
+    const litter = all.filter((o) => o.label.startsWith('Nedskräpning'));
+    if (litter.length !== 2 || !litter.some((o) => o.label.includes('Platssamverkan'))) fail(`litter options are ${JSON.stringify(litter)}`);
+    await page.uncheck('input[name=kind][value=insecurity]');
+    await page.uncheck('input[name=kind][value=walk_finding]');
+    const place = await checkList(['place_observation']);
+    if (!place.some((o) => o.label === 'Nedskräpning')) fail('with one kind, littering is not plainly Nedskräpning');
+    // A chosen category stays chosen where the new kinds still have it.
+    await page.selectOption('#category', 'littering');
+    await page.check('input[name=kind][value=insecurity]');
+    await checkList(['insecurity', 'place_observation']);
+    const kept = await page.$eval('#category', (s) => s.value);
+    if (kept !== 'littering') fail(`the littering choice became ${kept} when a kind was added`);
+
+    // The filters and the view are in the address; "till och med" sends the day after.
+    await page.fill('#from', '2026-01-01');
+    await page.fill('#to', '2026-06-30');
+    await page.dispatchEvent('#to', 'change');
+    await page.selectOption('#hours', '18-6');
+    await page.check('input[name=view][value=hotspots]');
+    const toLabel = await page.textContent('label:has(#to) span');
+    if (toLabel !== 'Till och med') fail(`the end date is labelled ${toLabel}`);
+    const address = new URL(page.url());
+    const want = { kind: 'insecurity,place_observation', category: 'littering', from: '2026-01-01', to: '2026-06-30', hours: '18-6', view: 'hotspots' };
+    for (const [k, v] of Object.entries(want)) if (address.searchParams.get(k) !== v) fail(`address ${k}=${address.searchParams.get(k)}, want ${v}`);
+    if (!/^[\d.]+\/[\d.]+\/[\d.]+$/.test(address.searchParams.get('at') || '')) fail(`address has no map view: ${address}`);
+    const tiles = await page.evaluate(() => new URL(window.trygg.map.getSource('hex').url, location.href).searchParams.get('to'));
+    if (tiles !== '2026-07-01') fail(`the tiles are asked to=${tiles} for an end date of 2026-06-30 (inclusive)`);
+
+    // The address opens the same view in another tab.
+    const shared = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await shared.goto(page.url());
+    await shared.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 });
+    const restored = await shared.evaluate(() => ({
+      kinds: [...document.querySelectorAll('input[name=kind]:checked')].map((i) => i.value).join(','),
+      category: document.getElementById('category').value,
+      from: document.getElementById('from').value,
+      to: document.getElementById('to').value,
+      hours: document.getElementById('hours').value,
+      view: document.querySelector('input[name=view]:checked').value,
+      hot: window.trygg.map.getLayoutProperty('hot-fill', 'visibility'),
+    }));
+    const expected = { kinds: want.kind, category: want.category, from: want.from, to: want.to, hours: want.hours, view: 'hotspots', hot: 'visible' };
+    if (JSON.stringify(restored) !== JSON.stringify(expected)) fail(`a shared address restored ${JSON.stringify(restored)}, want ${JSON.stringify(expected)}`);
+    await shared.screenshot({ path: `${out}/planner-shared-address.png` });
+    await shared.close();
+
+    // Choosing an area zooms the map to it.
+    await page.check('input[name=view][value=count]');
+    const hovsjo = await page.evaluate(async () => {
+      const { features } = await fetch('/api/v1/areas').then((r) => r.json());
+      const f = features.find((a) => a.properties.id === 'hovsjo');
+      const pts = f.geometry.type === 'Polygon' ? f.geometry.coordinates.flat() : f.geometry.coordinates.flat(2);
+      return { w: Math.min(...pts.map((p) => p[0])), e: Math.max(...pts.map((p) => p[0])), s: Math.min(...pts.map((p) => p[1])), n: Math.max(...pts.map((p) => p[1])) };
+    });
+    const zoomBefore = await page.evaluate(() => window.trygg.map.getZoom());
+    await page.selectOption('#area', 'hovsjo');
+    await page.waitForFunction(() => !window.trygg.map.isMoving(), null, { timeout: 10000 });
+    await page.waitForTimeout(300);
+    await page.waitForFunction(() => !window.trygg.map.isMoving(), null, { timeout: 10000 });
+    const view = await page.evaluate(() => {
+      const m = window.trygg.map;
+      const b = m.getBounds();
+      return { zoom: m.getZoom(), w: b.getWest(), e: b.getEast(), s: b.getSouth(), n: b.getNorth() };
+    });
+    if (!(view.zoom > zoomBefore + 1)) fail(`choosing Hovsjö did not zoom in (${zoomBefore} -> ${view.zoom})`);
+    if (!(view.w <= hovsjo.w && view.e >= hovsjo.e && view.s <= hovsjo.s && view.n >= hovsjo.n)) fail(`Hovsjö is not all in view: ${JSON.stringify(view)} vs ${JSON.stringify(hovsjo)}`);
+    if (new URL(page.url()).searchParams.get('area') !== 'hovsjo') fail('the address lacks the chosen area');
+    await page.screenshot({ path: `${out}/planner-area-hovsjo.png` });
+    if (errors.length) fail(`console errors with the address's state: ${errors.join(' | ')}`);
+    await page.close();
+  }
+
+  // The cell panel: categories largest first, month bars labelled in the
+  // page's language (the busiest cell, so that its figures are shown).
+  for (const lang of ['sv', 'en']) {
+    const { page, errors } = await open({ width: 390, height: 844 }, `/?lang=${lang}`);
+    await page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['hex-fill'] }).length > 0, null, { timeout: 30000 });
+    await rendered(page);
+    const busiest = await page.evaluate(() => {
+      const m = window.trygg.map;
+      const f = m.queryRenderedFeatures({ layers: ['hex-fill'] }).reduce((a, b) => (b.properties.count > a.properties.count ? b : a));
+      m.jumpTo({ center: f.geometry.type === 'Polygon' ? f.geometry.coordinates[0][0] : f.geometry.coordinates[0][0][0] });
+      return f.properties.cell;
+    });
+    await rendered(page);
+    const target = await page.evaluate((cell) => {
+      const m = window.trygg.map;
+      const f = m.queryRenderedFeatures({ layers: ['hex-fill'] }).find((x) => x.properties.cell === cell);
+      const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+      const lon = ring.slice(0, -1).reduce((s, p) => s + p[0], 0) / (ring.length - 1);
+      const lat = ring.slice(0, -1).reduce((s, p) => s + p[1], 0) / (ring.length - 1);
+      return m.project([lon, lat]);
+    }, busiest);
+    const mapBox = await page.locator('#map').boundingBox();
+    await page.mouse.click(mapBox.x + target.x, mapBox.y + target.y);
+    await page.waitForSelector('#cell-months .m', { timeout: 10000 });
+    const cats = await page.$$eval('#cell-categories li', (lis) => lis.map((li) => li.querySelector('.n')?.textContent || ''));
+    const counts = cats.map((c) => Number(c.replace(/[^\d]/g, '')));
+    if (cats.length < 2) fail(`the busiest cell shows ${cats.length} categories`);
+    if (counts.some((c, i) => i > 0 && c > counts[i - 1])) fail(`category bars are not largest first: ${cats}`);
+    const months = await page.$$eval('#cell-months .m', (ms) => ms.map((m) => m.querySelector('.l').textContent));
+    const firstMonth = await page.evaluate((cell) => fetch(`/api/v1/cells/${cell}`).then((r) => r.json()).then((d) => d.by_month[0].month), busiest);
+    const [y, m] = firstMonth.split('-').map(Number);
+    const name = new Intl.DateTimeFormat(lang === 'sv' ? 'sv-SE' : 'en-GB', { month: 'short', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));
+    if (months[0] !== `${name}\n${y}`) fail(`${lang}: the first month bar is labelled ${JSON.stringify(months[0])}, want ${name} ${y}`);
+    if (months.filter(Boolean).length < Math.min(months.length, 6)) fail(`${lang}: only ${months.filter(Boolean).length} of ${months.length} month bars are labelled`);
+    await page.locator('#cell-id').scrollIntoViewIfNeeded();
+    await page.locator('#cell').screenshot({ path: `${out}/planner-cell-panel-${lang}.png` });
+    await page.screenshot({ path: `${out}/planner-cell-phone-${lang}.png` });
+    if (errors.length) fail(`console errors in the cell panel (${lang}): ${errors.join(' | ')}`);
+    await page.close();
+  }
+
+  // Signing in keeps the filters and the map view (the address carries them).
+  {
+    const { page, errors } = await open({ width: 1280, height: 800 });
+    const state = '?kind=insecurity&hours=18-6&from=2026-02-01&to=2026-03-31&area=ronna&view=hotspots&at=14.00/59.18000/17.60000';
+    await page.goto(`${base}/${state}`);
+    await page.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 });
+    const before = new URL(page.url()).searchParams;
+    await page.click('#signin');
+    await page.fill('#signin-user', analyst);
+    await page.fill('#signin-password', password);
+    await Promise.all([page.waitForNavigation(), page.click('#signin-form button[type=submit]')]);
+    await page.waitForFunction(() => window.trygg?.map?.getSource('points'), null, { timeout: 30000 });
+    const after = new URL(page.url()).searchParams;
+    for (const k of ['kind', 'hours', 'from', 'to', 'area', 'view', 'at']) {
+      if (after.get(k) !== before.get(k)) fail(`signing in changed ${k}: ${before.get(k)} -> ${after.get(k)}`);
+    }
+    const form = await page.evaluate(() => ({
+      kinds: [...document.querySelectorAll('input[name=kind]:checked')].map((i) => i.value).join(','),
+      hours: document.getElementById('hours').value,
+      from: document.getElementById('from').value,
+      to: document.getElementById('to').value,
+      area: document.getElementById('area').value,
+      view: document.querySelector('input[name=view]:checked').value,
+      zoom: Math.round(window.trygg.map.getZoom()),
+    }));
+    const want = { kinds: 'insecurity', hours: '18-6', from: '2026-02-01', to: '2026-03-31', area: 'ronna', view: 'hotspots', zoom: 14 };
+    if (JSON.stringify(form) !== JSON.stringify(want)) fail(`after signing in the page shows ${JSON.stringify(form)}, want ${JSON.stringify(want)}`);
+    await page.screenshot({ path: `${out}/planner-signed-in-kept.png` });
+    if (errors.length) fail(`console errors signing in with filters: ${errors.join(' | ')}`);
+    await page.close();
+  }
 
   // An analyst signs in and sees individual observations, clustered, when zoomed in.
   const signed = await open({ width: 1280, height: 800 });
