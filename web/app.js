@@ -488,7 +488,8 @@ function showPoint(map, feature) {
     return e;
   };
   box.append(h, line(t(`kind.${p.kind}`)), line(i18n.date(p.observed_at, { dateStyle: 'medium', timeStyle: 'short' })));
-  if (p.severity) box.append(line(`${t('severityShort')}: ${i18n.number(p.severity)} / ${i18n.number(3)}`));
+  // Residents are not asked for a severity (/report): theirs is the default, not their word.
+  if (p.severity && p.kind !== 'insecurity') box.append(line(`${t('severityShort')}: ${i18n.number(p.severity)} / ${i18n.number(3)}`));
   if (p.description) box.append(line(p.description));
   new maplibregl.Popup({ maxWidth: '280px' }).setLngLat(feature.geometry.coordinates).setDOMContent(box).addTo(map);
 }

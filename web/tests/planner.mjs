@@ -296,12 +296,15 @@ try {
     const d = (f) => { const p = m.project(f.geometry.coordinates); return (p.x - c.x) ** 2 + (p.y - c.y) ** 2; };
     const f = fs.reduce((a, b) => (d(b) < d(a) ? b : a));
     const pt = m.project(f.geometry.coordinates);
-    return { x: pt.x, y: pt.y };
+    return { x: pt.x, y: pt.y, kind: f.properties.kind };
   });
   const mapBox = await signed.page.locator('#map').boundingBox();
   await signed.page.mouse.click(mapBox.x + point.x, mapBox.y + point.y);
   await signed.page.waitForSelector('.point-popup h3', { timeout: 5000 });
   if (await signed.page.isVisible('#cell')) fail('a click on a point also opened the cell panel');
+  // A resident is never asked for a severity, so none is shown for theirs.
+  const popup = await signed.page.textContent('.point-popup');
+  if ((point.kind === 'insecurity') === popup.includes('Allvarlighet')) fail(`a ${point.kind} point's popup: ${popup}`);
   await signed.page.screenshot({ path: `${out}/planner-analyst-point.png` });
   if ((await signed.page.textContent('#signin')) !== 'Analytiker – logga ut') fail('the header does not show the analyst session');
   if (signed.errors.length) fail(`console errors for the analyst: ${signed.errors.join(' | ')}`);
