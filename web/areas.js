@@ -53,7 +53,11 @@ async function summary(areaId) {
   return r.ok ? r.json() : null;
 }
 
+/** Counts the list's redraws: an answer for a period since changed is dropped. */
+let listDrawn = 0;
+
 async function showList() {
+  const drawing = (listDrawn += 1);
   const list = document.getElementById('list');
   const cards = await Promise.all(areas.features.map(async (f) => {
     const s = await summary(f.properties.id);
@@ -73,6 +77,7 @@ async function showList() {
     a.append(h, big, note);
     return a;
   }));
+  if (drawing !== listDrawn) return;
   list.replaceChildren(...cards);
   document.getElementById('municipal-plan').hidden = false;
   await plan('municipality', document.getElementById('municipal-actions'));

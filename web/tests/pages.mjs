@@ -243,7 +243,10 @@ try {
     await phone.page.waitForSelector('body[data-ready=true]', { timeout: 10000 });
     const cut = await phone.page.evaluate(() => {
       const width = document.documentElement.clientWidth;
-      const row = [...document.querySelectorAll('#walk-rows tr')].find((tr) => tr.querySelector('a.join-link'));
+      // An open walk's row (with its link) if there is one, else any walk's.
+      const rows = [...document.querySelectorAll('#walk-rows tr')];
+      const row = rows.find((tr) => tr.querySelector('a.join-link')) ?? rows[0];
+      if (!row) return ['no walk rows'];
       return [...row.querySelectorAll('td, code, a, button')].filter((e) => e.getBoundingClientRect().right > width + 0.5).map((e) => e.tagName + (e.textContent || '').slice(0, 20));
     });
     if (cut.length) fail(`on a phone these walk cells run past the screen: ${cut}`);
