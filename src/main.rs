@@ -25,8 +25,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use trygg::http::{AppState, serve};
 use trygg::ingest::{self, Format};
 use trygg::model::observation::ValidationContext;
-use trygg::model::{Role, Taxonomy};
-use trygg::service::Service;
+use trygg::model::{Principal, Role, Taxonomy};
+use trygg::service::{Refused, Service, credentials};
 use trygg::store::{AuditEntry, BatchPolicy, PgStore, SqliteStore, Store, UserRecord};
 use trygg::{auth, demo, export};
 
@@ -244,14 +244,27 @@ async fn run(command: Command) -> Result<()> {
             data,
         }) => {
             let store = open_store(&data).await?;
-            let record = trygg::http::token_record(role, org, label, expires_in_days)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (secret, hash) = auth::new_token();
-            store
-                .create_token(&trygg::store::TokenRecord { hash, ..record })
-                .await
-                .context("storing the token")?;
-            println!("{secret}");
+            let asked = credentials::TokenRequest {
+                role,
+                organisation: org,
+                label,
+                expires_in_days,
+            };
+            let issued =
+                credentials::issue_token(store.as_ref(), &Principal::command_line(), asked)
+                    .await
+                    .map_err(|e| match e {
+                        Refused::Invalid(errors) => anyhow::anyhow!(
+                            "{}",
+                            errors
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                        other => anyhow::Error::new(other).context("storing the token"),
+                    })?;
+            println!("{}", issued.secret);
             Ok(())
         }
         Command::User(UserCommand::Add {
@@ -625,8 +638,14 @@ fn demo_data(count: usize, seed: u64, out: &Path, end: Option<&str>) -> Result<(
 }
 
 async fn add_user(username: &str, role: Role, org: Option<String>, data: &DataArgs) -> Result<()> {
-    let record = trygg::http::token_record(role, org, String::new(), None)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A user's role and organisation follow the rules of a token's.
+    let record = credentials::check_token_request(credentials::TokenRequest {
+        role,
+        organisation: org,
+        label: String::new(),
+        expires_in_days: None,
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     // Lower case, so that a capital typed on a phone still signs in.
     let username = username.trim().to_lowercase();
     let username = username.as_str();

@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for Principal {
         }
         let actor = format!("token:{}", record.id);
         let label = record.label.trim();
-        let name = match label.strip_prefix(super::session::LOGIN_LABEL) {
+        let name = match label.strip_prefix(crate::service::credentials::LOGIN_LABEL) {
             Some(user) => user.to_owned(),
             None if !label.is_empty() => label.to_owned(),
             None => actor.clone(),

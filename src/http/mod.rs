@@ -453,5 +453,3 @@ pub async fn serve(
     drop(background);
     result
 }
-
-pub use session::token_record;

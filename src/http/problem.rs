@@ -211,6 +211,7 @@ impl From<crate::service::Refused> for Problem {
         use crate::service::Refused;
         match r {
             Refused::NeedsSignIn(what) => Problem::unauthorized(format!("{what} needs a token")),
+            Refused::WrongCredentials => Problem::unauthorized("wrong user name or password"),
             Refused::Forbidden(what, role) => {
                 Problem::forbidden(format!("{what} is not allowed for role {role}"))
             }

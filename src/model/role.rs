@@ -84,6 +84,16 @@ impl Principal {
         }
     }
 
+    /// The command line, run by whoever runs the server: an admin.
+    pub fn command_line() -> Self {
+        Principal {
+            role: Role::Admin,
+            actor: "cli".into(),
+            name: "cli".into(),
+            ..Principal::anonymous()
+        }
+    }
+
     /// Whether this principal may submit observations of `kind`.
     pub fn may_submit(&self, kind: Kind) -> bool {
         match self.role {

@@ -5,6 +5,7 @@
 
 mod action_plan;
 mod background;
+pub mod credentials;
 mod refused;
 mod walks;
 
@@ -216,15 +217,25 @@ impl Service {
     /// Writes an audit entry of what `who` did; a failure is logged, not
     /// fatal to what was done.
     pub async fn audit(&self, who: &crate::model::Principal, action: &str, detail: String) {
-        let entry = crate::store::AuditEntry {
-            at: time::OffsetDateTime::now_utc(),
-            actor: who.actor.clone(),
-            action: action.into(),
-            detail,
-        };
-        if let Err(e) = self.store.append_audit(&entry).await {
-            tracing::error!(error = %crate::error_chain(&e), "audit write failed");
-        }
+        audit(self.store.as_ref(), who, action, detail).await;
+    }
+}
+
+/// Writes an audit entry to `store`; a failure is logged, not fatal.
+pub(crate) async fn audit(
+    store: &dyn Store,
+    who: &crate::model::Principal,
+    action: &str,
+    detail: String,
+) {
+    let entry = crate::store::AuditEntry {
+        at: time::OffsetDateTime::now_utc(),
+        actor: who.actor.clone(),
+        action: action.into(),
+        detail,
+    };
+    if let Err(e) = store.append_audit(&entry).await {
+        tracing::error!(error = %crate::error_chain(&e), "audit write failed");
     }
 }
 

@@ -9,6 +9,8 @@ pub enum Refused {
     /// An anonymous caller asked for something that needs a sign-in.
     #[error("{0} needs a token")]
     NeedsSignIn(String),
+    #[error("wrong user name or password")]
+    WrongCredentials,
     #[error("{0} is not allowed for role {1}")]
     Forbidden(String, Role),
     /// Everything wrong with the request, at once.
