@@ -20,7 +20,7 @@ use crate::model::{Area, AreaType, Principal, ValidationError};
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas",
     responses((status = 200, description = "Areas with `id`, `name`, `type` and `approximate`", body = super::openapi::AreaCollection, content_type = "application/geo+json")))]
 pub async fn list(State(state): State<AppState>) -> Result<Response, Problem> {
-    let areas = state.service.store().list_areas().await?;
+    let areas = state.service.areas().await?;
     Ok(geojson(
         StatusCode::OK,
         &json!({
@@ -160,8 +160,7 @@ pub async fn put(
         geometry,
         approximate,
     };
-    state.service.store().put_area(&area).await?;
-    state.service.reload_areas().await?;
+    let area = state.service.put_area(&principal, area).await?;
     Ok(geojson(StatusCode::OK, &area_feature(&area)))
 }
 
@@ -203,14 +202,7 @@ pub async fn summary(
     Path(id): Path<String>,
     super::extract::Query(p): super::extract::Query<SummaryParams>,
 ) -> Result<Response, Problem> {
-    let area = state
-        .service
-        .store()
-        .list_areas()
-        .await?
-        .into_iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?;
+    let area = state.service.area(&id).await?;
     let filter =
         filter_params!(p, area: Some(&id), bbox: None).to_filter(&state.service.taxonomy)?;
     let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
