@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::auth::require;
+use super::auth::require_act;
 use super::extract::{Query, json_body};
 use super::problem::Problem;
+use crate::model::permission::Act;
 use crate::model::{Action, Principal, ValidationError};
 use crate::privacy::Disclosure;
 use crate::service::PlanScope;
@@ -66,11 +67,7 @@ pub async fn put(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, Problem> {
-    require(
-        &principal,
-        principal.may_follow_up(),
-        "changing the action plan",
-    )?;
+    require_act(&principal, Act::ChangePlan)?;
     let body = json_body(req, &state).await?;
     let action: Action = serde_json::from_slice(&body)
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;
@@ -132,11 +129,7 @@ pub async fn put_value(
     Path((id, indicator, period)): Path<(String, String, String)>,
     req: Request,
 ) -> Result<Response, Problem> {
-    require(
-        &principal,
-        principal.may_follow_up(),
-        "entering indicator values",
-    )?;
+    require_act(&principal, Act::EnterIndicatorValues)?;
     let body = json_body(req, &state).await?;
     let entered: EnteredValue = serde_json::from_slice(&body)
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;

@@ -15,10 +15,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::audit::audit;
-use super::auth::require;
+use super::auth::require_act;
 use super::extract::{Query, json_body};
 use super::features::geojson;
 use super::problem::Problem;
+use crate::model::permission::Act;
 use crate::model::{Period, Principal, ValidationError};
 use crate::report;
 use crate::service::StoredOutcome;
@@ -26,11 +27,7 @@ use crate::store::StoredAnalysis;
 
 /// Staff who may generate analyses may read them: analysts and admins.
 fn may_read(principal: &Principal) -> Result<(), Problem> {
-    require(
-        principal,
-        principal.may_follow_up(),
-        "reading area analyses",
-    )
+    require_act(principal, Act::ReadAnalyses)
 }
 
 fn parse_period(s: Option<&str>) -> Result<Period, Problem> {
@@ -149,11 +146,7 @@ pub async fn create(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, Problem> {
-    require(
-        &principal,
-        principal.may_follow_up(),
-        "generating area analyses",
-    )?;
+    require_act(&principal, Act::StoreAnalyses)?;
     let body = json_body(req, &state).await?;
     let new: NewAnalysis = serde_json::from_slice(&body)
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;

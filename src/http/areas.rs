@@ -7,13 +7,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::require;
+use super::auth::require_act;
 use super::extract::{Query, json_body};
 use super::features::{area_feature, geojson};
 use super::filters::filter_params;
 use super::problem::Problem;
 use crate::ingest::geometry::{check_area_rings, multipolygon_from_value};
 use crate::ingest::sweref99;
+use crate::model::permission::Act;
 use crate::model::{Area, AreaType, Principal, ValidationError};
 
 /// `GET /api/v1/areas` — every area as a GeoJSON Feature.
@@ -85,7 +86,7 @@ pub async fn put(
     Query(q): Query<PutParams>,
     req: Request,
 ) -> Result<Response, Problem> {
-    require(&principal, principal.is_admin(), "changing areas")?;
+    require_act(&principal, Act::ChangeAreas)?;
     if !crate::model::is_slug(&id) {
         return Err(Problem::validation(vec![ValidationError::new(
             "id",

@@ -11,6 +11,7 @@ use super::AppState;
 use super::problem::Problem;
 use crate::auth::hash_token;
 use crate::model::Principal;
+use crate::model::permission::Act;
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = Problem;
@@ -72,6 +73,12 @@ pub fn require(principal: &Principal, allowed: bool, what: &str) -> Result<(), P
             principal.role
         )))
     }
+}
+
+/// Refuses `principal` unless the permission table lets it do `act`: for
+/// handlers that check before reading a body (the use case checks again).
+pub fn require_act(principal: &Principal, act: Act) -> Result<(), Problem> {
+    crate::service::permit(principal, act).map_err(Problem::from)
 }
 
 /// Refuses an anonymous caller before the request body is read, on routes

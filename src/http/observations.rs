@@ -191,7 +191,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    require(&principal, principal.may_import(), "importing")?;
+    super::auth::require_act(&principal, crate::model::permission::Act::Import)?;
     let partial = match params.partial.as_deref() {
         None | Some("false") => false,
         Some("true" | "") => true,

@@ -8,11 +8,12 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::auth::require;
+use super::auth::require_act;
 use super::extract::Json;
 use super::problem::Problem;
 use super::{AppState, client_ip};
 use crate::model::observation::format_timestamp;
+use crate::model::permission::Act;
 use crate::model::{Principal, Role, ValidationError};
 use crate::service::credentials::TokenRequest;
 
@@ -81,7 +82,7 @@ pub async fn create_token(
     principal: Principal,
     Json(body): Json<NewToken>,
 ) -> Result<Response, Problem> {
-    require(&principal, principal.is_admin(), "issuing tokens")?;
+    require_act(&principal, Act::IssueTokens)?;
     let role: Role = body
         .role
         .parse()
@@ -135,7 +136,7 @@ pub async fn list_tokens(
     principal: Principal,
     super::extract::Query(p): super::extract::Query<TokenListParams>,
 ) -> Result<Response, Problem> {
-    require(&principal, principal.is_admin(), "listing tokens")?;
+    require_act(&principal, Act::ListTokens)?;
     let participants = super::filters::flag("participants", p.participants.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let tokens = state.service.tokens(&principal, participants).await?;

@@ -68,7 +68,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     principal: crate::model::Principal,
 ) -> Result<Response, Problem> {
-    super::auth::require(&principal, principal.is_admin(), "reading metrics")?;
+    super::auth::require_act(&principal, crate::model::permission::Act::ReadMetrics)?;
     Ok(render_metrics(&state))
 }
 

@@ -5,6 +5,7 @@ pub mod action;
 pub mod area;
 pub mod observation;
 pub mod period;
+pub mod permission;
 pub mod region;
 pub mod role;
 pub mod swedish_time;

@@ -8,6 +8,7 @@ use super::Service;
 use super::refused::{Refused, permit};
 use crate::analysis::area::indicator;
 use crate::analysis::manual_indicator::manual_figure;
+use crate::model::permission::Act;
 use crate::model::{Action, IndicatorSource, IndicatorValue, Period, Principal};
 use crate::privacy::Disclosure;
 
@@ -96,7 +97,7 @@ impl Service {
         id: &str,
         mut action: Action,
     ) -> Result<Action, Refused> {
-        permit(who, who.may_follow_up(), "changing the action plan")?;
+        permit(who, Act::ChangePlan)?;
         if !crate::model::is_slug(id) {
             return Err(Refused::invalid(
                 "id",
@@ -119,7 +120,7 @@ impl Service {
     }
 
     pub async fn delete_action(&self, who: &Principal, id: &str) -> Result<(), Refused> {
-        permit(who, who.may_follow_up(), "changing the action plan")?;
+        permit(who, Act::ChangePlan)?;
         if !self.store.delete_action(id).await? {
             return Err(Refused::NotFound(format!("no action {id:?}")));
         }
@@ -137,7 +138,7 @@ impl Service {
         value: f64,
         note: String,
     ) -> Result<IndicatorValue, Refused> {
-        permit(who, who.may_follow_up(), "entering indicator values")?;
+        permit(who, Act::EnterIndicatorValues)?;
         let period = self.manual_period(action, indicator, period).await?;
         let mut errors = Vec::new();
         if !value.is_finite() {
@@ -186,7 +187,7 @@ impl Service {
         indicator: &str,
         period: &str,
     ) -> Result<(), Refused> {
-        permit(who, who.may_follow_up(), "entering indicator values")?;
+        permit(who, Act::EnterIndicatorValues)?;
         let period = self.manual_period(action, indicator, period).await?;
         if !self
             .store

@@ -3,6 +3,7 @@
 
 use super::Service;
 use super::refused::{Refused, permit};
+use crate::model::permission::Act;
 use crate::model::{Area, Principal};
 
 impl Service {
@@ -23,7 +24,7 @@ impl Service {
 
     /// Adds or replaces an area (admins), checked by the caller's parser.
     pub async fn put_area(&self, who: &Principal, area: Area) -> Result<Area, Refused> {
-        permit(who, who.is_admin(), "changing areas")?;
+        permit(who, Act::ChangeAreas)?;
         if !crate::model::is_slug(&area.id) {
             return Err(Refused::invalid(
                 "id",

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::Service;
 use super::refused::{Refused, permit};
 use crate::auth::{new_token, verify_password};
+use crate::model::permission::Act;
 use crate::model::{Principal, Role, ValidationError};
 use crate::store::{Store, TokenRecord};
 
@@ -90,7 +91,7 @@ pub async fn issue_token(
     who: &Principal,
     asked: TokenRequest,
 ) -> Result<Issued, Refused> {
-    permit(who, who.is_admin(), "issuing tokens")?;
+    permit(who, Act::IssueTokens)?;
     let record = check_token_request(asked).map_err(|e| Refused::Invalid(vec![e]))?;
     let (secret, hash) = new_token();
     let token = TokenRecord { hash, ..record };
@@ -153,13 +154,13 @@ pub async fn tokens(
     who: &Principal,
     participants: bool,
 ) -> Result<Vec<TokenRecord>, Refused> {
-    permit(who, who.is_admin(), "listing tokens")?;
+    permit(who, Act::ListTokens)?;
     Ok(store.list_tokens(participants).await?)
 }
 
 /// Revokes a token at once (admins).
 pub async fn revoke_token(store: &dyn Store, who: &Principal, id: &str) -> Result<(), Refused> {
-    permit(who, who.is_admin(), "revoking tokens")?;
+    permit(who, Act::RevokeTokens)?;
     let not_found = || Refused::NotFound(format!("no token {id:?}"));
     let uuid = Uuid::parse_str(id).map_err(|_| not_found())?;
     if !store.expire_token(uuid, OffsetDateTime::now_utc()).await? {

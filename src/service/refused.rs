@@ -1,6 +1,7 @@
 //! Why a use case did not do what it was asked, in the service's words;
 //! the HTTP layer turns each into a problem (`http/problem.rs`).
 
+use crate::model::permission::Act;
 use crate::model::{Principal, Role, ValidationError};
 use crate::store::StoreError;
 
@@ -35,11 +36,11 @@ impl Refused {
     }
 }
 
-/// Lets `who` do `what` when `allowed`.
-pub fn permit(who: &Principal, allowed: bool, what: &str) -> Result<(), Refused> {
-    match (allowed, who.role) {
+/// Lets `who` do `act` if the permission table says so.
+pub fn permit(who: &Principal, act: Act) -> Result<(), Refused> {
+    match (who.may(act), who.role) {
         (true, _) => Ok(()),
-        (false, Role::Anonymous) => Err(Refused::NeedsSignIn(what.to_owned())),
-        (false, role) => Err(Refused::Forbidden(what.to_owned(), role)),
+        (false, Role::Anonymous) => Err(Refused::NeedsSignIn(act.what().to_owned())),
+        (false, role) => Err(Refused::Forbidden(act.what().to_owned(), role)),
     }
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::Service;
 use super::refused::{Refused, permit};
 use crate::auth::new_token;
+use crate::model::permission::Act;
 use crate::model::walk::{TimeOfDay, new_join_code, normalise_join_code};
 use crate::model::{Principal, Role, ValidationError, Walk};
 use crate::store::{StoreError, TokenRecord};
@@ -35,21 +36,13 @@ pub struct Joined {
     pub walk: Walk,
 }
 
-/// Who may read walks: staff all, a participant only their own.
-fn may_read_walks(who: &Principal) -> bool {
-    matches!(
-        who.role,
-        Role::Admin | Role::Analyst | Role::WalkParticipant
-    )
-}
-
 fn visible_to(who: &Principal, walk: &Walk) -> bool {
     who.role != Role::WalkParticipant || Some(walk.id) == who.walk_id
 }
 
 impl Service {
     pub async fn create_walk(&self, who: &Principal, asked: WalkRequest) -> Result<Walk, Refused> {
-        permit(who, who.is_admin(), "creating walks")?;
+        permit(who, Act::CreateWalks)?;
         let mut errors = Vec::new();
         let name = asked.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
@@ -112,7 +105,7 @@ impl Service {
 
     /// The walks `who` may see, newest first.
     pub async fn walks(&self, who: &Principal) -> Result<Vec<Walk>, Refused> {
-        permit(who, may_read_walks(who), "listing walks")?;
+        permit(who, Act::ReadWalks)?;
         let mut walks = self.store.list_walks().await?;
         walks.retain(|w| visible_to(who, w));
         Ok(walks)
@@ -120,7 +113,7 @@ impl Service {
 
     /// One walk, if `who` may see it.
     pub async fn walk(&self, who: &Principal, id: &str) -> Result<Walk, Refused> {
-        permit(who, may_read_walks(who), "reading walks")?;
+        permit(who, Act::ReadWalks)?;
         let not_found = || Refused::NotFound(format!("no walk {id:?}"));
         let id = Uuid::parse_str(id).map_err(|_| not_found())?;
         self.store
@@ -132,7 +125,7 @@ impl Service {
 
     /// Closes a walk: no more findings can be submitted to it.
     pub async fn close_walk(&self, who: &Principal, id: &str) -> Result<Walk, Refused> {
-        permit(who, who.is_admin(), "closing walks")?;
+        permit(who, Act::CloseWalks)?;
         let uuid = Uuid::parse_str(id).map_err(|_| Refused::NotFound(format!("no walk {id:?}")))?;
         let walk = self
             .store
