@@ -6,12 +6,14 @@
 //!
 //! The crate is laid out so that imports point inward, toward the model:
 //!
-//! - [`model`] — observations, taxonomy, roles, walks, areas: plain data.
+//! - [`model`] — observations, taxonomy, roles and who may do what, walks,
+//!   areas, the action plan: plain data.
 //! - [`ingest`] — GeoJSON, CSV and NDJSON parsing into the model.
 //! - [`index`] — the in-memory R-tree and H3 aggregation; synchronous.
 //! - [`store`] — the [`store::Store`] trait and its two implementations,
 //!   the embedded SQLite store and PostgreSQL/PostGIS.
-//! - [`service`] — the running service: store + index kept in step.
+//! - [`service`] — the running service: store + index kept in step, and the
+//!   use cases that take the caller, check the permission table and audit.
 //! - [`analysis`] — hot spots (Gi*), emerging hot spots, area analyses,
 //!   perception against incidents, the tiles' analysis overlay.
 //! - [`tiles`] — Web Mercator tiles, clipping, MVT encoding, the tile cache.
