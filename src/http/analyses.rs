@@ -11,10 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::AppState;
-use super::audit::audit;
 use super::auth::require_act;
 use super::extract::{Query, json_body};
 use super::features::geojson;
@@ -83,16 +81,8 @@ pub async fn live(
     .to_filter(&state.service.taxonomy)?;
     let analysis = state
         .service
-        .analyse_area(&id, period, base)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?;
-    audit(
-        &state,
-        &principal,
-        "analysis.live",
-        format!("{id} {period}"),
-    )
-    .await;
+        .live_analysis(&principal, &id, period, base)
+        .await?;
     Ok(Json(analysis).into_response())
 }
 
@@ -152,22 +142,14 @@ pub async fn create(
         .map_err(|e| Problem::validation(vec![ValidationError::new("body", e.to_string())]))?;
     let period = Period::parse_in_years(&new.period)
         .map_err(|e| Problem::validation(vec![ValidationError::new("period", e)]))?;
-    let outcome = state
+    let (status, stored) = match state
         .service
-        .store_area_analysis(&id, period)
+        .store_analysis(&principal, &id, period)
         .await?
-        .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?;
-    let (status, stored) = match outcome {
+    {
         StoredOutcome::Created(a) => (StatusCode::CREATED, a),
         StoredOutcome::Unchanged(a) => (StatusCode::OK, a),
     };
-    audit(
-        &state,
-        &principal,
-        "analysis.store",
-        format!("{id} {period} {}", stored.id),
-    )
-    .await;
     Ok((status, Json(summary(&stored))).into_response())
 }
 
@@ -186,7 +168,7 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     may_read(&principal)?;
-    let all = state.service.store().list_analyses(&id).await?;
+    let all = state.service.stored_analyses(&principal, &id).await?;
     Ok(Json(json!({
         "area": id,
         "analyses": all.iter().map(summary).collect::<Vec<_>>(),
@@ -227,8 +209,6 @@ pub async fn get(
     Query(p): Query<FormatParams>,
 ) -> Result<Response, Problem> {
     may_read(&principal)?;
-    let not_found = || Problem::not_found(format!("no analysis {id:?}"));
-    let uuid = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let format = p.f.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "geojson" | "csv" | "html") {
         return Err(Problem::invalid_query(format!(
@@ -237,17 +217,8 @@ pub async fn get(
     }
     let stored = state
         .service
-        .store()
-        .get_analysis(uuid)
-        .await?
-        .ok_or_else(not_found)?;
-    audit(
-        &state,
-        &principal,
-        "analysis.read",
-        format!("{id} {format}"),
-    )
-    .await;
+        .stored_analysis(&principal, &id, format)
+        .await?;
     let filename = format!("omradesanalys-{}-{}", stored.area_id, stored.period);
     let attachment = |ext: &str| format!("attachment; filename=\"{filename}.{ext}\"");
     Ok(match format {

@@ -4,6 +4,7 @@
 //! store (the CLI, other instances) are picked up by [`Service::catch_up`].
 
 mod action_plan;
+mod analyses;
 mod areas;
 mod background;
 pub mod credentials;
