@@ -353,9 +353,11 @@ export async function showPlan({ container, area, session, i18n, k }) {
     const categories = document.createElement('select');
     categories.multiple = true;
     categories.size = 6;
+    // The indicator's own categories are chosen at first; later, what is chosen.
+    let first = ind.categories ?? [];
     const fillCategories = () => {
-      const chosen = new Set([...categories.selectedOptions].map((o) => o.value).concat(ind.categories ?? []));
-      ind.categories = [];
+      const chosen = new Set([...categories.selectedOptions].map((o) => o.value).concat(first));
+      first = [];
       const wanted = kindBoxes.filter((c) => c.checked).map((c) => c.value);
       categories.replaceChildren(...(wanted.length ? wanted : KINDS).map((kind) => {
         const g = document.createElement('optgroup');

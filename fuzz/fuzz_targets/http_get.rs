@@ -12,8 +12,8 @@ use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 use trygg::config::ServerArgs;
 use trygg::http::{AppState, router};
-use trygg::model::Role;
-use trygg::service::Service;
+use trygg::model::{Principal, Role};
+use trygg::service::{Service, credentials};
 use trygg::store::{SqliteStore, Store};
 
 const ROUTES: [&str; 12] = [
@@ -49,12 +49,16 @@ static APP: LazyLock<App> = LazyLock::new(|| {
             store.put_area(&area).await.unwrap();
         }
         let settings = ServerArgs::default().finalize().unwrap();
-        let record = trygg::http::token_record(Role::Analyst, None, "fuzz".into(), None).unwrap();
-        let (analyst, hash) = trygg::auth::new_token();
-        store
-            .create_token(&trygg::store::TokenRecord { hash, ..record })
+        let asked = credentials::TokenRequest {
+            role: Role::Analyst,
+            organisation: None,
+            label: "fuzz".into(),
+            expires_in_days: None,
+        };
+        let analyst = credentials::issue_token(store.as_ref(), &Principal::command_line(), asked)
             .await
-            .unwrap();
+            .unwrap()
+            .secret;
         let service = Service::open(store, settings.taxonomy.clone(), settings.region)
             .await
             .unwrap();
