@@ -52,6 +52,10 @@ try {
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.getElementById('where-status').textContent.includes('Plats vald'));
     } else {
+      // The first finding is queued, and the map has stopped after the
+      // keyboard's pan, before the tap (a tap on a moving map only stops it).
+      await page.waitForFunction(() => document.getElementById('outbox').textContent.startsWith('1 '), null, { timeout: 10000 });
+      await page.waitForFunction(() => !window.trygg.map.isMoving(), null, { timeout: 10000 });
       const box = await page.locator('#map canvas').boundingBox();
       await page.mouse.click(box.x + box.width / 2 + dx, box.y + box.height / 2);
     }
@@ -69,7 +73,8 @@ try {
     // Observed times must differ for a stable newest-first order.
     await page.waitForTimeout(20);
   }
-  await page.waitForFunction(() => document.getElementById('outbox').textContent.startsWith('2 '), null, { timeout: 5000 });
+  await page.waitForFunction(() => document.getElementById('outbox').textContent.startsWith('2 '), null, { timeout: 10000 })
+    .catch(async () => fail(`two findings saved offline, the outbox says "${await page.textContent('#outbox')}"`));
   // Queued findings are listed, newest first, marked as waiting.
   await page.waitForFunction(() => document.querySelectorAll('#findings li.pending').length === 2, null, { timeout: 5000 })
     .catch(() => fail('the two queued findings are not listed as waiting'));
