@@ -220,6 +220,7 @@ impl From<crate::service::Refused> for Problem {
             Refused::Conflict(why) => Problem::conflict(why),
             Refused::Unavailable(why) => Problem::unavailable(why),
             Refused::Store(e) => e.into(),
+            Refused::Internal => Problem::internal(),
         }
     }
 }

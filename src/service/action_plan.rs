@@ -86,7 +86,7 @@ impl Service {
             json!({ "actions": items })
         })
         .await
-        .map_err(|_| Refused::Store(crate::store::StoreError::Closed))?;
+        .map_err(|_| Refused::Internal)?;
         Ok(plan)
     }
 

@@ -28,6 +28,9 @@ pub enum Refused {
     Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A bug: work on a blocking thread did not finish.
+    #[error("internal error")]
+    Internal,
 }
 
 impl Refused {
