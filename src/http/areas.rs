@@ -207,7 +207,7 @@ pub async fn summary(
     let filter =
         filter_params!(p, area: Some(&id), bbox: None).to_filter(&state.service.taxonomy)?;
     let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
-    let s = state.service.index().summary(&filter);
+    let s = state.service.summary(&filter);
     let mut body = super::features::breakdown(&s, d, &state.service.taxonomy);
     body["area"] = area_feature(&area)["properties"].clone();
     Ok(axum::Json(body).into_response())

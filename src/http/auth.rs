@@ -5,11 +5,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use time::OffsetDateTime;
 
 use super::AppState;
 use super::problem::Problem;
-use crate::auth::hash_token;
 use crate::model::Principal;
 use crate::model::permission::Act;
 
@@ -30,34 +28,7 @@ impl FromRequestParts<AppState> for Principal {
         else {
             return Err(Problem::unauthorized("use Authorization: Bearer <token>"));
         };
-        let record = state
-            .service
-            .store()
-            .find_token(&hash_token(secret))
-            .await?
-            .ok_or_else(|| Problem::unauthorized("the token is not valid"))?;
-        if record
-            .expires_at
-            .is_some_and(|t| t <= OffsetDateTime::now_utc())
-        {
-            return Err(Problem::unauthorized(
-                "the token has expired or was revoked",
-            ));
-        }
-        let actor = format!("token:{}", record.id);
-        let label = record.label.trim();
-        let name = match label.strip_prefix(crate::service::credentials::LOGIN_LABEL) {
-            Some(user) => user.to_owned(),
-            None if !label.is_empty() => label.to_owned(),
-            None => actor.clone(),
-        };
-        Ok(Principal {
-            role: record.role,
-            name,
-            actor,
-            organisation: record.organisation,
-            walk_id: record.walk_id,
-        })
+        Ok(state.service.principal_for_token(secret).await?)
     }
 }
 

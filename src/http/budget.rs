@@ -150,7 +150,7 @@ pub(super) fn answer_key(state: &AppState, uri: &axum::http::Uri, d: Disclosure)
         uri.path(),
         uri.query().unwrap_or_default(),
         d,
-        state.service.index().version()
+        state.service.data_version()
     )
 }
 

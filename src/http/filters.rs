@@ -8,9 +8,8 @@ use time::{Date, OffsetDateTime};
 use super::problem::Problem;
 use h3o::Resolution;
 
-use crate::index::{CellCount, Filter, HourSet, MAX_RESOLUTION, MIN_RESOLUTION};
+use crate::index::{Filter, HourSet, MAX_RESOLUTION, MIN_RESOLUTION};
 use crate::model::{Kind, Region, Taxonomy, period, swedish_time};
-use crate::privacy::Disclosure;
 
 /// Builds [`FilterParams`] from a query struct that has the fields `kind`,
 /// `category`, `from`, `to` and `hours` (all `Option<String>`), with the
@@ -177,22 +176,6 @@ pub fn day(name: &str, s: &str) -> Result<Date, Problem> {
         Problem::invalid_query(format!("{name}: {s:?} is not a date such as 2026-01-31"))
     })?;
     period::check_date(d).map_err(|e| Problem::invalid_query(format!("{name}: {e}")))
-}
-
-/// Counts per cell for a caller: analysts count the observations inside a
-/// bounding box, everyone else the whole cells whose centre lies inside it
-/// (see [`crate::index::ObservationIndex::hexagon_counts_whole_cells`]).
-pub(super) fn counts_as_seen(
-    index: &crate::index::ObservationIndex,
-    res: Resolution,
-    filter: &crate::index::Filter,
-    d: Disclosure,
-) -> Vec<CellCount> {
-    if d.is_exact() {
-        index.hexagon_counts(res, filter)
-    } else {
-        index.hexagon_counts_whole_cells(res, filter)
-    }
 }
 
 /// The resolution `res` defaults to.

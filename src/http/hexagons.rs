@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::extract::Query;
 use super::features::{breakdown, geojson, hexagon_feature_json};
-use super::filters::{as_seen, check_resolution, counts_as_seen, filter_params, parse_resolution};
+use super::filters::{as_seen, check_resolution, filter_params, parse_resolution};
 use super::problem::Problem;
 use crate::index::{MAX_RESOLUTION, MIN_RESOLUTION};
 use crate::model::Principal;
@@ -73,7 +73,7 @@ pub async fn hexagons(
     check_resolution(d, res)?;
     let service = state.service.clone();
     let body = tokio::task::spawn_blocking(move || {
-        let cells = counts_as_seen(&service.index(), res, &filter, d);
+        let cells = service.hexagon_counts(res, &filter, d);
         let features: Vec<Value> = cells
             .iter()
             .filter_map(|c| hexagon_feature_json(c, d))
@@ -146,7 +146,7 @@ pub async fn cell(
         .to_filter(&state.service.taxonomy)?;
     let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter)?;
     check_resolution(d, cell.resolution())?;
-    let s = state.service.index().cell_summary(cell, &filter);
+    let s = state.service.cell_summary(cell, &filter);
     let mut body = breakdown(&s, d, &state.service.taxonomy);
     body["cell"] = json!(cell.to_string());
     body["resolution"] = json!(u8::from(cell.resolution()));

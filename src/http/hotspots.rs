@@ -14,9 +14,7 @@ use super::features::{cell_polygon, geojson_bytes};
 use super::filters::filter_params;
 use super::filters::parse_resolution;
 use super::problem::Problem;
-use crate::analysis::{
-    CubeSettings, RegionCellCache, Standardisation, emerging_in, fdr_bins, hot_spots_in,
-};
+use crate::analysis::{CubeSettings, RegionCellCache, Standardisation, fdr_bins};
 use crate::model::{Period, PeriodKind, Principal};
 use crate::privacy::Disclosure;
 use crate::service::Service;
@@ -94,7 +92,7 @@ pub async fn hotspots(
         .budget
         .answer(key, principal.is_staff(), move || {
             let cells = cells_of(&cache, &region, res, max_cells)?;
-            let mut results = hot_spots_in(&service.index(), &cells, res, &filter, k, d);
+            let mut results = service.hot_spots(&cells, res, &filter, k, d);
             if fdr {
                 fdr_bins(&mut results);
             }
@@ -140,14 +138,7 @@ async fn study_region(
     area: Option<&str>,
 ) -> Result<geo::MultiPolygon<f64>, Problem> {
     if let Some(id) = area {
-        return Ok(service
-            .store()
-            .list_areas()
-            .await?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(|| Problem::not_found(format!("no area {id:?}")))?
-            .geometry);
+        return Ok(service.area(id).await?.geometry);
     }
     let r = service.region;
     Ok(geo::MultiPolygon::new(vec![
@@ -303,7 +294,7 @@ pub async fn emerging(
         .budget
         .answer(key, principal.is_staff(), move || {
             let cells = cells_of(&cache, &region, res, max_cube / periods.len())?;
-            let spots = emerging_in(&service.index(), &cells, res, &filter, &bounds, &settings, d);
+            let spots = service.emerging_hot_spots(&cells, res, &filter, &bounds, &settings, d);
             let head = json!({
                 "resolution": u8::from(res),
                 "k": k,

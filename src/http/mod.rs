@@ -20,7 +20,6 @@
 mod actions;
 mod analyses;
 mod areas;
-mod audit;
 mod auth;
 mod budget;
 mod extract;

@@ -9,92 +9,25 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use uuid::Uuid;
 
-use super::audit::audit;
-use super::auth::require;
+use super::auth::require_act;
 use super::extract::{Json, Query, json_body};
 use super::features::{GEO_JSON, geojson};
 use super::filters::{FilterParams, filter_params};
 use super::problem::Problem;
 use super::{AppState, client_ip};
 use crate::export::observation_feature;
-use crate::index::Filter;
-use crate::ingest::{self, Format, feature};
-use crate::model::observation::anonymous_id;
-use crate::model::{
-    FindingStatus, Kind, NewObservation, Observation, Principal, Role, ValidationError,
-};
-use crate::service::ImportError;
-use crate::store::{FindingUpdate, Inserted};
+use crate::ingest::{Format, feature};
+use crate::model::permission::Act;
+use crate::model::{FindingStatus, Principal, Role};
+use crate::service::{ImportError, Imported, MAX_LISTED_REJECTIONS, RecordPage};
+use crate::store::Inserted;
 
-/// Rejections listed in one import answer; the count covers them all.
-const MAX_LISTED_REJECTIONS: usize = 1_000;
 /// Default and largest page sizes for listings.
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
-
-/// Fills in what the caller's credentials decide (organisation, walk) and
-/// checks the caller may submit this kind.
-async fn apply_principal(
-    state: &AppState,
-    principal: &Principal,
-    new: &mut NewObservation,
-) -> Result<(), Problem> {
-    if let Some(kind) = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok()) {
-        require(
-            principal,
-            principal.may_submit(kind),
-            &format!("submitting {kind}"),
-        )?;
-    }
-    match principal.role {
-        Role::Partner => {
-            if new
-                .organisation
-                .as_ref()
-                .is_some_and(|o| Some(o) != principal.organisation.as_ref())
-            {
-                return Err(Problem::forbidden("the organisation is set by your token"));
-            }
-            new.organisation.clone_from(&principal.organisation);
-        }
-        // Anonymous ids live in a namespace of their own (see `anonymous_id`).
-        Role::Anonymous => new.id = new.id.map(anonymous_id),
-        Role::WalkParticipant => {
-            if new.walk_id.is_some_and(|w| Some(w) != principal.walk_id) {
-                return Err(Problem::forbidden(
-                    "you can only submit findings to the walk you joined",
-                ));
-            }
-            new.walk_id = principal.walk_id;
-        }
-        _ => {}
-    }
-    if new.kind.as_deref() == Some("walk_finding")
-        && let Some(walk_id) = new.walk_id
-    {
-        let walk = state.service.store().walk(walk_id).await?;
-        match walk {
-            None => {
-                return Err(Problem::validation(vec![ValidationError::new(
-                    "walk",
-                    format!("no walk {walk_id}"),
-                )]));
-            }
-            Some(w) if !w.is_open() => {
-                return Err(Problem::conflict(format!(
-                    "the walk {:?} is closed",
-                    w.name
-                )));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
 
 /// `POST /api/v1/observations` — one GeoJSON Feature.
 #[utoipa::path(post, path = "/api/v1/observations", tag = "observations",
@@ -134,12 +67,8 @@ pub async fn create(
             Problem::validation(vec![e])
         }
     })?;
-    let mut new = feature::from_feature(&feature).map_err(Problem::validation)?;
-    apply_principal(&state, &principal, &mut new).await?;
-    let observation = new
-        .validate(state.service.validation_context())
-        .map_err(Problem::validation)?;
-    match state.service.submit(observation).await? {
+    let new = feature::from_feature(&feature).map_err(Problem::validation)?;
+    match state.service.submit_for(&principal, new).await? {
         Inserted::Created { observation, .. } => {
             let mut resp = geojson(StatusCode::CREATED, &observation_feature(&observation));
             if let Ok(loc) = format!("/api/v1/observations/{}", observation.id).parse() {
@@ -180,10 +109,6 @@ pub struct ImportParams {
         (status = 422, description = "Some records are invalid; nothing stored", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-#[expect(
-    clippy::too_many_lines,
-    reason = "one linear flow: check, stream, parse, store, answer"
-)]
 pub async fn import(
     State(state): State<AppState>,
     principal: Principal,
@@ -191,7 +116,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    super::auth::require_act(&principal, crate::model::permission::Act::Import)?;
+    require_act(&principal, Act::Import)?;
     let partial = match params.partial.as_deref() {
         None | Some("false") => false,
         Some("true" | "") => true,
@@ -224,42 +149,25 @@ pub async fn import(
         }
         Ok(chunk)
     });
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
-    let service = state.service.clone();
-    let principal_for_parse = principal.clone();
-    let parse = move |on_accepted: &mut (dyn FnMut(Vec<crate::model::Observation>) + Send)| {
-        let allow = |new: &NewObservation| {
-            let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
-            if kind.is_some_and(|k| !principal_for_parse.may_submit(k)) {
-                return Err(ValidationError::new("kind", "not allowed for your role"));
-            }
-            Ok(())
-        };
-        ingest::parse_and_validate_chunked(
-            format,
-            BufReader::with_capacity(1 << 16, reader),
-            service.validation_context(),
-            &allow,
-            MAX_LISTED_REJECTIONS,
-            on_accepted,
-        )
-    };
-    let (checked, outcome) = state
+    let reader = BufReader::with_capacity(1 << 16, SyncIoBridge::new(StreamReader::new(stream)));
+    let imported = state
         .service
-        .import_streamed(partial, parse)
+        .import_for(&principal, format, reader, partial)
         .await
         .map_err(|e| match e {
-            ImportError::Parse(ingest::ParseError::Io(io))
+            ImportError::Parse(crate::ingest::ParseError::Io(io))
                 if io.kind() == std::io::ErrorKind::FileTooLarge =>
             {
                 Problem::too_large(limit)
             }
-            ImportError::Parse(ingest::ParseError::Io(io)) => {
+            ImportError::Parse(crate::ingest::ParseError::Io(io)) => {
                 Problem::bad_request(format!("reading the body failed: {io}"))
             }
-            ImportError::Parse(ingest::ParseError::Malformed(m)) => Problem::bad_request(m),
+            ImportError::Parse(crate::ingest::ParseError::Malformed(m)) => Problem::bad_request(m),
             ImportError::Store(e) => e.into(),
+            ImportError::Refused(r) => r.into(),
         })?;
+    let Imported { checked, outcome } = imported;
     let (rejections, rejected) = (checked.rejections, checked.rejected);
     let received = checked.accepted_ids.len() + rejected;
     if rejected > 0 && !partial {
@@ -286,13 +194,6 @@ pub async fn import(
             &conflicts[..conflicts.len().min(MAX_LISTED_REJECTIONS)],
         ));
     }
-    audit(
-        &state,
-        &principal,
-        "observations.import",
-        format!("{} stored", outcome.stored),
-    )
-    .await;
     let body = json!({
         "received": received,
         "accepted": outcome.stored,
@@ -310,27 +211,6 @@ impl Problem {
         self.detail = detail;
         self
     }
-}
-
-/// Narrows a filter to what the caller may see of raw records.
-fn scope(principal: &Principal, mut filter: Filter) -> Result<Filter, Problem> {
-    require(
-        principal,
-        principal.may_list_raw(),
-        "reading individual observations",
-    )?;
-    match principal.role {
-        Role::WalkParticipant => {
-            filter.kinds = vec![Kind::WalkFinding];
-            filter.walk_id = principal.walk_id;
-        }
-        Role::Partner => {
-            filter.kinds = vec![Kind::PlaceObservation];
-            filter.organisation.clone_from(&principal.organisation);
-        }
-        _ => {}
-    }
-    Ok(filter)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -395,11 +275,7 @@ pub async fn list(
     principal: Principal,
     query: Result<Query<ListParams>, Problem>,
 ) -> Result<Response, Problem> {
-    require(
-        &principal,
-        principal.may_list_raw(),
-        "reading individual observations",
-    )?;
+    require_act(&principal, Act::ReadRecords)?;
     let Query(p) = query?;
     let mut filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
         .to_filter(&state.service.taxonomy)?;
@@ -408,7 +284,6 @@ pub async fn list(
             feature::parse_uuid("walk", w).map_err(|e| Problem::invalid_query(e.to_string()))?,
         );
     }
-    let filter = scope(&principal, filter)?;
     let limit = parse_limit(p.limit.as_deref())?;
     let after = p
         .cursor
@@ -418,18 +293,13 @@ pub async fn list(
                 .map_err(|_| Problem::invalid_query("cursor: not a cursor from a next link"))
         })
         .transpose()?;
-    let (ids, more) = state.service.index().select(&filter, after, limit);
-    let observations = state.service.store().get_many(&ids).await?;
-    audit(
-        &state,
-        &principal,
-        "observations.list",
-        format!("{} returned", observations.len()),
-    )
-    .await;
+    let RecordPage { observations, next } = state
+        .service
+        .list_records(&principal, filter, after, limit)
+        .await?;
 
     let mut links = vec![];
-    if more && let Some(last) = ids.last() {
+    if let Some(last) = next {
         let mut q: Vec<(String, String)> =
             serde_urlencoded::from_str(&query_without_cursor(&p)).unwrap_or_default();
         q.push(("cursor".into(), last.to_string()));
@@ -503,11 +373,7 @@ pub async fn nearby(
 ) -> Result<Response, Problem> {
     // Who may ask comes before what was asked: no credentials is a 401
     // whatever the query says.
-    require(
-        &principal,
-        principal.may_list_raw(),
-        "reading individual observations",
-    )?;
+    require_act(&principal, Act::ReadRecords)?;
     let Query(p) = query?;
     let num = |name: &str, s: &str| {
         s.parse::<f64>()
@@ -543,26 +409,15 @@ pub async fn nearby(
         ..FilterParams::default()
     }
     .to_filter(&state.service.taxonomy)?;
-    let filter = scope(&principal, filter)?;
     let found = state
         .service
-        .index()
-        .nearby(lon, lat, radius, &filter, limit);
-    let ids: Vec<Uuid> = found.iter().map(|n| n.id).collect();
-    let observations = state.service.store().get_many(&ids).await?;
-    audit(
-        &state,
-        &principal,
-        "observations.nearby",
-        format!("{} returned", observations.len()),
-    )
-    .await;
-    let features: Vec<Value> = observations
+        .nearby_records(&principal, (lon, lat), radius, filter, limit)
+        .await?;
+    let features: Vec<Value> = found
         .iter()
-        .zip(&found)
-        .map(|(o, n)| {
+        .map(|(o, distance_m)| {
             let mut f = observation_feature(o);
-            f["properties"]["distance_m"] = json!((n.distance_m * 10.0).round() / 10.0);
+            f["properties"]["distance_m"] = json!((distance_m * 10.0).round() / 10.0);
             f
         })
         .collect();
@@ -570,22 +425,6 @@ pub async fn nearby(
         StatusCode::OK,
         &json!({"type": "FeatureCollection", "features": features}),
     ))
-}
-
-/// Whether the caller may see this particular record.
-fn visible_to(principal: &Principal, o: &Observation) -> bool {
-    match principal.role {
-        Role::Analyst => true,
-        Role::WalkParticipant => {
-            o.kind == Kind::WalkFinding && o.walk_id.is_some() && o.walk_id == principal.walk_id
-        }
-        Role::Partner => {
-            o.kind == Kind::PlaceObservation
-                && o.organisation.is_some()
-                && o.organisation == principal.organisation
-        }
-        Role::Admin | Role::Anonymous => false,
-    }
 }
 
 fn parse_id(id: &str) -> Result<Uuid, Problem> {
@@ -607,22 +446,9 @@ pub async fn get_one(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    require(
-        &principal,
-        principal.may_list_raw(),
-        "reading individual observations",
-    )?;
+    require_act(&principal, Act::ReadRecords)?;
     let id = parse_id(&id)?;
-    let found = state
-        .service
-        .store()
-        .get(id)
-        .await?
-        .filter(|o| visible_to(&principal, o));
-    let Some(o) = found else {
-        return Err(Problem::not_found(format!("no observation {id}")));
-    };
-    audit(&state, &principal, "observations.get", "1 returned".into()).await;
+    let o = state.service.record(&principal, id).await?;
     Ok(geojson(StatusCode::OK, &observation_feature(&o)))
 }
 
@@ -657,42 +483,15 @@ pub async fn set_status(
     Path(id): Path<String>,
     Json(change): Json<StatusChange>,
 ) -> Result<Response, Problem> {
-    require(
-        &principal,
-        principal.may_follow_up(),
-        "following up findings",
-    )?;
+    require_act(&principal, Act::FollowUp)?;
     let id = parse_id(&id)?;
     let status: FindingStatus = change
         .status
         .parse()
         .map_err(|e| Problem::validation(vec![e]))?;
-    let assignee = change.assignee.filter(|a| !a.trim().is_empty());
-    if assignee.as_ref().is_some_and(|a| a.chars().count() > 200) {
-        return Err(Problem::validation(vec![ValidationError::new(
-            "assignee",
-            "longer than 200 characters",
-        )]));
-    }
     let updated = state
         .service
-        .store()
-        .update_finding(
-            id,
-            FindingUpdate {
-                status,
-                assignee,
-                by: principal.actor.clone(),
-                at: OffsetDateTime::now_utc(),
-            },
-        )
+        .follow_up(&principal, id, status, change.assignee)
         .await?;
-    audit(
-        &state,
-        &principal,
-        "observations.status",
-        format!("{id} -> {}", status.as_str()),
-    )
-    .await;
     Ok(geojson(StatusCode::OK, &observation_feature(&updated)))
 }

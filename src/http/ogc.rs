@@ -25,7 +25,6 @@ use crate::export::observation_feature;
 use crate::index::Filter;
 use crate::model::{Kind, Principal};
 use crate::privacy::Disclosure;
-use crate::store::AuditEntry;
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
@@ -179,7 +178,7 @@ pub async fn items(
     let filter = p.filter(&state)?;
     let all: Vec<Value> = match id.as_str() {
         "areas" => {
-            let areas = state.service.store().list_areas().await?;
+            let areas = state.service.areas().await?;
             areas
                 .iter()
                 .filter(|a| {
@@ -201,7 +200,7 @@ pub async fn items(
             let (d, filter) =
                 super::filters::as_seen(&principal, state.settings.k_anonymity, filter.clone())?;
             super::filters::check_resolution(d, res)?;
-            let cells = super::filters::counts_as_seen(&state.service.index(), res, &filter, d);
+            let cells = state.service.hexagon_counts(res, &filter, d);
             cells
                 .iter()
                 .filter_map(|c| hexagon_feature_json(c, d))
@@ -214,23 +213,10 @@ pub async fn items(
                 "the observations collection",
             )?;
             // Offset paging over the id order: the index selects, the store fills in.
-            let (ids, _) =
-                state
-                    .service
-                    .index()
-                    .select(&filter, None, offset.saturating_add(limit));
-            let page: Vec<uuid::Uuid> = ids.into_iter().skip(offset).collect();
-            let observations = state.service.store().get_many(&page).await?;
-            let entry = AuditEntry {
-                at: time::OffsetDateTime::now_utc(),
-                actor: principal.actor.clone(),
-                action: "ogc.observations".into(),
-                detail: format!("{} returned", observations.len()),
-            };
-            if let Err(e) = state.service.store().append_audit(&entry).await {
-                tracing::error!(error = %super::problem::error_chain(&e), "audit write failed");
-            }
-            let matched = state.service.index().count(&filter);
+            let (observations, matched) = state
+                .service
+                .records_at(&principal, &filter, offset, limit)
+                .await?;
             return Ok(page_response(
                 &b,
                 &id,
@@ -344,7 +330,7 @@ pub async fn item(
     let not_found = || Problem::not_found(format!("no feature {fid:?} in {id:?}"));
     match id.as_str() {
         "areas" => {
-            let areas = state.service.store().list_areas().await?;
+            let areas = state.service.areas().await?;
             let a = areas.iter().find(|a| a.id == fid).ok_or_else(not_found)?;
             Ok(geojson(StatusCode::OK, &area_feature(a)))
         }
@@ -352,7 +338,7 @@ pub async fn item(
             let cell: h3o::CellIndex = fid.parse().map_err(|_| not_found())?;
             let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
             super::filters::check_resolution(d, cell.resolution())?;
-            let s = state.service.index().cell_summary(cell, &Filter::default());
+            let s = state.service.cell_summary(cell, &Filter::default());
             let c = crate::index::CellCount {
                 cell,
                 total: s.total.n,
@@ -372,11 +358,9 @@ pub async fn item(
             let uuid = uuid::Uuid::parse_str(&fid).map_err(|_| not_found())?;
             let o = state
                 .service
-                .store()
-                .get(uuid)
+                .any_record(&principal, uuid)
                 .await?
                 .ok_or_else(not_found)?;
-            super::audit::audit(&state, &principal, "ogc.observation", uuid.to_string()).await;
             Ok(geojson(StatusCode::OK, &observation_feature(&o)))
         }
         _ => Err(Problem::not_found(format!("no collection {id:?}"))),

@@ -13,7 +13,6 @@ use super::features::cell_polygon;
 use super::filters::FilterParams;
 use super::filters::parse_resolution;
 use super::problem::Problem;
-use crate::analysis::perception::perception_in;
 use crate::model::Principal;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -69,14 +68,7 @@ pub async fn perception(
         .budget
         .answer(key, principal.is_staff(), move || {
             let incidents = service.taxonomy.incident_codes();
-            let cells = perception_in(
-                &service.index(),
-                res,
-                &filter,
-                &incidents,
-                d.k().unwrap_or(1),
-                d,
-            );
+            let cells = service.perception(res, &filter, d.k().unwrap_or(1), d);
             let head = json!({
                 "resolution": u8::from(res),
                 "incident_categories": incidents,

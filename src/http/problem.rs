@@ -212,9 +212,11 @@ impl From<crate::service::Refused> for Problem {
         match r {
             Refused::NeedsSignIn(what) => Problem::unauthorized(format!("{what} needs a token")),
             Refused::WrongCredentials => Problem::unauthorized("wrong user name or password"),
+            Refused::Unauthenticated(why) => Problem::unauthorized(why),
             Refused::Forbidden(what, role) => {
                 Problem::forbidden(format!("{what} is not allowed for role {role}"))
             }
+            Refused::NotYours(why) => Problem::forbidden(why),
             Refused::Invalid(errors) => Problem::validation(errors),
             Refused::NotFound(what) => Problem::not_found(what),
             Refused::Conflict(why) => Problem::conflict(why),

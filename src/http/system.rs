@@ -46,7 +46,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let count = state.service.observation_count();
     axum::Json(json!({
         "status": "ok",
-        "store": state.service.store().kind(),
+        "store": state.service.store_kind(),
         "observations": count,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.started.elapsed().as_secs(),

@@ -41,7 +41,6 @@ use crate::analysis::overlay::Overlay;
 use crate::index::Filter;
 use crate::model::Principal;
 use crate::privacy::Disclosure;
-use crate::store::AuditEntry;
 use crate::tiles::cache::{CachedTile, TileKey};
 use crate::tiles::{TileId, encode_layer, layers, resolution_for_zoom};
 
@@ -92,7 +91,7 @@ impl Layer {
             }
             Layer::Walks => super::auth::require(
                 principal,
-                principal.reads_raw() || principal.is_admin() || principal.walk_id.is_some(),
+                principal.may(crate::model::permission::Act::ReadWalks),
                 "the walks layer",
             ),
             Layer::Hexagons | Layer::Areas => Ok(()),
@@ -284,14 +283,7 @@ async fn render_tile(
     } = request;
     let disclosure = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     let walks: Vec<crate::model::Walk> = if layer == Layer::Walks {
-        state
-            .service
-            .store()
-            .list_walks()
-            .await?
-            .into_iter()
-            .filter(|w| principal.walk_id.is_none_or(|own| own == w.id))
-            .collect()
+        state.service.walks(principal).await?
     } else {
         Vec::new()
     };
@@ -489,15 +481,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// Raw points were read: into the audit log.
 async fn audit_read(state: &AppState, principal: &Principal, layer: Layer, tile: TileId) {
-    let entry = AuditEntry {
-        at: time::OffsetDateTime::now_utc(),
-        actor: principal.actor.clone(),
-        action: format!("tiles.{}", layer.name()),
-        detail: format!("tile {tile}"),
-    };
-    if let Err(e) = state.service.store().append_audit(&entry).await {
-        tracing::error!(error = %super::problem::error_chain(&e), "audit write failed");
-    }
+    let action = format!("tiles.{}", layer.name());
+    state
+        .service
+        .audit(principal, &action, format!("tile {tile}"))
+        .await;
 }
 
 /// The tile in the encoding the client takes (gzip when it says so).

@@ -1,14 +1,11 @@
-//! Roles and what each may do. The rules live here, in one place, so the HTTP
-//! layer asks questions ("may this principal read raw points?") instead of
-//! re-deciding them per handler.
+//! Roles and the caller ([`Principal`]) a token stands for. What each role
+//! may do is the table in [`super::permission`].
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-use super::Kind;
 
 /// A role as stored with tokens and users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -94,48 +91,19 @@ impl Principal {
         }
     }
 
-    /// Whether this principal may submit observations of `kind`.
-    pub fn may_submit(&self, kind: Kind) -> bool {
-        match self.role {
-            Role::Anonymous => kind == Kind::Insecurity,
-            Role::WalkParticipant => kind == Kind::WalkFinding,
-            Role::Partner => kind == Kind::PlaceObservation,
-            Role::Analyst | Role::Admin => true,
-        }
-    }
-
     /// Exact (unsuppressed) aggregate counts, and raw points with their text,
     /// are for analysts; every such read is audited.
     pub fn reads_raw(&self) -> bool {
-        self.role == Role::Analyst
-    }
-
-    /// Whether this principal may see raw records at all (possibly limited
-    /// to its own walk or organisation).
-    pub fn may_list_raw(&self) -> bool {
-        matches!(
-            self.role,
-            Role::Analyst | Role::WalkParticipant | Role::Partner
-        )
+        self.may(super::permission::Act::ReadExact)
     }
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
 
-    /// Updating the follow-up status of walk findings.
-    pub fn may_follow_up(&self) -> bool {
-        matches!(self.role, Role::Analyst | Role::Admin)
-    }
-
     /// Analysts and admins: signed-in staff, who may wait for a slot of an
     /// expensive analysis rather than be turned away.
     pub fn is_staff(&self) -> bool {
-        matches!(self.role, Role::Analyst | Role::Admin)
-    }
-
-    /// Bulk import is for staff.
-    pub fn may_import(&self) -> bool {
         matches!(self.role, Role::Analyst | Role::Admin)
     }
 }

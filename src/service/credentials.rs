@@ -170,7 +170,41 @@ pub async fn revoke_token(store: &dyn Store, who: &Principal, id: &str) -> Resul
     Ok(())
 }
 
+/// The caller a bearer token's secret stands for.
+pub async fn principal_for_token(store: &dyn Store, secret: &str) -> Result<Principal, Refused> {
+    let record = store
+        .find_token(&crate::auth::hash_token(secret))
+        .await?
+        .ok_or_else(|| Refused::Unauthenticated("the token is not valid".into()))?;
+    if record
+        .expires_at
+        .is_some_and(|t| t <= OffsetDateTime::now_utc())
+    {
+        return Err(Refused::Unauthenticated(
+            "the token has expired or was revoked".into(),
+        ));
+    }
+    let actor = format!("token:{}", record.id);
+    let label = record.label.trim();
+    let name = match label.strip_prefix(LOGIN_LABEL) {
+        Some(user) => user.to_owned(),
+        None if !label.is_empty() => label.to_owned(),
+        None => actor.clone(),
+    };
+    Ok(Principal {
+        role: record.role,
+        name,
+        actor,
+        organisation: record.organisation,
+        walk_id: record.walk_id,
+    })
+}
+
 impl Service {
+    pub async fn principal_for_token(&self, secret: &str) -> Result<Principal, Refused> {
+        principal_for_token(self.store.as_ref(), secret).await
+    }
+
     pub async fn issue_token(
         &self,
         who: &Principal,

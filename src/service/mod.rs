@@ -7,12 +7,15 @@ mod action_plan;
 mod analyses;
 mod areas;
 mod background;
+mod counts;
 pub mod credentials;
+mod observations;
 mod refused;
 mod walks;
 
 pub use action_plan::PlanScope;
 pub use background::Background;
+pub use observations::{Imported, MAX_LISTED_REJECTIONS, RecordPage};
 pub use refused::{Refused, permit};
 pub use walks::{Joined, WalkRequest};
 
@@ -86,6 +89,11 @@ impl Service {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Which store holds the data (`sqlite`, `postgres`).
+    pub fn store_kind(&self) -> &'static str {
+        self.store.kind()
     }
 
     /// Read access to the index. Hold it briefly: writers wait.
@@ -287,6 +295,8 @@ pub enum ImportError {
     Parse(#[from] crate::ingest::ParseError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Refused(#[from] Refused),
 }
 
 /// Prepares the index for a batch whose rows are all read, while the store

@@ -12,8 +12,15 @@ pub enum Refused {
     NeedsSignIn(String),
     #[error("wrong user name or password")]
     WrongCredentials,
+    /// Credentials that stand for nobody (an unknown or expired token).
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("{0} is not allowed for role {1}")]
     Forbidden(String, Role),
+    /// The role may do it, but not to this record, or not with this value
+    /// (another walk, another organisation): why, in words.
+    #[error("{0}")]
+    NotYours(String),
     /// Everything wrong with the request, at once.
     #[error("invalid request")]
     Invalid(Vec<ValidationError>),
@@ -43,7 +50,7 @@ impl Refused {
 pub fn permit(who: &Principal, act: Act) -> Result<(), Refused> {
     match (who.may(act), who.role) {
         (true, _) => Ok(()),
-        (false, Role::Anonymous) => Err(Refused::NeedsSignIn(act.what().to_owned())),
-        (false, role) => Err(Refused::Forbidden(act.what().to_owned(), role)),
+        (false, Role::Anonymous) => Err(Refused::NeedsSignIn(act.what().into_owned())),
+        (false, role) => Err(Refused::Forbidden(act.what().into_owned(), role)),
     }
 }
