@@ -16,6 +16,7 @@ use super::AppState;
 use super::auth::require_act;
 use super::extract::{Query, json_body};
 use super::features::geojson;
+use super::filters::Filtered;
 use super::problem::Problem;
 use crate::model::permission::Act;
 use crate::model::{Period, Principal, ValidationError};
@@ -48,15 +49,15 @@ pub struct AnalysisParams {
         pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)(-([Qq][1-4]|0[1-9]|1[0-2]))?$"
     )]
     period: Option<String>,
-    /// Comma-separated kinds to restrict to.
-    kind: Option<String>,
-    /// Comma-separated category codes to restrict to.
-    category: Option<String>,
+}
+
+impl super::filters::Filtering for AnalysisParams {
+    const FILTERS: &'static [&'static str] = &["kind", "category"];
 }
 
 /// `GET /api/v1/areas/{id}/analysis` — the analysis of a period, computed now.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/analysis", tag = "analyses",
-    params(("id" = String, Path, description = "Area id"), AnalysisParams),
+    params(("id" = String, Path, description = "Area id"), Filtered<AnalysisParams>),
     responses(
         (status = 200, description = "Counts by kind and category, rate against the municipality, change against the previous period and a year earlier, top cells, hot spots, share in darkness, walk findings' follow-up and the indicators of the area's actions", body = Object),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -69,16 +70,15 @@ pub async fn live(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(p): Query<AnalysisParams>,
+    query: Filtered<AnalysisParams>,
 ) -> Result<Response, Problem> {
     may_read(&principal)?;
+    let Filtered {
+        params: p,
+        filter: base,
+        ..
+    } = query;
     let period = parse_period(p.period.as_deref())?;
-    let base = super::filters::FilterParams {
-        kind: p.kind.as_deref(),
-        category: p.category.as_deref(),
-        ..super::filters::FilterParams::default()
-    }
-    .to_filter(&state.service.taxonomy)?;
     let analysis = state
         .service
         .live_analysis(&principal, &id, period, base)

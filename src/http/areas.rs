@@ -10,7 +10,7 @@ use super::AppState;
 use super::auth::require_act;
 use super::extract::{Query, json_body};
 use super::features::{area_feature, geojson};
-use super::filters::filter_params;
+use super::filters::{Filtered, Filtering};
 use super::problem::Problem;
 use crate::ingest::geometry::{check_area_rings, multipolygon_from_value};
 use crate::ingest::sweref99;
@@ -168,29 +168,16 @@ pub async fn put(
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct SummaryParams {
-    /// Comma-separated kinds.
-    kind: Option<String>,
-    /// Comma-separated category codes.
-    category: Option<String>,
-    /// Start of the period (inclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
-    /// End of the period (exclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
-    #[param(
-        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
-        example = "22-6"
-    )]
-    hours: Option<String>,
+pub struct SummaryParams {}
+
+impl Filtering for SummaryParams {
+    const FILTERS: &'static [&'static str] = &["kind", "category", "from", "to", "hours"];
 }
 
 /// `GET /api/v1/areas/{id}/summary` — an area's figures for a period: counts
 /// by kind, category and month, with the same suppression as cells.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/summary", tag = "areas",
-    params(("id" = String, Path, description = "Area id"), SummaryParams),
+    params(("id" = String, Path, description = "Area id"), Filtered<SummaryParams>),
     responses(
         (status = 200, description = "The area's breakdown", body = Object),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -201,11 +188,11 @@ pub async fn summary(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    super::extract::Query(p): super::extract::Query<SummaryParams>,
+    query: Result<Filtered<SummaryParams>, Problem>,
 ) -> Result<Response, Problem> {
     let area = state.service.area(&id).await?;
-    let filter =
-        filter_params!(p, area: Some(&id), bbox: None).to_filter(&state.service.taxonomy)?;
+    let mut filter = query?.filter;
+    filter.area = Some(id);
     let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     let s = state.service.summary(&filter);
     let mut body = super::features::breakdown(&s, d, &state.service.taxonomy);

@@ -27,11 +27,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 }
 
 fn parse_query<T: DeserializeOwned>(q: &str) -> Result<T, serde_urlencoded::de::Error> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)?;
-    let present: Vec<(String, String)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    let present = parse_query_pairs(q)?;
     // Encoding pairs of strings cannot fail.
     let q = serde_urlencoded::to_string(present).unwrap_or_default();
     serde_urlencoded::from_str(&q)
+}
+
+/// A query string's pairs with a value, in order.
+pub fn parse_query_pairs(q: &str) -> Result<Vec<(String, String)>, serde_urlencoded::de::Error> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)?;
+    Ok(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect())
 }
 
 /// A JSON body (`application/json`) deserialised into `T`.

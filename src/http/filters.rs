@@ -1,51 +1,136 @@
-//! The filter query parameters shared by hexagons, observations and (later)
-//! tiles: `kind`, `category`, `from`, `to`, `hours`, `area`, `bbox`. Values
-//! are comma-separated lists where that makes sense (`kind=insecurity,walk_finding`).
+//! The filter parameters, declared once ([`FilterQuery`]) and parsed once
+//! into an index [`Filter`] by the [`Filtered`] extractor, for every
+//! endpoint and tile layer that filters: `kind`, `category`, `from`, `to`,
+//! `hours`, `area`, `bbox`. Each endpoint names the ones it takes
+//! ([`Filtering::FILTERS`]); the others are refused as unknown. Values are
+//! comma-separated lists where that makes sense (`kind=insecurity,walk_finding`).
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::{Date, OffsetDateTime};
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
+use super::AppState;
+use super::extract::parse_query_pairs;
 use super::problem::Problem;
 use h3o::Resolution;
 
 use crate::index::{Filter, HourSet, MAX_RESOLUTION, MIN_RESOLUTION};
 use crate::model::{Kind, Region, Taxonomy, period, swedish_time};
 
-/// Builds [`FilterParams`] from a query struct that has the fields `kind`,
-/// `category`, `from`, `to` and `hours` (all `Option<String>`), with the
-/// area and bounding box given explicitly (each endpoint takes them its own way).
-macro_rules! filter_params {
-    ($p:expr, area: $area:expr, bbox: $bbox:expr) => {
-        super::filters::FilterParams {
-            kind: $p.kind.as_deref(),
-            category: $p.category.as_deref(),
-            from: $p.from.as_deref(),
-            to: $p.to.as_deref(),
-            hours: $p.hours.as_deref(),
-            area: $area,
-            bbox: $bbox,
-        }
-    };
-}
-pub(super) use filter_params;
-
-/// The raw filter parameters of a request.
-#[derive(Debug, Default, Clone)]
-pub struct FilterParams<'a> {
-    pub kind: Option<&'a str>,
-    pub category: Option<&'a str>,
-    pub from: Option<&'a str>,
-    pub to: Option<&'a str>,
-    pub hours: Option<&'a str>,
-    pub area: Option<&'a str>,
-    pub bbox: Option<&'a str>,
+/// The filter parameters as sent.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FilterQuery {
+    /// Comma-separated kinds.
+    pub kind: Option<String>,
+    /// Comma-separated category codes.
+    pub category: Option<String>,
+    /// Start of the period (inclusive): a date (local midnight) or RFC 3339 time.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    /// End of the period (exclusive): a date (local midnight) or RFC 3339 time.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
+    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
+    #[param(
+        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
+        example = "22-6"
+    )]
+    pub hours: Option<String>,
+    /// Area id.
+    pub area: Option<String>,
+    /// Only observations inside west,south,east,north (WGS 84). For callers
+    /// other than analysts, counts take whole cells: those whose centre lies inside.
+    pub bbox: Option<String>,
 }
 
-impl FilterParams<'_> {
+/// An endpoint's own query parameters, and the filter parameters it takes.
+pub trait Filtering: DeserializeOwned {
+    /// Names of the [`FilterQuery`] fields this endpoint takes.
+    const FILTERS: &'static [&'static str];
+}
+
+/// Every filter parameter.
+pub const ALL_FILTERS: &[&str] = &["kind", "category", "from", "to", "hours", "area", "bbox"];
+/// Every filter parameter but the bounding box.
+pub const NO_BBOX: &[&str] = &["kind", "category", "from", "to", "hours", "area"];
+
+/// A request's query: the endpoint's own parameters, the filter parameters
+/// as sent and the filter they make, checked against the taxonomy. Unknown
+/// parameters are refused; empty values count as absent.
+pub struct Filtered<P> {
+    pub params: P,
+    pub query: FilterQuery,
+    pub filter: Filter,
+}
+
+impl<P: Filtering + Send> FromRequestParts<AppState> for Filtered<P> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let (params, query) = split_query::<P>(parts.uri.query().unwrap_or(""))?;
+        let filter = query.to_filter(&state.service.taxonomy)?;
+        Ok(Filtered {
+            params,
+            query,
+            filter,
+        })
+    }
+}
+
+/// The endpoint's parameters and the filter parameters of a query string.
+fn split_query<P: Filtering>(q: &str) -> Result<(P, FilterQuery), Problem> {
+    let bad = |e: serde_urlencoded::de::Error| Problem::invalid_query(e.to_string());
+    let pairs = parse_query_pairs(q).map_err(bad)?;
+    let (filters, own): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(k, _)| P::FILTERS.contains(&k.as_str()));
+    // Encoding pairs of strings cannot fail.
+    let encode =
+        |pairs: Vec<(String, String)>| serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let params = serde_urlencoded::from_str(&encode(own)).map_err(bad)?;
+    let query = serde_urlencoded::from_str(&encode(filters)).map_err(bad)?;
+    Ok((params, query))
+}
+
+impl<P: Filtering + IntoParams> IntoParams for Filtered<P> {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = P::into_params(&parameter_in);
+        params.extend(
+            FilterQuery::into_params(&parameter_in)
+                .into_iter()
+                .filter(|p| P::FILTERS.contains(&p.name.as_str())),
+        );
+        params
+    }
+}
+
+impl FilterQuery {
+    /// The parameters present, in a fixed order, to link to more of the same.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("bbox", &self.bbox),
+            ("kind", &self.kind),
+            ("category", &self.category),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("hours", &self.hours),
+            ("area", &self.area),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect()
+    }
     /// Parses and checks every parameter against the taxonomy.
     pub fn to_filter(&self, taxonomy: &Taxonomy) -> Result<Filter, Problem> {
         let mut f = Filter::default();
-        if let Some(kinds) = self.kind {
+        if let Some(kinds) = self.kind.as_deref() {
             for k in list(kinds) {
                 let kind = k
                     .parse::<Kind>()
@@ -53,7 +138,7 @@ impl FilterParams<'_> {
                 f.kinds.push(kind);
             }
         }
-        if let Some(cats) = self.category {
+        if let Some(cats) = self.category.as_deref() {
             for c in list(cats) {
                 if !taxonomy.knows(c) {
                     return Err(Problem::invalid_query(format!(
@@ -63,8 +148,12 @@ impl FilterParams<'_> {
                 f.categories.push(c.to_owned());
             }
         }
-        f.from = self.from.map(|s| instant("from", s)).transpose()?;
-        f.to = self.to.map(|s| instant("to", s)).transpose()?;
+        f.from = self
+            .from
+            .as_deref()
+            .map(|s| instant("from", s))
+            .transpose()?;
+        f.to = self.to.as_deref().map(|s| instant("to", s)).transpose()?;
         if let (Some(a), Some(b)) = (f.from, f.to)
             && a >= b
         {
@@ -72,15 +161,17 @@ impl FilterParams<'_> {
         }
         f.hours = self
             .hours
+            .as_deref()
             .map(|h| {
                 HourSet::parse(h).map_err(|e| {
                     Problem::invalid_query(format!("hours: {e} (use e.g. 18-24 or 22-6)"))
                 })
             })
             .transpose()?;
-        f.area = self.area.filter(|a| !a.is_empty()).map(str::to_owned);
+        f.area = self.area.clone().filter(|a| !a.is_empty());
         f.bbox = self
             .bbox
+            .as_deref()
             .map(|b| {
                 Region::parse_bbox(b).map_err(|e| Problem::invalid_query(format!("bbox: {e}")))
             })
@@ -213,57 +304,58 @@ mod tests {
         }
     }
 
+    fn q(pairs: &[(&str, &str)]) -> FilterQuery {
+        let text = serde_urlencoded::to_string(pairs).unwrap();
+        serde_urlencoded::from_str(&text).unwrap()
+    }
+
     #[test]
     fn parses_the_shared_parameters() {
         let t = Taxonomy::builtin();
-        let f = FilterParams {
-            kind: Some("insecurity, walk_finding"),
-            category: Some("dark_area,lighting"),
-            from: Some("2026-01-01"),
-            to: Some("2026-02-01T00:00:00Z"),
-            hours: Some("22-6"),
-            ..FilterParams::default()
-        }
+        let f = q(&[
+            ("kind", "insecurity, walk_finding"),
+            ("category", "dark_area,lighting"),
+            ("from", "2026-01-01"),
+            ("to", "2026-02-01T00:00:00Z"),
+            ("hours", "22-6"),
+        ])
         .to_filter(&t)
         .unwrap();
         assert_eq!(f.kinds, [Kind::Insecurity, Kind::WalkFinding]);
         assert_eq!(f.from, Some(1_767_222_000)); // 2025-12-31T23:00:00Z
         for bad in [
-            FilterParams {
-                kind: Some("crime"),
-                ..FilterParams::default()
-            },
-            FilterParams {
-                category: Some("unicorns"),
-                ..FilterParams::default()
-            },
-            FilterParams {
-                from: Some("last week"),
-                ..FilterParams::default()
-            },
-            FilterParams {
-                from: Some("2026-02-01"),
-                to: Some("2026-01-01"),
-                ..FilterParams::default()
-            },
-            FilterParams {
-                from: Some("9999-01-01"),
-                ..FilterParams::default()
-            },
-            FilterParams {
-                to: Some("1899-12-31T23:00:00Z"),
-                ..FilterParams::default()
-            },
-            FilterParams {
-                hours: Some("25-3"),
-                ..FilterParams::default()
-            },
-            FilterParams {
-                bbox: Some("1,2,3"),
-                ..FilterParams::default()
-            },
+            q(&[("kind", "crime")]),
+            q(&[("category", "unicorns")]),
+            q(&[("from", "last week")]),
+            q(&[("from", "2026-02-01"), ("to", "2026-01-01")]),
+            q(&[("from", "9999-01-01")]),
+            q(&[("to", "1899-12-31T23:00:00Z")]),
+            q(&[("hours", "25-3")]),
+            q(&[("bbox", "1,2,3")]),
         ] {
             assert_eq!(bad.to_filter(&t).unwrap_err().status, 400, "{bad:?}");
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Own {
+        res: Option<String>,
+    }
+
+    impl Filtering for Own {
+        const FILTERS: &'static [&'static str] = &["kind", "from"];
+    }
+
+    #[test]
+    fn an_endpoint_gets_its_own_and_the_filters_it_takes_and_nothing_else() {
+        let (own, query) = split_query::<Own>("res=8&kind=insecurity&from=&to=").unwrap();
+        assert_eq!(own.res.as_deref(), Some("8"));
+        assert_eq!(query.kind.as_deref(), Some("insecurity"));
+        assert_eq!(query.from, None);
+        // A filter parameter the endpoint does not take is as unknown as any.
+        for refused in ["to=2026-01-01", "bbox=1,2,3,4", "color=red", "res=8&res=9"] {
+            assert!(split_query::<Own>(refused).is_err(), "{refused}");
         }
     }
 }

@@ -14,9 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::extract::Query;
 use super::features::{breakdown, geojson, hexagon_feature_json};
-use super::filters::{as_seen, check_resolution, filter_params, parse_resolution};
+use super::filters::{
+    ALL_FILTERS, Filtered, Filtering, NO_BBOX, as_seen, check_resolution, parse_resolution,
+};
 use super::problem::Problem;
 use crate::index::{MAX_RESOLUTION, MIN_RESOLUTION};
 use crate::model::Principal;
@@ -30,31 +31,14 @@ pub struct HexagonParams {
     /// H3 resolution, 5–12 (default 9).
     #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     res: Option<String>,
-    /// Only observations inside west,south,east,north (WGS 84). For callers
-    /// other than analysts it selects whole cells: those whose centre lies inside.
-    bbox: Option<String>,
-    /// Comma-separated kinds.
-    kind: Option<String>,
-    /// Comma-separated category codes.
-    category: Option<String>,
-    /// Start of the period (inclusive): a date (local midnight) or RFC 3339 time.
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
-    /// End of the period (exclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
-    #[param(
-        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
-        example = "22-6"
-    )]
-    hours: Option<String>,
-    /// Area id.
-    area: Option<String>,
+}
+
+impl Filtering for HexagonParams {
+    const FILTERS: &'static [&'static str] = ALL_FILTERS;
 }
 
 /// `GET /api/v1/hexagons`.
-#[utoipa::path(get, path = "/api/v1/hexagons", tag = "analysis", params(HexagonParams),
+#[utoipa::path(get, path = "/api/v1/hexagons", tag = "analysis", params(Filtered<HexagonParams>),
     responses(
         (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out, counts (per kind too) are rounded to a multiple of k by cell key with 1..k−1 shown as 0, a bbox selects the cells whose centre lies in it, times are taken to whole days, and resolution 12 is refused.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -64,11 +48,12 @@ pub struct HexagonParams {
 pub async fn hexagons(
     State(state): State<AppState>,
     principal: Principal,
-    Query(p): Query<HexagonParams>,
+    query: Filtered<HexagonParams>,
 ) -> Result<Response, Problem> {
+    let Filtered {
+        params: p, filter, ..
+    } = query;
     let res = parse_resolution(p.res.as_deref())?;
-    let filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
-        .to_filter(&state.service.taxonomy)?;
     let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter)?;
     check_resolution(d, res)?;
     let service = state.service.clone();
@@ -97,32 +82,17 @@ pub async fn hexagons(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct CellParams {
-    /// Comma-separated kinds.
-    kind: Option<String>,
-    /// Comma-separated category codes.
-    category: Option<String>,
-    /// Start of the period (inclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
-    /// End of the period (exclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
-    #[param(
-        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
-        example = "22-6"
-    )]
-    hours: Option<String>,
-    /// Area id.
-    area: Option<String>,
+pub struct CellParams {}
+
+impl Filtering for CellParams {
+    const FILTERS: &'static [&'static str] = NO_BBOX;
 }
 
 /// `GET /api/v1/cells/{cell}` — one cell's counts by kind, category and
 /// month. For callers other than analysts a cell under k is withheld
 /// entirely (answered the same as an empty cell), the per-kind breakdown as
 /// in `/api/v1/hexagons`, and category and month values under k are null.
-#[utoipa::path(get, path = "/api/v1/cells/{cell}", tag = "analysis", params(("cell" = String, Path, description = "H3 cell index, resolution 5–12"), CellParams),
+#[utoipa::path(get, path = "/api/v1/cells/{cell}", tag = "analysis", params(("cell" = String, Path, description = "H3 cell index, resolution 5–12"), Filtered<CellParams>),
     responses(
         (status = 200, description = "The cell's breakdown", body = Object),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -133,7 +103,7 @@ pub async fn cell(
     State(state): State<AppState>,
     principal: Principal,
     axum::extract::Path(cell): axum::extract::Path<String>,
-    Query(p): Query<CellParams>,
+    query: Result<Filtered<CellParams>, Problem>,
 ) -> Result<Response, Problem> {
     let cell: h3o::CellIndex = cell
         .parse()
@@ -142,9 +112,7 @@ pub async fn cell(
         .ok_or_else(|| {
             Problem::not_found(format!("{cell:?} is not an H3 cell of resolution 5–12"))
         })?;
-    let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
-        .to_filter(&state.service.taxonomy)?;
-    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, filter)?;
+    let (d, filter) = as_seen(&principal, state.settings.k_anonymity, query?.filter)?;
     check_resolution(d, cell.resolution())?;
     let s = state.service.cell_summary(cell, &filter);
     let mut body = breakdown(&s, d, &state.service.taxonomy);

@@ -9,10 +9,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::budget::{answer_key, feature_collection};
-use super::extract::Query;
 use super::features::{cell_polygon, geojson_bytes};
-use super::filters::filter_params;
 use super::filters::parse_resolution;
+use super::filters::{Filtered, Filtering, NO_BBOX};
 use super::problem::Problem;
 use crate::analysis::{CubeSettings, RegionCellCache, Standardisation, fdr_bins};
 use crate::model::{Period, PeriodKind, Principal};
@@ -32,34 +31,21 @@ pub struct HotspotParams {
     /// H3 resolution, 5–12 (default 9).
     #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     res: Option<String>,
-    /// Study region: an area id (default: the whole served region).
-    area: Option<String>,
     /// Neighbourhood: grid distance 1–5 (default 1).
     #[param(value_type = Option<u8>, minimum = 1, maximum = 5)]
     k: Option<String>,
     /// Apply the False Discovery Rate correction to the bins (`true`/`false`).
     #[param(value_type = Option<bool>)]
     fdr: Option<String>,
-    /// Comma-separated kinds.
-    kind: Option<String>,
-    /// Comma-separated category codes.
-    category: Option<String>,
-    /// Start of the period (inclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
-    /// End of the period (exclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
-    #[param(
-        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
-        example = "22-6"
-    )]
-    hours: Option<String>,
+}
+
+impl Filtering for HotspotParams {
+    /// `area` is the study region, too.
+    const FILTERS: &'static [&'static str] = NO_BBOX;
 }
 
 /// `GET /api/v1/hotspots`.
-#[utoipa::path(get, path = "/api/v1/hotspots", tag = "analysis", params(HotspotParams),
+#[utoipa::path(get, path = "/api/v1/hotspots", tag = "analysis", params(Filtered<HotspotParams>),
     responses(
         (status = 200, description = "Every cell of the region with its confidence `bin` (+3/+2/+1 hot at 99/95/90 %, negative cold, 0 none); analysts also get `count`, `z` (Gi*) and `p`", body = Object, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter or too many cells", body = Problem, content_type = "application/problem+json"),
@@ -70,14 +56,16 @@ pub async fn hotspots(
     State(state): State<AppState>,
     principal: Principal,
     uri: axum::http::Uri,
-    Query(p): Query<HotspotParams>,
+    Filtered {
+        params: p,
+        query,
+        filter,
+    }: Filtered<HotspotParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
     let k = parse_k(p.k.as_deref())?;
     let fdr = super::filters::flag("fdr", p.fdr.as_deref())?;
-    let filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
-        .to_filter(&state.service.taxonomy)?;
-    let region = study_region(&state.service, p.area.as_deref()).await?;
+    let region = study_region(&state.service, query.area.as_deref()).await?;
     let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     super::filters::check_resolution(d, res)?;
     let max_cells = if d.is_exact() {
@@ -174,8 +162,6 @@ pub struct EmergingParams {
     /// H3 resolution, 5–12 (default 9).
     #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     res: Option<String>,
-    /// Study region: an area id (default: the whole served region).
-    area: Option<String>,
     /// Spatial neighbourhood: grid distance 1–5 (default 1). The time
     /// neighbourhood is the previous period.
     #[param(value_type = Option<u8>, minimum = 1, maximum = 5)]
@@ -201,20 +187,15 @@ pub struct EmergingParams {
     /// Significance level for Gi* and the trend: 0.01, 0.05 (default) or 0.10.
     #[param(value_type = Option<f64>)]
     alpha: Option<String>,
-    /// Comma-separated kinds.
-    kind: Option<String>,
-    /// Comma-separated category codes.
-    category: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
-    #[param(
-        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
-        example = "22-6"
-    )]
-    hours: Option<String>,
+}
+
+impl Filtering for EmergingParams {
+    /// `from` and `to` are the cube's periods; `area` is the study region, too.
+    const FILTERS: &'static [&'static str] = &["kind", "category", "hours", "area"];
 }
 
 /// `GET /api/v1/hotspots/emerging`.
-#[utoipa::path(get, path = "/api/v1/hotspots/emerging", tag = "analysis", params(EmergingParams),
+#[utoipa::path(get, path = "/api/v1/hotspots/emerging", tag = "analysis", params(Filtered<EmergingParams>),
     responses(
         (status = 200, description = "Every cell of the region with its emerging-hot-spot `category` (ArcGIS Pro's: new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating, historical — hot or cold — or `no_pattern`) and the Mann–Kendall trend of its Gi* z-scores (`trend_z`, `trend_p`); analysts also get `count`, `z` and `p` per period. `periods` names the periods in order.", body = Object, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter or too large a cube", body = Problem, content_type = "application/problem+json"),
@@ -225,7 +206,11 @@ pub async fn emerging(
     State(state): State<AppState>,
     principal: Principal,
     uri: axum::http::Uri,
-    Query(p): Query<EmergingParams>,
+    Filtered {
+        params: p,
+        query,
+        mut filter,
+    }: Filtered<EmergingParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
     let k = parse_k(p.k.as_deref())?;
@@ -274,11 +259,9 @@ pub async fn emerging(
     let periods: Vec<Period> = (0..periods).map(|i| start.offset(i)).collect();
     let mut bounds: Vec<i64> = periods.iter().map(|p| p.unix_bounds().0).collect();
     bounds.push(end.unix_bounds().1);
-    let mut filter = filter_params!(p, area: p.area.as_deref(), bbox: None)
-        .to_filter(&state.service.taxonomy)?;
     filter.from = bounds.first().copied();
     filter.to = bounds.last().copied();
-    let region = study_region(&state.service, p.area.as_deref()).await?;
+    let region = study_region(&state.service, query.area.as_deref()).await?;
     let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     super::filters::check_resolution(d, res)?;
     super::filters::check_categories(d, &filter)?;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::auth::require_act;
 use super::extract::{Json, Query, json_body};
 use super::features::{GEO_JSON, geojson};
-use super::filters::{FilterParams, filter_params};
+use super::filters::{ALL_FILTERS, FilterQuery, Filtered, Filtering};
 use super::problem::Problem;
 use super::{AppState, client_ip};
 use crate::export::observation_feature;
@@ -217,26 +217,6 @@ impl Problem {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// west,south,east,north in WGS 84 degrees.
-    bbox: Option<String>,
-    /// Comma-separated kinds.
-    kind: Option<String>,
-    /// Comma-separated category codes.
-    category: Option<String>,
-    /// Start of the period (inclusive): a date (local midnight) or RFC 3339 time.
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
-    /// End of the period (exclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
-    #[param(
-        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
-        example = "22-6"
-    )]
-    hours: Option<String>,
-    /// Area id.
-    area: Option<String>,
     /// A walk's id (findings of that walk).
     walk: Option<String>,
     /// Page size, 1–10000 (default 100).
@@ -244,6 +224,10 @@ pub struct ListParams {
     limit: Option<String>,
     /// Opaque cursor from the previous page's `next` link.
     cursor: Option<String>,
+}
+
+impl Filtering for ListParams {
+    const FILTERS: &'static [&'static str] = ALL_FILTERS;
 }
 
 fn parse_limit(s: Option<&str>) -> Result<usize, Problem> {
@@ -262,7 +246,7 @@ fn parse_limit(s: Option<&str>) -> Result<usize, Problem> {
 }
 
 /// `GET /api/v1/observations` — a page of raw observations.
-#[utoipa::path(get, path = "/api/v1/observations", tag = "observations", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/observations", tag = "observations", params(Filtered<ListParams>),
     responses(
         (status = 200, description = "A page of observations, oldest first; `links` has `next` while more remain", body = super::openapi::ObservationCollection, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -273,12 +257,14 @@ fn parse_limit(s: Option<&str>) -> Result<usize, Problem> {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    query: Result<Query<ListParams>, Problem>,
+    query: Result<Filtered<ListParams>, Problem>,
 ) -> Result<Response, Problem> {
     require_act(&principal, Act::ReadRecords)?;
-    let Query(p) = query?;
-    let mut filter = filter_params!(p, area: p.area.as_deref(), bbox: p.bbox.as_deref())
-        .to_filter(&state.service.taxonomy)?;
+    let Filtered {
+        params: p,
+        query,
+        mut filter,
+    } = query?;
     if let Some(w) = &p.walk {
         filter.walk_id = Some(
             feature::parse_uuid("walk", w).map_err(|e| Problem::invalid_query(e.to_string()))?,
@@ -301,7 +287,7 @@ pub async fn list(
     let mut links = vec![];
     if let Some(last) = next {
         let mut q: Vec<(String, String)> =
-            serde_urlencoded::from_str(&query_without_cursor(&p)).unwrap_or_default();
+            serde_urlencoded::from_str(&query_without_cursor(&p, &query)).unwrap_or_default();
         q.push(("cursor".into(), last.to_string()));
         let href = format!(
             "/api/v1/observations?{}",
@@ -318,22 +304,13 @@ pub async fn list(
     Ok(geojson(StatusCode::OK, &body))
 }
 
-fn query_without_cursor(p: &ListParams) -> String {
-    let pairs = [
-        ("bbox", &p.bbox),
-        ("kind", &p.kind),
-        ("category", &p.category),
-        ("from", &p.from),
-        ("to", &p.to),
-        ("hours", &p.hours),
-        ("area", &p.area),
-        ("walk", &p.walk),
-        ("limit", &p.limit),
-    ];
-    let present: Vec<(&str, &str)> = pairs
-        .iter()
-        .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
-        .collect();
+fn query_without_cursor(p: &ListParams, query: &FilterQuery) -> String {
+    let mut present = query.pairs();
+    let own = [("walk", &p.walk), ("limit", &p.limit)];
+    present.extend(
+        own.iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
+    );
     serde_urlencoded::to_string(present).unwrap_or_default()
 }
 
@@ -350,15 +327,17 @@ pub struct NearbyParams {
     /// Search radius in metres, 1–5000 (default 50).
     #[param(value_type = Option<f64>, minimum = 1, maximum = 5000)]
     radius_m: Option<String>,
-    /// Comma-separated kinds.
-    kind: Option<String>,
     /// Most results, 1–1000 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 
+impl Filtering for NearbyParams {
+    const FILTERS: &'static [&'static str] = &["kind"];
+}
+
 /// `GET /api/v1/observations/nearby` — nearest first.
-#[utoipa::path(get, path = "/api/v1/observations/nearby", tag = "observations", params(NearbyParams),
+#[utoipa::path(get, path = "/api/v1/observations/nearby", tag = "observations", params(Filtered<NearbyParams>),
     responses(
         (status = 200, description = "Observations within the radius, nearest first, each with `distance_m`", body = super::openapi::ObservationCollection, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -369,12 +348,14 @@ pub struct NearbyParams {
 pub async fn nearby(
     State(state): State<AppState>,
     principal: Principal,
-    query: Result<Query<NearbyParams>, Problem>,
+    query: Result<Filtered<NearbyParams>, Problem>,
 ) -> Result<Response, Problem> {
     // Who may ask comes before what was asked: no credentials is a 401
     // whatever the query says.
     require_act(&principal, Act::ReadRecords)?;
-    let Query(p) = query?;
+    let Filtered {
+        params: p, filter, ..
+    } = query?;
     let num = |name: &str, s: &str| {
         s.parse::<f64>()
             .ok()
@@ -404,11 +385,6 @@ pub async fn nearby(
             .filter(|l| (1..=1000).contains(l))
             .ok_or_else(|| Problem::invalid_query("limit must be a number from 1 to 1000"))?,
     };
-    let filter = FilterParams {
-        kind: p.kind.as_deref(),
-        ..FilterParams::default()
-    }
-    .to_filter(&state.service.taxonomy)?;
     let found = state
         .service
         .nearby_records(&principal, (lon, lat), radius, filter, limit)

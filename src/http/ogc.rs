@@ -12,12 +12,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::extract::Query;
 use super::features::area_feature;
 use super::features::hexagon_feature_json;
 use super::features::{GEO_JSON, geojson};
-use super::filters::filter_params;
 use super::filters::parse_resolution;
+use super::filters::{ALL_FILTERS, Filtered, Filtering};
 use super::peer::LinkBase;
 use super::problem::Problem;
 use crate::csv_cell::neutralise;
@@ -114,25 +113,17 @@ pub async fn one_collection(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemParams {
-    bbox: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
     f: Option<String>,
     res: Option<String>,
-    kind: Option<String>,
-    category: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    hours: Option<String>,
-    area: Option<String>,
+}
+
+impl Filtering for ItemParams {
+    const FILTERS: &'static [&'static str] = ALL_FILTERS;
 }
 
 impl ItemParams {
-    fn filter(&self, state: &AppState) -> Result<Filter, Problem> {
-        filter_params!(self, area: self.area.as_deref(), bbox: self.bbox.as_deref())
-            .to_filter(&state.service.taxonomy)
-    }
-
     fn page(&self) -> Result<(usize, usize), Problem> {
         let limit = match self.limit.as_deref() {
             None => DEFAULT_LIMIT,
@@ -170,12 +161,13 @@ pub async fn items(
     principal: Principal,
     LinkBase(b): LinkBase,
     Path(id): Path<String>,
-    Query(p): Query<ItemParams>,
+    Filtered {
+        params: p, filter, ..
+    }: Filtered<ItemParams>,
     uri: axum::http::Uri,
 ) -> Result<Response, Problem> {
     let (limit, offset) = p.page()?;
     let csv = p.csv()?;
-    let filter = p.filter(&state)?;
     let all: Vec<Value> = match id.as_str() {
         "areas" => {
             let areas = state.service.areas().await?;

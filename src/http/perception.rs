@@ -8,10 +8,9 @@ use serde_json::json;
 
 use super::AppState;
 use super::budget::feature_collection;
-use super::extract::Query;
 use super::features::cell_polygon;
-use super::filters::FilterParams;
 use super::filters::parse_resolution;
+use super::filters::{Filtered, Filtering};
 use super::problem::Problem;
 use crate::model::Principal;
 
@@ -22,24 +21,14 @@ pub struct PerceptionParams {
     /// H3 resolution, 5–12 (default 9).
     #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     res: Option<String>,
-    /// Only cells in this area.
-    area: Option<String>,
-    /// Start of the period (inclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
-    /// End of the period (exclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
-    #[param(
-        pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
-        example = "22-6"
-    )]
-    hours: Option<String>,
+}
+
+impl Filtering for PerceptionParams {
+    const FILTERS: &'static [&'static str] = &["from", "to", "hours", "area"];
 }
 
 /// `GET /api/v1/perception`.
-#[utoipa::path(get, path = "/api/v1/perception", tag = "analysis", params(PerceptionParams),
+#[utoipa::path(get, path = "/api/v1/perception", tag = "analysis", params(Filtered<PerceptionParams>),
     responses(
         (status = 200, description = "One Feature per cell with reports or incidents: `insecurity` (perceived-insecurity reports), `incidents` (place observations of incident categories), `z` (binomial score of the cell's share of reports against the region's) and `gap`: `more_insecurity`, `more_incidents`, `balanced` or `too_few`. For callers other than analysts counts under k are shown as 0 and the rest rounded to a multiple of k, `z` and `gap` are computed from those shown counts, and cells showing nothing are left out.", body = Object, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -49,17 +38,11 @@ pub async fn perception(
     State(state): State<AppState>,
     principal: Principal,
     uri: axum::http::Uri,
-    Query(p): Query<PerceptionParams>,
+    Filtered {
+        params: p, filter, ..
+    }: Filtered<PerceptionParams>,
 ) -> Result<Response, Problem> {
     let res = parse_resolution(p.res.as_deref())?;
-    let filter = FilterParams {
-        from: p.from.as_deref(),
-        to: p.to.as_deref(),
-        hours: p.hours.as_deref(),
-        area: p.area.as_deref(),
-        ..FilterParams::default()
-    }
-    .to_filter(&state.service.taxonomy)?;
     let (d, filter) = super::filters::as_seen(&principal, state.settings.k_anonymity, filter)?;
     super::filters::check_resolution(d, res)?;
     let service = state.service.clone();

@@ -34,7 +34,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::extract::Query;
-use super::filters::filter_params;
+use super::filters::FilterQuery;
 use super::filters::parse_resolution;
 use super::problem::Problem;
 use crate::analysis::overlay::Overlay;
@@ -132,8 +132,16 @@ impl TileParams {
     }
 
     fn filter(&self, state: &AppState) -> Result<Filter, Problem> {
-        filter_params!(self, area: self.area.as_deref(), bbox: None)
-            .to_filter(&state.service.taxonomy)
+        FilterQuery {
+            kind: self.kind.clone(),
+            category: self.category.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            hours: self.hours.clone(),
+            area: self.area.clone(),
+            bbox: None,
+        }
+        .to_filter(&state.service.taxonomy)
     }
 }
 
