@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use crate::csv_cell::neutralise;
+use crate::ingest::Format;
 use crate::ingest::csv::COLUMNS;
 use crate::model::Observation;
 use crate::model::observation::format_timestamp;
@@ -59,6 +60,65 @@ pub fn write_csv_row(w: &mut csv::Writer<impl Write>, o: &Observation) -> csv::R
         text(o.organisation.as_deref()),
         o.walk_id.map(|w| w.to_string()).unwrap_or_default(),
     ])
+}
+
+/// Observations written one by one to a file or stream in a [`Format`]:
+/// a GeoJSON FeatureCollection, CSV with a header row, or one Feature per
+/// line. [`ObservationWriter::finish`] closes the document.
+pub enum ObservationWriter<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    GeoJson { out: W, written: usize },
+    NdJson(W),
+}
+
+impl<W: Write> ObservationWriter<W> {
+    /// Starts a document: the CSV header or the FeatureCollection's opening.
+    pub fn new(format: Format, mut out: W) -> std::io::Result<Self> {
+        Ok(match format {
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                write_csv_header(&mut w)?;
+                ObservationWriter::Csv(Box::new(w))
+            }
+            Format::GeoJson => {
+                out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+                ObservationWriter::GeoJson { out, written: 0 }
+            }
+            Format::NdJson => ObservationWriter::NdJson(out),
+        })
+    }
+
+    pub fn write(&mut self, o: &Observation) -> std::io::Result<()> {
+        match self {
+            ObservationWriter::Csv(w) => write_csv_row(w, o)?,
+            ObservationWriter::GeoJson { out, written } => {
+                if *written > 0 {
+                    out.write_all(b",\n")?;
+                }
+                serde_json::to_writer(&mut *out, &observation_feature(o))?;
+                *written += 1;
+            }
+            ObservationWriter::NdJson(out) => {
+                serde_json::to_writer(&mut *out, &observation_feature(o))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the document, flushes it and hands back the output.
+    pub fn finish(self) -> std::io::Result<W> {
+        let mut out = match self {
+            ObservationWriter::Csv(w) => w.into_inner().map_err(csv::IntoInnerError::into_error)?,
+            ObservationWriter::GeoJson { mut out, .. } => {
+                out.write_all(b"\n]}\n")?;
+                out
+            }
+            ObservationWriter::NdJson(out) => out,
+        };
+        out.flush()?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -136,5 +196,24 @@ mod tests {
             back[0].observed_at.as_deref(),
             Some("2026-03-01T20:30:00.5Z")
         );
+    }
+
+    #[test]
+    fn every_format_written_reads_back_as_written() {
+        let first = sample();
+        let mut second = sample();
+        second.id = uuid::Uuid::from_u128(2);
+        second.description = None;
+        for format in [Format::Csv, Format::GeoJson, Format::NdJson] {
+            let mut w = ObservationWriter::new(format, Vec::new()).unwrap();
+            w.write(&first).unwrap();
+            w.write(&second).unwrap();
+            let bytes = w.finish().unwrap();
+            let mut back = Vec::new();
+            ingest::parse(format, bytes.as_slice(), |_, r| back.push(r.unwrap())).unwrap();
+            let ids: Vec<_> = back.iter().map(|n| n.id).collect();
+            assert_eq!(ids, [Some(first.id), Some(second.id)], "{format:?}");
+            assert_eq!(back[1].description, None, "{format:?}");
+        }
     }
 }

@@ -22,13 +22,14 @@ use trygg::config::{DataArgs, ModelArgs, ServerArgs};
 /// `.cargo/config.toml`.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+use trygg::export::ObservationWriter;
 use trygg::http::{AppState, serve};
 use trygg::ingest::{self, Format};
 use trygg::model::observation::ValidationContext;
 use trygg::model::{Principal, Role, Taxonomy};
-use trygg::service::{Refused, Service, credentials};
+use trygg::service::{Refused, Service, credentials, export};
 use trygg::store::{AuditEntry, BatchPolicy, PgStore, SqliteStore, Store, UserRecord};
-use trygg::{auth, demo, export};
+use trygg::{auth, demo};
 
 /// Trygg maps perceived insecurity, safety-walk findings and place
 /// observations for Swedish municipalities, and serves hexagon analyses of them.
@@ -524,12 +525,6 @@ async fn import(
     Ok(())
 }
 
-/// Where an export goes, per format.
-enum ExportSink {
-    Csv(Box<csv::Writer<BufWriter<Box<dyn Write>>>>),
-    GeoJson(BufWriter<Box<dyn Write>>),
-}
-
 async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -> Result<()> {
     let store = open_store(data).await?;
     let sink: Box<dyn Write> = match out {
@@ -538,53 +533,13 @@ async fn export_all(format: ExportFormat, out: Option<&Path>, data: &DataArgs) -
         ),
         None => Box::new(std::io::stdout().lock()),
     };
-    let sink = BufWriter::new(sink);
-    let mut out = match format {
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(sink);
-            export::write_csv_header(&mut w)?;
-            ExportSink::Csv(Box::new(w))
-        }
-        ExportFormat::Geojson => {
-            let mut w = sink;
-            w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-            ExportSink::GeoJson(w)
-        }
+    let format = match format {
+        ExportFormat::Csv => Format::Csv,
+        ExportFormat::Geojson => Format::GeoJson,
     };
-    let mut after = 0;
-    let mut written = 0usize;
-    loop {
-        let page = store.observations_since(after, 10_000).await?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
-        for (_, o) in &page {
-            match &mut out {
-                ExportSink::Csv(w) => export::write_csv_row(w, o)?,
-                ExportSink::GeoJson(w) => {
-                    if written > 0 {
-                        w.write_all(b",\n")?;
-                    }
-                    serde_json::to_writer(&mut *w, &export::observation_feature(o))?;
-                }
-            }
-            written += 1;
-        }
-    }
-    match out {
-        ExportSink::Csv(mut w) => w.flush()?,
-        ExportSink::GeoJson(mut w) => {
-            w.write_all(b"\n]}\n")?;
-            w.flush()?;
-        }
-    }
-    store
-        .append_audit(&AuditEntry {
-            at: OffsetDateTime::now_utc(),
-            actor: "cli".into(),
-            action: "observations.export".into(),
-            detail: format!("{written} exported"),
-        })
-        .await?;
+    let writer = ObservationWriter::new(format, BufWriter::new(sink))?;
+    let written =
+        export::export_observations(store.as_ref(), &Principal::command_line(), writer).await?;
     eprintln!("exported {written} observations");
     Ok(())
 }
@@ -600,35 +555,11 @@ fn demo_data(count: usize, seed: u64, out: &Path, end: Option<&str>) -> Result<(
     let data = demo::generate(seed, count, end, &Taxonomy::builtin());
     let file =
         std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut w = BufWriter::new(file);
-    match format {
-        Format::Csv => {
-            let mut csv = csv::Writer::from_writer(w);
-            export::write_csv_header(&mut csv)?;
-            for o in &data.observations {
-                export::write_csv_row(&mut csv, o)?;
-            }
-            csv.flush()?;
-        }
-        Format::GeoJson => {
-            w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-            for (i, o) in data.observations.iter().enumerate() {
-                if i > 0 {
-                    w.write_all(b",\n")?;
-                }
-                serde_json::to_writer(&mut w, &export::observation_feature(o))?;
-            }
-            w.write_all(b"\n]}\n")?;
-            w.flush()?;
-        }
-        Format::NdJson => {
-            for o in &data.observations {
-                serde_json::to_writer(&mut w, &export::observation_feature(o))?;
-                w.write_all(b"\n")?;
-            }
-            w.flush()?;
-        }
+    let mut w = ObservationWriter::new(format, BufWriter::new(file))?;
+    for o in &data.observations {
+        w.write(o)?;
     }
+    w.finish()?;
     eprintln!(
         "wrote {} demo observations to {}",
         data.observations.len(),

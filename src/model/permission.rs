@@ -27,6 +27,8 @@ pub enum Act {
     RevokeTokens,
     ReadMetrics,
     Import,
+    /// Every stored observation out, as a file.
+    Export,
     /// Submitting one observation of a kind.
     Submit(Kind),
     /// Reading individual records with their text, within the caller's
@@ -50,6 +52,7 @@ impl Act {
             | Act::ReadAnalyses
             | Act::StoreAnalyses
             | Act::Import
+            | Act::Export
             | Act::FollowUp => &[Analyst, Admin],
             Act::Submit(Kind::Insecurity) => &[Anonymous, Analyst, Admin],
             Act::Submit(Kind::WalkFinding) => &[WalkParticipant, Analyst, Admin],
@@ -83,6 +86,7 @@ impl Act {
             Act::RevokeTokens => "revoking tokens",
             Act::ReadMetrics => "reading metrics",
             Act::Import => "importing",
+            Act::Export => "exporting",
             Act::Submit(kind) => return Cow::Owned(format!("submitting {kind}")),
             Act::ReadRecords => "reading individual observations",
             Act::ReadExact => "reading exact counts and every record",
@@ -166,6 +170,7 @@ mod tests {
             Act::RevokeTokens,
             Act::ReadMetrics,
             Act::Import,
+            Act::Export,
             Act::Submit(Kind::Insecurity),
             Act::Submit(Kind::WalkFinding),
             Act::Submit(Kind::PlaceObservation),
@@ -187,7 +192,7 @@ mod tests {
             may(Partner),
             [Act::Submit(Kind::PlaceObservation), Act::ReadRecords]
         );
-        assert_eq!(may(Analyst).len(), 12);
+        assert_eq!(may(Analyst).len(), 13);
         assert!(!who(Analyst).may(Act::CreateWalks) && who(Analyst).may(Act::ReadExact));
         assert_eq!(may(Admin).len(), all.len() - 2);
         assert!(!who(Admin).may(Act::ReadRecords) && !who(Admin).may(Act::ReadExact));

@@ -9,6 +9,7 @@ mod areas;
 mod background;
 mod counts;
 pub mod credentials;
+pub mod export;
 mod observations;
 mod refused;
 mod walks;
