@@ -5,7 +5,7 @@
 //! must become visible in order. PostgreSQL hands out `bigserial` values at
 //! insert time and commits in any order; every transaction that inserts
 //! observations therefore first takes one transaction-level advisory lock
-//! ([`WRITE_LOCK`]), held until its commit, across all instances. Writes are
+//! ([`bulk::WRITE_LOCK`]), held until its commit, across all instances. Writes are
 //! grouped as in the embedded store: one writer task per instance sends every
 //! waiting submission in one transaction, so the lock is taken once per group.
 //!
@@ -122,8 +122,9 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    /// Runs `work` on a pooled connection; failures name `op`.
-    async fn read<R, F, Fut>(&self, op: Op, work: F) -> Result<R, StoreError>
+    /// Runs `work` on a pooled connection: reads, and the writes that add no
+    /// observation (so need no place in the commit order). Failures name `op`.
+    async fn with_client<R, F, Fut>(&self, op: Op, work: F) -> Result<R, StoreError>
     where
         F: FnOnce(deadpool_postgres::Object) -> Fut,
         Fut: Future<Output = Result<R, Failure>>,
@@ -254,7 +255,7 @@ impl Store for PgStore {
 
     async fn get(&self, id: Uuid) -> Result<Option<Observation>, StoreError> {
         let op = Op::on("reading", Record::Observation(id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             Ok(select_observations(&**c, &[id])
                 .await?
                 .pop()
@@ -265,7 +266,7 @@ impl Store for PgStore {
 
     async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Observation>, StoreError> {
         let op = Op::new("reading observations by id");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             let mut found: HashMap<Uuid, Observation> = select_observations(&**c, ids)
                 .await?
                 .into_iter()
@@ -278,7 +279,7 @@ impl Store for PgStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         let op = Op::new("counting observations");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             let n: i64 = c
                 .query_one("SELECT count(*) FROM observations", &[])
                 .await?
@@ -294,7 +295,7 @@ impl Store for PgStore {
         limit_rows: usize,
     ) -> Result<Vec<IndexEntry>, StoreError> {
         let op = Op::new("reading index entries in commit order");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             let stmt = c
                 .prepare_cached(
                     "SELECT seq, id, kind, lon, lat, cell, observed_at_ns, category, walk_id, \
@@ -332,7 +333,7 @@ impl Store for PgStore {
         limit_rows: usize,
     ) -> Result<Vec<(i64, Observation)>, StoreError> {
         let op = Op::new("reading observations in commit order");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query(
                 &format!(
                     "SELECT {OBSERVATION_COLUMNS} FROM observations WHERE seq > $1 ORDER BY seq LIMIT $2"
@@ -353,7 +354,7 @@ impl Store for PgStore {
         update: FindingUpdate,
     ) -> Result<Observation, StoreError> {
         let op = Op::on("updating", Record::WalkFinding(id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             let changed = c
                 .execute(
                     "UPDATE observations SET status = $2, status_at_ns = $3, status_by = $4, \
@@ -381,7 +382,7 @@ impl Store for PgStore {
 
     async fn create_walk(&self, w: &Walk) -> Result<(), StoreError> {
         let op = Op::on("creating", Record::Walk(w.id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             let route = serde_json::to_value(&w.route).expect("positions serialise");
             c.execute(
                 &format!(
@@ -408,7 +409,7 @@ impl Store for PgStore {
 
     async fn walk(&self, id: Uuid) -> Result<Option<Walk>, StoreError> {
         let op = Op::on("reading", Record::Walk(id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query_opt(
                 &format!("SELECT {WALK_COLUMNS} FROM walks WHERE id = $1"),
                 &[&id],
@@ -423,7 +424,7 @@ impl Store for PgStore {
 
     async fn walk_by_code(&self, code: &str) -> Result<Option<Walk>, StoreError> {
         let op = Op::new("reading a walk by join code");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query_opt(
                 &format!("SELECT {WALK_COLUMNS} FROM walks WHERE join_code = $1"),
                 &[&code],
@@ -438,7 +439,7 @@ impl Store for PgStore {
 
     async fn list_walks(&self) -> Result<Vec<Walk>, StoreError> {
         let op = Op::new("listing walks");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query(
                 &format!("SELECT {WALK_COLUMNS} FROM walks ORDER BY date DESC, name"),
                 &[],
@@ -453,7 +454,7 @@ impl Store for PgStore {
 
     async fn close_walk(&self, id: Uuid, at: OffsetDateTime) -> Result<Walk, StoreError> {
         let op = Op::on("closing", Record::Walk(id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.execute(
                 "UPDATE walks SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL",
                 &[&id, &nanos(at)],
@@ -474,7 +475,7 @@ impl Store for PgStore {
 
     async fn put_area(&self, a: &Area) -> Result<(), StoreError> {
         let op = Op::on("storing", Record::Area(a.id.clone()));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.execute(
                 "INSERT INTO areas (id, name, area_type, geojson, approximate) \
                  VALUES ($1, $2, $3, $4, $5) \
@@ -496,7 +497,7 @@ impl Store for PgStore {
 
     async fn list_areas(&self) -> Result<Vec<Area>, StoreError> {
         let op = Op::new("listing areas");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query(
                 "SELECT id, name, area_type, geojson, approximate FROM areas ORDER BY name",
                 &[],
@@ -511,7 +512,7 @@ impl Store for PgStore {
 
     async fn put_action(&self, action: &crate::model::Action) -> Result<(), StoreError> {
         let op = Op::on("storing", Record::Action(action.id.clone()));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             let body = serde_json::to_value(action)
                 .map_err(|e| Failure::Corrupt(format!("action: {e}")))?;
             c.execute(
@@ -527,7 +528,7 @@ impl Store for PgStore {
 
     async fn list_actions(&self) -> Result<Vec<crate::model::Action>, StoreError> {
         let op = Op::new("listing actions");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query("SELECT body FROM actions ORDER BY id", &[])
                 .await?
                 .iter()
@@ -546,7 +547,7 @@ impl Store for PgStore {
 
     async fn delete_action(&self, id: &str) -> Result<bool, StoreError> {
         let op = Op::on("deleting", Record::Action(id.to_owned()));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             // Entered values go with it (ON DELETE CASCADE).
             Ok(c.execute("DELETE FROM actions WHERE id = $1", &[&id])
                 .await?
@@ -566,7 +567,7 @@ impl Store for PgStore {
                 indicator: v.indicator.clone(),
             },
         );
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             // Inserts nothing when the action does not exist.
             let stored = c
                 .execute(
@@ -613,7 +614,7 @@ impl Store for PgStore {
                 indicator: indicator.to_owned(),
             },
         );
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             Ok(c.execute(
                 "DELETE FROM indicator_values \
                  WHERE action_id = $1 AND indicator_id = $2 AND period = $3",
@@ -627,7 +628,7 @@ impl Store for PgStore {
 
     async fn list_indicator_values(&self) -> Result<Vec<crate::model::IndicatorValue>, StoreError> {
         let op = Op::new("listing indicator values");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query(
                 "SELECT action_id, indicator_id, period, value, note, entered_by, entered_at \
                  FROM indicator_values ORDER BY action_id, indicator_id, period",
@@ -653,7 +654,7 @@ impl Store for PgStore {
 
     async fn save_analysis(&self, a: &StoredAnalysis) -> Result<(), StoreError> {
         let op = Op::on("saving", Record::Analysis(a.id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.execute(
                 "INSERT INTO area_analyses (id, area_id, period, created_at, body) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -673,7 +674,7 @@ impl Store for PgStore {
 
     async fn list_analyses(&self, area_id: &str) -> Result<Vec<StoredAnalysis>, StoreError> {
         let op = Op::new("listing an area's analyses");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query(
                 "SELECT id, area_id, period, created_at, body FROM area_analyses \
                  WHERE area_id = $1 ORDER BY period DESC, id DESC",
@@ -689,7 +690,7 @@ impl Store for PgStore {
 
     async fn get_analysis(&self, id: Uuid) -> Result<Option<StoredAnalysis>, StoreError> {
         let op = Op::on("reading", Record::Analysis(id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query_opt(
                 "SELECT id, area_id, period, created_at, body FROM area_analyses WHERE id = $1",
                 &[&id],
@@ -704,7 +705,7 @@ impl Store for PgStore {
 
     async fn create_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         let op = Op::on("creating", Record::Token(t.id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.execute(
                 "INSERT INTO tokens (hash, id, role, organisation, walk_id, label, created_at, \
                  expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -728,7 +729,7 @@ impl Store for PgStore {
 
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
         let op = Op::new("finding a token by its hash");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query_opt(
                 "SELECT hash, id, role, organisation, walk_id, label, created_at, expires_at \
                  FROM tokens WHERE hash = $1",
@@ -747,7 +748,7 @@ impl Store for PgStore {
         include_participants: bool,
     ) -> Result<Vec<TokenRecord>, StoreError> {
         let op = Op::new("listing tokens");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query(
                 "SELECT hash, id, role, organisation, walk_id, label, created_at, expires_at \
                  FROM tokens WHERE $1 OR role <> 'walk_participant' ORDER BY created_at DESC, id",
@@ -763,7 +764,7 @@ impl Store for PgStore {
 
     async fn expire_token(&self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
         let op = Op::on("expiring", Record::Token(id));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             Ok(c.execute(
                 "UPDATE tokens SET expires_at = $2 WHERE id = $1",
                 &[&id, &nanos(at)],
@@ -776,7 +777,7 @@ impl Store for PgStore {
 
     async fn add_user(&self, u: &UserRecord) -> Result<(), StoreError> {
         let op = Op::on("adding", Record::User(u.username.clone()));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.execute(
                 "INSERT INTO users (username, password_hash, role, organisation, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -797,7 +798,7 @@ impl Store for PgStore {
 
     async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         let op = Op::on("reading", Record::User(username.to_owned()));
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query_opt(
                 "SELECT username, password_hash, role, organisation, created_at FROM users \
                  WHERE username = $1",
@@ -813,7 +814,7 @@ impl Store for PgStore {
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
         let op = Op::new("appending to the audit log");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.execute(
                 "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
                 &[&nanos(e.at), &e.actor, &e.action, &e.detail],
@@ -826,7 +827,7 @@ impl Store for PgStore {
 
     async fn recent_audit(&self, limit_rows: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let op = Op::new("reading the audit log");
-        self.read(op, |c| async move {
+        self.with_client(op, |c| async move {
             c.query(
                 "SELECT at, actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT $1",
                 &[&limit(limit_rows)],
