@@ -461,8 +461,10 @@ impl Service {
         else {
             return Ok(None);
         };
-        let body =
-            serde_json::to_value(&analysis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let body = serde_json::to_value(&analysis).map_err(|e| StoreError::Corrupt {
+            op: crate::store::Op::new("encoding an area analysis"),
+            reason: e.to_string(),
+        })?;
         // The newest of this period (the list is newest period first, then
         // newest first): a second click stores no copy.
         let newest = self

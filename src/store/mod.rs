@@ -13,6 +13,7 @@
 //!   order, so that readers can catch up with [`Store::index_entries_since`];
 //! - the audit log only grows.
 
+mod error;
 pub mod postgres;
 pub mod sqlite;
 
@@ -23,6 +24,8 @@ use uuid::Uuid;
 use crate::index::IndexEntry;
 use crate::model::{Area, FindingStatus, Observation, Role, Walk};
 
+use error::Failure;
+pub use error::{Op, Record, StoreError};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -33,35 +36,6 @@ fn nanos(t: OffsetDateTime) -> i64 {
 
 fn from_nanos(n: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(n)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// What a store failure was.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot use data directory {path}")]
-    DataDir {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("SQLite error")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL error")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("PostgreSQL is unavailable: {0}")]
-    Unavailable(String),
-    #[error("schema migration failed")]
-    Migration(#[from] refinery::Error),
-    #[error("commit failed: {0}")]
-    Commit(String),
-    #[error("{0} already exists")]
-    AlreadyExists(String),
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("stored data is malformed: {0}")]
-    Corrupt(String),
-    #[error("the store is shutting down")]
-    Closed,
 }
 
 /// The outcome of inserting one observation.
@@ -186,20 +160,20 @@ pub struct StoredAnalysis {
     pub body: serde_json::Value,
 }
 
-fn action_json(action: &crate::model::Action) -> Result<String, StoreError> {
-    serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn action_json(action: &crate::model::Action) -> Result<String, Failure> {
+    serde_json::to_string(action).map_err(|e| Failure::Corrupt(format!("action: {e}")))
 }
 
-fn action_from_json(text: &str) -> Result<crate::model::Action, StoreError> {
+fn action_from_json(text: &str) -> Result<crate::model::Action, Failure> {
     let mut action: crate::model::Action =
-        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("action: {e}")))?;
+        serde_json::from_str(text).map_err(|e| Failure::Corrupt(format!("action: {e}")))?;
     // Actions stored before indicators had ids.
     action.give_indicator_ids();
     Ok(action)
 }
 
-fn period_from_text(text: &str) -> Result<crate::model::Period, StoreError> {
-    text.parse().map_err(StoreError::Corrupt)
+fn period_from_text(text: &str) -> Result<crate::model::Period, Failure> {
+    text.parse().map_err(Failure::Corrupt)
 }
 
 /// A change to a walk finding's follow-up state.

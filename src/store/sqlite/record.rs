@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::index::IndexEntry;
 use crate::model::{FindingState, FindingStatus, Kind, Observation};
-use crate::store::{StoreError, from_nanos, nanos};
+use crate::store::error::Failure;
+use crate::store::{from_nanos, nanos};
 
 /// The encoded fields, in their stored order. Times are Unix nanoseconds.
 #[derive(Serialize, Deserialize)]
@@ -45,7 +46,7 @@ struct Finding<'a> {
 }
 
 /// Appends the encoding of `obs` (whose base cell is `cell`) to `out`.
-pub(super) fn encode(obs: &Observation, cell: u64, out: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode(obs: &Observation, cell: u64, out: Vec<u8>) -> Result<Vec<u8>, Failure> {
     let finding = obs.finding.as_ref().map(|f| Finding {
         status: f.status as u8,
         changed_at: nanos(f.changed_at),
@@ -67,26 +68,26 @@ pub(super) fn encode(obs: &Observation, cell: u64, out: Vec<u8>) -> Result<Vec<u
         walk_id: obs.walk_id.map(Uuid::into_bytes),
         finding,
     };
-    postcard::to_extend(&record, out).map_err(|e| StoreError::Corrupt(format!("encoding: {e}")))
+    postcard::to_extend(&record, out).map_err(|e| Failure::Corrupt(format!("encoding: {e}")))
 }
 
-fn parse(id: Uuid, bytes: &[u8]) -> Result<Record<'_>, StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("observation {id}: {e}")))
+fn parse(id: Uuid, bytes: &[u8]) -> Result<Record<'_>, Failure> {
+    postcard::from_bytes(bytes).map_err(|e| Failure::Corrupt(format!("observation {id}: {e}")))
 }
 
-fn kind(id: Uuid, code: u8) -> Result<Kind, StoreError> {
+fn kind(id: Uuid, code: u8) -> Result<Kind, Failure> {
     Kind::from_index(code)
-        .ok_or_else(|| StoreError::Corrupt(format!("observation {id}: kind code {code}")))
+        .ok_or_else(|| Failure::Corrupt(format!("observation {id}: kind code {code}")))
 }
 
 /// The observation stored under `id` as `bytes`.
-pub(super) fn decode(id: Uuid, bytes: &[u8]) -> Result<Observation, StoreError> {
+pub(super) fn decode(id: Uuid, bytes: &[u8]) -> Result<Observation, Failure> {
     let r = parse(id, bytes)?;
     let finding = match r.finding {
         None => None,
         Some(f) => Some(FindingState {
             status: FindingStatus::from_index(f.status).ok_or_else(|| {
-                StoreError::Corrupt(format!("observation {id}: status code {}", f.status))
+                Failure::Corrupt(format!("observation {id}: status code {}", f.status))
             })?,
             changed_at: from_nanos(f.changed_at),
             changed_by: f.changed_by.map(str::to_owned),
@@ -111,11 +112,7 @@ pub(super) fn decode(id: Uuid, bytes: &[u8]) -> Result<Observation, StoreError> 
 }
 
 /// What the index needs of the observation stored under `id` as `bytes`.
-pub(super) fn decode_index_entry(
-    seq: i64,
-    id: Uuid,
-    bytes: &[u8],
-) -> Result<IndexEntry, StoreError> {
+pub(super) fn decode_index_entry(seq: i64, id: Uuid, bytes: &[u8]) -> Result<IndexEntry, Failure> {
     let r = parse(id, bytes)?;
     Ok(IndexEntry {
         seq,
@@ -189,7 +186,7 @@ mod tests {
         let bytes = encode(&obs, 1, Vec::new()).unwrap();
         assert!(matches!(
             decode(obs.id, &bytes[..bytes.len() / 2]),
-            Err(StoreError::Corrupt(_))
+            Err(Failure::Corrupt(_))
         ));
         let mut bad_kind = bytes.clone();
         bad_kind[0] = 9;
