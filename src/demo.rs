@@ -434,6 +434,7 @@ fn scattered(
         organisation: (kind == Kind::PlaceObservation).then(|| pick(rng, PARTNERS).to_owned()),
         walk_id: None,
         finding: None,
+        submitted_by: None,
     }
 }
 
@@ -537,6 +538,7 @@ fn walk_finding(
             changed_by: (status != FindingStatus::Open).then(|| "demo".to_owned()),
             assignee: (status != FindingStatus::Open).then(|| pick(rng, ASSIGNEES).to_owned()),
         }),
+        submitted_by: None,
     }
 }
 

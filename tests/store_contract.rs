@@ -15,8 +15,8 @@ use trygg::model::{
     Observation, Role, Walk,
 };
 use trygg::store::{
-    AuditEntry, BatchPolicy, FindingUpdate, Inserted, PgStore, SqliteStore, Store, StoreError,
-    StoredAnalysis, StreamOutcome, TokenRecord, UserRecord,
+    AuditEntry, BatchPolicy, FindingUpdate, Inserted, ObservationEdit, PgStore, SqliteStore, Store,
+    StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord,
 };
 use uuid::Uuid;
 
@@ -69,6 +69,7 @@ fn observation(n: u128) -> Observation {
         organisation: None,
         walk_id: None,
         finding: None,
+        submitted_by: None,
     }
 }
 
@@ -85,6 +86,7 @@ fn finding(n: u128, walk: Uuid) -> Observation {
             changed_by: None,
             assignee: None,
         }),
+        submitted_by: Some("token:0190-participant".into()),
         ..observation(n)
     }
 }
@@ -741,6 +743,84 @@ async fn acknowledged_writes_survive_reopening(f: &dyn Fixture) {
     );
 }
 
+async fn observations_are_edited_and_removed_for_good(f: &dyn Fixture) {
+    let store = f.open();
+    let walk = Uuid::from_u128(99);
+    for n in 1..=3 {
+        store.insert(finding(n, walk)).await.unwrap();
+    }
+    assert_eq!(store.last_change().await.unwrap(), 0);
+    let edit = ObservationEdit {
+        category: "vegetation".into(),
+        severity: 3,
+        description: Some("Buskar skymmer sikten".into()),
+    };
+    let edited = store
+        .edit_observation(finding(2, walk).id, edit.clone())
+        .await
+        .unwrap();
+    let expected = Observation {
+        category: edit.category,
+        severity: 3,
+        description: edit.description,
+        ..finding(2, walk)
+    };
+    assert_eq!(edited, expected);
+    assert_eq!(
+        store.get(expected.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    let after_edit = store.last_change().await.unwrap();
+    assert!(after_edit > 0);
+
+    // Removing the newest: its number is not given to the next insert, so
+    // a reader whose cursor passed it still sees what comes after.
+    let newest = finding(3, walk).id;
+    let cursor = store
+        .index_entries_since(0, 100)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .seq;
+    store.remove_observation(newest).await.unwrap();
+    assert!(store.last_change().await.unwrap() > after_edit);
+    assert_eq!(store.get(newest).await.unwrap(), None);
+    assert!(matches!(
+        store.remove_observation(newest).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.count().await.unwrap(), 2);
+    store.insert(observation(4)).await.unwrap();
+    let next = store.index_entries_since(cursor, 100).await.unwrap();
+    assert_eq!(
+        next.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [observation(4).id]
+    );
+    let all = store.index_entries_since(0, 100).await.unwrap();
+    assert_eq!(all.len(), 3, "the removed one is not read back");
+    let exported = store.observations_since(0, 100).await.unwrap();
+    assert!(exported.iter().all(|(_, o)| o.id != newest));
+    // The same id may be submitted again, as a new observation.
+    assert!(matches!(
+        store.insert(finding(3, walk)).await.unwrap(),
+        Inserted::Created { .. }
+    ));
+    assert!(matches!(
+        store
+            .edit_observation(
+                Uuid::from_u128(777),
+                ObservationEdit {
+                    category: "x".into(),
+                    severity: 1,
+                    description: None,
+                }
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 /// Runs every case against every store: `contract_tests!(store => fixture, ...; [cases])`.
 macro_rules! contract_tests {
     ($($store:ident => $fixture:expr),+ ; $cases:tt) => {
@@ -776,6 +856,7 @@ contract_tests!(
         streamed_ids_in_any_order_keep_the_first,
         get_many_keeps_the_order_asked,
         findings_are_followed_up,
+        observations_are_edited_and_removed_for_good,
         walks_are_created_joined_and_closed,
         areas_are_stored_and_replaced,
         credentials_are_found_by_hash_and_name,

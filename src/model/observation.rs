@@ -156,6 +156,10 @@ pub struct Observation {
     pub walk_id: Option<Uuid>,
     /// Follow-up state, for walk findings.
     pub finding: Option<FindingState>,
+    /// Who submitted it, for a walk participant's finding: the token's
+    /// actor, so that the participant may change it while the walk is open.
+    /// Never shown.
+    pub submitted_by: Option<String>,
 }
 
 impl Observation {
@@ -447,6 +451,7 @@ impl NewObservation {
                 None
             },
             finding,
+            submitted_by: None,
         })
     }
 }

@@ -185,6 +185,14 @@ pub struct FindingUpdate {
     pub at: OffsetDateTime,
 }
 
+/// What a walk participant may change of a finding they submitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservationEdit {
+    pub category: String,
+    pub severity: u8,
+    pub description: Option<String>,
+}
+
 /// Durable storage for everything Trygg keeps.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -239,6 +247,19 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         update: FindingUpdate,
     ) -> Result<Observation, StoreError>;
+    /// Changes what a participant may change of a stored observation, and
+    /// notes the change for whoever indexes the store ([`Store::last_change`]).
+    async fn edit_observation(
+        &self,
+        id: Uuid,
+        edit: ObservationEdit,
+    ) -> Result<Observation, StoreError>;
+    /// Removes a stored observation for good, and notes the removal. Its
+    /// sequence number is never given to another.
+    async fn remove_observation(&self, id: Uuid) -> Result<(), StoreError>;
+    /// The number of the last edit or removal, 0 before any: an index of
+    /// the store is out of date when this has grown since it was built.
+    async fn last_change(&self) -> Result<i64, StoreError>;
 
     // Walks.
 

@@ -40,10 +40,10 @@ pub(super) async fn write_rows(
         .query(
             "INSERT INTO observations (id, kind, lon, lat, accuracy_m, cell, observed_at_ns, \
              received_at_ns, category, severity, description, organisation, walk_id, status, \
-             status_at_ns, status_by, assignee) \
+             status_at_ns, status_by, assignee, submitted_by) \
              SELECT id, kind, lon, lat, accuracy_m, cell, observed_at_ns, received_at_ns, \
              category, severity, description, organisation, walk_id, status, status_at_ns, \
-             status_by, assignee \
+             status_by, assignee, submitted_by \
              FROM (SELECT DISTINCT ON (id) * FROM incoming ORDER BY id, pos) AS firsts \
              ORDER BY pos \
              ON CONFLICT (id) DO NOTHING RETURNING id, seq",
@@ -105,7 +105,7 @@ async fn copy_incoming(
         .copy_in(
             "COPY incoming (pos, id, kind, lon, lat, accuracy_m, cell, observed_at_ns, \
              received_at_ns, category, severity, description, organisation, walk_id, status, \
-             status_at_ns, status_by, assignee) FROM STDIN (FORMAT binary)",
+             status_at_ns, status_by, assignee, submitted_by) FROM STDIN (FORMAT binary)",
         )
         .await?;
     let types = [
@@ -127,6 +127,7 @@ async fn copy_incoming(
         Type::INT8,
         Type::TEXT,
         Type::TEXT,
+        Type::TEXT,
     ];
     let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
     let mut all: Vec<Observation> = Vec::new();
@@ -141,7 +142,7 @@ async fn copy_incoming(
             let pos = i32::try_from(all.len())
                 .map_err(|_| Failure::Corrupt("more than 2^31 records in one write".into()))?;
             let f = o.finding.as_ref();
-            let row: [&(dyn ToSql + Sync); 18] = [
+            let row: [&(dyn ToSql + Sync); 19] = [
                 &pos,
                 &o.id,
                 &o.kind.as_str(),
@@ -160,6 +161,7 @@ async fn copy_incoming(
                 &f.map(|f| nanos(f.changed_at)),
                 &f.and_then(|f| f.changed_by.as_deref()),
                 &f.and_then(|f| f.assignee.as_deref()),
+                &o.submitted_by,
             ];
             writer.as_mut().write(&row).await?;
             all.push(o);

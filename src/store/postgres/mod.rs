@@ -39,8 +39,9 @@ use uuid::Uuid;
 
 use super::error::Failure;
 use super::{
-    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Op, Record, Store, StoreError,
-    StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, from_nanos, nanos, period_from_text,
+    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, ObservationEdit, Op, Record,
+    Store, StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, from_nanos, nanos,
+    period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::{Area, Observation, Walk};
@@ -376,6 +377,73 @@ impl Store for PgStore {
                 .pop()
                 .map(|(_, o)| o)
                 .ok_or_else(|| StoreError::NotFound(Record::WalkFinding(id)).into())
+        })
+        .await
+    }
+
+    async fn edit_observation(
+        &self,
+        id: Uuid,
+        edit: ObservationEdit,
+    ) -> Result<Observation, StoreError> {
+        self.with_client(
+            Op::on("changing", Record::Observation(id)),
+            |mut c| async move {
+                let tx = c.transaction().await?;
+                lock_for_change(&tx).await?;
+                let changed = tx
+                    .execute(
+                        "UPDATE observations SET category = $2, severity = $3, description = $4 \
+                     WHERE id = $1",
+                        &[
+                            &id,
+                            &edit.category,
+                            &i16::from(edit.severity),
+                            &edit.description,
+                        ],
+                    )
+                    .await?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound(Record::Observation(id)).into());
+                }
+                note_change(&tx, id, "edited").await?;
+                let edited = select_observations(&*tx, &[id]).await?.pop();
+                tx.commit().await?;
+                edited
+                    .map(|(_, o)| o)
+                    .ok_or_else(|| StoreError::NotFound(Record::Observation(id)).into())
+            },
+        )
+        .await
+    }
+
+    async fn remove_observation(&self, id: Uuid) -> Result<(), StoreError> {
+        self.with_client(
+            Op::on("removing", Record::Observation(id)),
+            |mut c| async move {
+                let tx = c.transaction().await?;
+                lock_for_change(&tx).await?;
+                if tx
+                    .execute("DELETE FROM observations WHERE id = $1", &[&id])
+                    .await?
+                    == 0
+                {
+                    return Err(StoreError::NotFound(Record::Observation(id)).into());
+                }
+                note_change(&tx, id, "removed").await?;
+                Ok(tx.commit().await?)
+            },
+        )
+        .await
+    }
+
+    async fn last_change(&self) -> Result<i64, StoreError> {
+        self.with_client(Op::new("reading the last change"), |c| async move {
+            Ok(
+                c.query_one("SELECT coalesce(max(seq), 0) FROM observation_changes", &[])
+                    .await?
+                    .try_get(0)?,
+            )
         })
         .await
     }
@@ -846,4 +914,30 @@ impl Store for PgStore {
         })
         .await
     }
+}
+
+/// Takes the write lock for an edit or removal: changes are then numbered
+/// in the order they commit, so that an instance that has seen the last
+/// number has seen every change before it.
+async fn lock_for_change(tx: &tokio_postgres::Transaction<'_>) -> Result<(), Failure> {
+    tx.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock({})",
+        bulk::WRITE_LOCK
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Notes an edit or removal of observation `id` for every instance.
+async fn note_change(
+    tx: &tokio_postgres::Transaction<'_>,
+    id: Uuid,
+    change: &str,
+) -> Result<(), Failure> {
+    tx.execute(
+        "INSERT INTO observation_changes (id, change, at_ns) VALUES ($1, $2, $3)",
+        &[&id, &change, &nanos(OffsetDateTime::now_utc())],
+    )
+    .await?;
+    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::model::{Area, AreaType, FindingState, FindingStatus, Kind, Observatio
 
 pub(super) const OBSERVATION_COLUMNS: &str = "seq, id, kind, lon, lat, accuracy_m, observed_at_ns, \
      received_at_ns, category, severity, description, organisation, walk_id, status, \
-     status_at_ns, status_by, assignee";
+     status_at_ns, status_by, assignee, submitted_by";
 
 pub(super) fn corrupt(what: &str, value: &str) -> Failure {
     Failure::Corrupt(format!("unknown {what} {value:?}"))
@@ -51,6 +51,7 @@ pub(super) fn observation_row(row: &Row) -> Result<(i64, Observation), Failure> 
             organisation: row.try_get(11)?,
             walk_id: row.try_get(12)?,
             finding,
+            submitted_by: row.try_get(17)?,
         },
     ))
 }

@@ -125,7 +125,8 @@ async fn connect_writer(config: &Config) -> Result<Client, StoreError> {
                 pos int4, id uuid, kind text, lon float8, lat float8, accuracy_m float8,
                 cell int8, observed_at_ns int8, received_at_ns int8, category text,
                 severity int2, description text, organisation text, walk_id uuid,
-                status text, status_at_ns int8, status_by text, assignee text
+                status text, status_at_ns int8, status_by text, assignee text,
+                submitted_by text
             ) ON COMMIT DELETE ROWS",
         )
         .await

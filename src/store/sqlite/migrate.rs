@@ -95,6 +95,7 @@ fn v2_observation_row(row: &Row<'_>) -> rusqlite::Result<(i64, Observation)> {
             organisation: row.get(11)?,
             walk_id: opt_uuid_col(row, 12)?,
             finding,
+            submitted_by: None,
         },
     ))
 }

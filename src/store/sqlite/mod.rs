@@ -34,14 +34,16 @@ use uuid::Uuid;
 
 use super::error::Failure;
 use super::{
-    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, Op, Record, Store, StoreError,
-    StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, action_from_json, action_json,
-    from_nanos, nanos, period_from_text,
+    AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, ObservationEdit, Op, Record,
+    Store, StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, action_from_json,
+    action_json, from_nanos, nanos, period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::{Area, FindingState, Kind, Observation, Walk};
 use bulk::BulkInsert;
-use observations::{SELECT_BY_ID, get_observation, insert_observation, row_at, rows_since, seq_of};
+use observations::{
+    SELECT_BY_ID, get_observation, insert_observation, note_change, row_at, rows_since, seq_of,
+};
 use rows::{
     StoredAnalysisRow, WALK_COLUMNS, already_exists, analysis_row, area_row, blob, token_row,
     user_row, uuid_col, walk_row,
@@ -312,7 +314,7 @@ impl Store for SqliteStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         self.read(Op::new("counting observations"), |c| {
-            let n: i64 = c.query_row("SELECT count(*) FROM observations", [], |r| r.get(0))?;
+            let n: i64 = c.query_row("SELECT count(*) FROM observation_ids", [], |r| r.get(0))?;
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
@@ -369,6 +371,51 @@ impl Store for SqliteStore {
             c.prepare_cached("UPDATE observations SET record = ?2 WHERE seq = ?1")?
                 .execute(params![seq, record::encode(&obs, cell, Vec::new())?])?;
             Ok(obs)
+        })
+        .await
+    }
+
+    async fn edit_observation(
+        &self,
+        id: Uuid,
+        edit: ObservationEdit,
+    ) -> Result<Observation, StoreError> {
+        self.write(Op::on("changing", Record::Observation(id)), move |c| {
+            let seq = seq_of(c, id)?.ok_or(StoreError::NotFound(Record::Observation(id)))?;
+            let mut obs = row_at(c, seq)?;
+            obs.category = edit.category;
+            obs.severity = edit.severity;
+            obs.description = edit.description;
+            let cell = base_cell(obs.lon, obs.lat).map_or(0, u64::from);
+            c.prepare_cached("UPDATE observations SET record = ?2 WHERE seq = ?1")?
+                .execute(params![seq, record::encode(&obs, cell, Vec::new())?])?;
+            note_change(c, id, "edited")?;
+            Ok(obs)
+        })
+        .await
+    }
+
+    async fn remove_observation(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(Op::on("removing", Record::Observation(id)), move |c| {
+            let seq = seq_of(c, id)?.ok_or(StoreError::NotFound(Record::Observation(id)))?;
+            // The row stays, emptied, so that its number is never taken
+            // again: sequence numbers are the catch-up cursor.
+            c.prepare_cached("UPDATE observations SET record = x'' WHERE seq = ?1")?
+                .execute([seq])?;
+            c.prepare_cached("DELETE FROM observation_ids WHERE id = ?1")?
+                .execute([id.as_bytes()])?;
+            note_change(c, id, "removed")
+        })
+        .await
+    }
+
+    async fn last_change(&self) -> Result<i64, StoreError> {
+        self.read(Op::new("reading the last change"), |c| {
+            Ok(c.query_row(
+                "SELECT coalesce(max(seq), 0) FROM observation_changes",
+                [],
+                |r| r.get(0),
+            )?)
         })
         .await
     }

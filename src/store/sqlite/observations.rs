@@ -74,8 +74,19 @@ pub(super) fn row_at(c: &Connection, seq: i64) -> Result<Observation, Failure> {
     record::decode(uuid_col(row, 0)?, blob(row, 1)?)
 }
 
+/// Notes an edit or removal of observation `id` for index holders.
+pub(super) fn note_change(c: &Connection, id: Uuid, change: &str) -> Result<(), Failure> {
+    c.prepare_cached("INSERT INTO observation_changes (id, change, at_ns) VALUES (?1, ?2, ?3)")?
+        .execute(params![
+            id.as_bytes(),
+            change,
+            crate::store::nanos(time::OffsetDateTime::now_utc())
+        ])?;
+    Ok(())
+}
+
 /// Decodes the rows after sequence number `after_seq`, at most `limit`, in
-/// commit order.
+/// commit order; removed ones (emptied) are passed over.
 pub(super) fn rows_since<T>(
     c: &Connection,
     after_seq: i64,
@@ -83,7 +94,8 @@ pub(super) fn rows_since<T>(
     decode: impl Fn(i64, Uuid, &[u8]) -> Result<T, Failure>,
 ) -> Result<Vec<T>, Failure> {
     let mut stmt = c.prepare_cached(
-        "SELECT seq, id, record FROM observations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        "SELECT seq, id, record FROM observations WHERE seq > ?1 AND length(record) > 0 \
+         ORDER BY seq LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![after_seq, i64::try_from(limit).unwrap_or(i64::MAX)])?;
     let mut out = Vec::new();
