@@ -531,7 +531,7 @@ impl ObservationIndex {
     }
 
     /// A cell's outline in Web Mercator world coordinates (see
-    /// [`crate::tiles::world`]), kept after first use for cells with data.
+    /// [`crate::mercator::world`]), kept after first use for cells with data.
     pub fn cell_ring(&self, cell: CellIndex) -> std::borrow::Cow<'_, [(f64, f64)]> {
         self.runs.ring(cell)
     }
