@@ -6,11 +6,13 @@ pub mod cache;
 mod clip;
 mod encode;
 pub mod layers;
+mod stamps;
 mod writer;
 
 pub use crate::mercator::{TileError, TileId, world};
 pub use clip::clip_ring;
 pub use encode::{LayerFeature, Shape, Value, encode_layer};
+pub use stamps::STAMPED_ZOOM;
 pub use writer::{BUFFER, EXTENT, LayerWriter, Prop};
 
 use h3o::Resolution;
