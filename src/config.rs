@@ -229,6 +229,13 @@ pub struct Settings {
     pub bench_ceiling: bool,
 }
 
+impl Settings {
+    /// Memory for encoded tiles, in bytes ([`Settings::tile_cache_mb`] MiB).
+    pub fn tile_cache_bytes(&self) -> usize {
+        self.tile_cache_mb.saturating_mul(1024 * 1024)
+    }
+}
+
 /// `./web` when run from a checkout, else the source tree's `web/`.
 fn default_web_dir() -> PathBuf {
     let local = PathBuf::from("web");

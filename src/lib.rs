@@ -16,7 +16,10 @@
 //!   use cases that take the caller, check the permission table and audit.
 //! - [`analysis`] — hot spots (Gi*), emerging hot spots, area analyses,
 //!   perception against incidents, the tiles' analysis overlay.
-//! - [`tiles`] — Web Mercator tiles, clipping, MVT encoding, the tile cache.
+//! - [`mercator`] — Web Mercator tile addresses and projection: a leaf that
+//!   the index and the tiles both use.
+//! - [`tiles`] — clipping, MVT encoding, the tile cache and which cached
+//!   tiles a change makes stale.
 //! - [`http`] — the axum router, the connection loop and its timeouts,
 //!   what expensive analyses may cost; the only code that knows HTTP.
 //! - [`export`] and [`report`] — observations and stored analyses out as
@@ -37,6 +40,7 @@ pub mod export;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod mercator;
 pub mod model;
 pub mod privacy;
 pub mod report;

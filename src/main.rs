@@ -310,7 +310,8 @@ async fn run_server(
         settings.region,
     )
     .await
-    .context("loading observations into the index")?;
+    .context("loading observations into the index")?
+    .with_tile_cache(settings.tile_cache_bytes());
     tracing::info!(
         observations = service.observation_count(),
         seconds = started.elapsed().as_secs_f64(),

@@ -61,7 +61,8 @@ static APP: LazyLock<App> = LazyLock::new(|| {
             .secret;
         let service = Service::open(store, settings.taxonomy.clone(), settings.region)
             .await
-            .unwrap();
+            .unwrap()
+            .with_tile_cache(settings.tile_cache_bytes());
         (router(AppState::new(Arc::new(service), settings)), analyst)
     });
     App {

@@ -87,8 +87,6 @@ pub struct Shared {
     region_cells: Arc<crate::analysis::RegionCellCache>,
     /// Hot-spot, trend and perception flags behind `?analysis=true` tiles.
     overlays: Arc<crate::analysis::overlay::OverlayCache>,
-    /// Encoded tiles, plain and gzip.
-    tile_cache: Arc<crate::tiles::cache::TileCache>,
     /// Slots and kept answers of the expensive analyses.
     budget: budget::Budget,
 }
@@ -96,9 +94,6 @@ pub struct Shared {
 impl AppState {
     pub fn new(service: Arc<Service>, settings: Settings) -> Self {
         let per_minute = NonZeroU32::new(settings.anonymous_per_minute).unwrap_or(NonZeroU32::MIN);
-        let tile_cache = Arc::new(crate::tiles::cache::TileCache::new(
-            settings.tile_cache_mb.saturating_mul(1024 * 1024),
-        ));
         AppState(Arc::new(Shared {
             service,
             anonymous_submissions: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
@@ -112,7 +107,6 @@ impl AppState {
             started: Instant::now(),
             region_cells: Arc::default(),
             overlays: Arc::default(),
-            tile_cache,
             budget: budget::Budget::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             ),

@@ -185,14 +185,12 @@ pub async fn tile(
         headers,
     };
     let mut missed = None;
-    if matches!(layer, Layer::Hexagons | Layer::Areas) && state.tile_cache.is_enabled() {
-        let (version, stamp) = {
-            let index = state.service.index();
-            (index.version(), index.tile_stamp(tile))
-        };
+    let cache = state.service.tile_cache();
+    if matches!(layer, Layer::Hexagons | Layer::Areas) && cache.is_enabled() {
+        let (version, stamp) = state.service.tile_versions(tile);
         let data_version = data_version(layer, &request.params, with_analysis, version, stamp, &[]);
         let key = request.key(data_version);
-        match state.tile_cache.get(key) {
+        match cache.get(key) {
             Some(hit) => return Ok(request.answer(&hit, "hit")),
             None => missed = Some((key, version)),
         }
@@ -298,13 +296,10 @@ async fn render_tile(
     let (key, version, cached) = if let Some((key, version)) = missed {
         (key, version, None)
     } else {
-        let (version, stamp) = {
-            let index = state.service.index();
-            (index.version(), index.tile_stamp(tile))
-        };
+        let (version, stamp) = state.service.tile_versions(tile);
         let data_version = data_version(layer, params, with_analysis, version, stamp, &walks);
         let key = request.key(data_version);
-        (key, version, state.tile_cache.get(key))
+        (key, version, state.service.tile_cache().get(key))
     };
     // Cache keys hold the raw parameters, so a hit was a valid request
     // before: the filter is parsed (and checked) only for a miss.
@@ -328,7 +323,8 @@ async fn render_tile(
     };
 
     // Keep the gzip form when it is asked for or will be cached for later.
-    let compress = request.headers.gzip_ok || state.tile_cache.is_enabled();
+    let cache = state.service.tile_cache();
+    let compress = request.headers.gzip_ok || cache.is_enabled();
     let job = TileJob {
         layer,
         tile,
@@ -340,7 +336,7 @@ async fn render_tile(
         staff: principal.is_staff(),
     };
     let bytes = render(&state, job).await?;
-    let cached = state.tile_cache.put(key, CachedTile::new(bytes, compress));
+    let cached = cache.put(key, CachedTile::new(bytes, compress));
     Ok(request.answer(&cached, "miss"))
 }
 
@@ -453,7 +449,8 @@ async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Probl
 }
 
 /// What the tile's content depends on: the tile's own stamp where the
-/// stamps describe it (see `index::tile_stamps`), else every change.
+/// stamps describe it (see [`crate::tiles::cache::TileCache::stamp`]), else
+/// every change.
 fn data_version(
     layer: Layer,
     params: &TileParams,

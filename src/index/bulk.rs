@@ -255,7 +255,6 @@ impl ObservationIndex {
             area.members.extend(members);
         }
         self.version += 1;
-        self.tile_stamps.touch_all(self.version);
         true
     }
 }

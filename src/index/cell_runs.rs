@@ -298,7 +298,7 @@ impl Level {
 pub fn world_ring(cell: CellIndex) -> Box<[(f64, f64)]> {
     cell.boundary()
         .iter()
-        .map(|ll| crate::tiles::world(ll.lng(), ll.lat()))
+        .map(|ll| crate::mercator::world(ll.lng(), ll.lat()))
         .collect()
 }
 

@@ -266,7 +266,7 @@ impl ObservationIndex {
 
     /// What [`Self::hexagon_counts_touching`] finds, in no particular order,
     /// each cell with its outline in Web Mercator world coordinates (see
-    /// [`crate::tiles::world`]): what a map tile draws.
+    /// [`crate::mercator::world`]): what a map tile draws.
     pub fn cells_touching(
         &self,
         res: Resolution,

@@ -21,10 +21,9 @@ mod hexagons;
 mod interner;
 mod point_tree;
 mod spatial;
-pub mod tile_stamps;
 
 pub use filter::{Filter, HourSet};
-pub use hexagons::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION};
+pub use hexagons::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION, touching_reach_m};
 pub use spatial::Nearby;
 
 use geo::{BoundingRect, Contains, MultiPolygon, Point, Rect};
@@ -328,8 +327,6 @@ pub struct ObservationIndex {
     max_seq: i64,
     /// Bumped by every change, for cache validation (`ETag`s).
     version: u64,
-    /// The version at which each map tile last changed.
-    tile_stamps: tile_stamps::TileStamps,
 }
 
 /// The cell runs and the R-tree over these columns, built side by side.
@@ -430,7 +427,6 @@ impl ObservationIndex {
         }
         let i = self.push_columns(entry);
         self.version += 1;
-        self.tile_stamps.touch(entry.lon, entry.lat, self.version);
         self.tree.insert([entry.lon, entry.lat], entry.cell, i);
         let columns = &self.columns;
         self.runs.insert(
@@ -461,7 +457,6 @@ impl ObservationIndex {
         }
         self.rebuild_search_structures();
         self.version += 1;
-        self.tile_stamps.touch_all(self.version);
         let new = first_new..self.columns.ids.len();
         let added = new.len();
         let members = new_members(
@@ -475,9 +470,9 @@ impl ObservationIndex {
         added
     }
 
-    /// Whether a batch of `n` is better added by rebuilding the search
-    /// structures than by inserting one by one.
-    fn takes_in_bulk(&self, n: usize) -> bool {
+    /// Whether [`Self::insert_many`] takes a batch of `n` by rebuilding the
+    /// search structures rather than inserting one by one.
+    pub fn takes_in_bulk(&self, n: usize) -> bool {
         n >= 10_000 && n >= self.len() / 4
     }
 
@@ -511,10 +506,16 @@ impl ObservationIndex {
         (self.runs, self.tree) = build_search_structures(&self.columns);
     }
 
-    /// The version at which a map tile's data last changed (`None` for
-    /// tiles deeper than [`tile_stamps::STAMPED_ZOOM`]).
-    pub fn tile_stamp(&self, tile: crate::tiles::TileId) -> Option<u64> {
-        self.tile_stamps.stamp(tile)
+    /// The positions (longitude, latitude) of the records from `first` on,
+    /// in the order they were inserted: what a change from length `first`
+    /// added.
+    pub fn positions_from(&self, first: usize) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.columns
+            .points
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| (p[0], p[1]))
     }
 
     /// The H3 cell at `res` (5–12) holding a record's point.
@@ -531,7 +532,7 @@ impl ObservationIndex {
     }
 
     /// A cell's outline in Web Mercator world coordinates (see
-    /// [`crate::tiles::world`]), kept after first use for cells with data.
+    /// [`crate::mercator::world`]), kept after first use for cells with data.
     pub fn cell_ring(&self, cell: CellIndex) -> std::borrow::Cow<'_, [(f64, f64)]> {
         self.runs.ring(cell)
     }
@@ -572,7 +573,6 @@ impl ObservationIndex {
     /// Replaces the set of areas and computes their members.
     pub fn set_areas(&mut self, areas: &[Area]) {
         self.version += 1;
-        self.tile_stamps.touch_all(self.version);
         self.areas = areas
             .iter()
             .map(|a| {

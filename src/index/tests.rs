@@ -618,3 +618,19 @@ proptest! {
         counts_agree_with_to_cell(&points_near_edges(lon, lat));
     }
 }
+
+#[test]
+fn positions_from_a_length_are_what_was_added_since() {
+    let t = datetime!(2026-01-10 12:00 UTC);
+    let mut idx = ObservationIndex::from_entries([entry(1, Kind::Insecurity, 17.6, 59.1, t, "a")]);
+    let first = idx.len();
+    let added = [
+        entry(2, Kind::Insecurity, 17.61, 59.11, t, "a"),
+        entry(1, Kind::Insecurity, 17.6, 59.1, t, "a"),
+        entry(3, Kind::WalkFinding, 17.62, 59.12, t, "b"),
+    ];
+    assert_eq!(idx.insert_many(&added), 2);
+    let positions: Vec<_> = idx.positions_from(first).collect();
+    assert_eq!(positions, [(17.61, 59.11), (17.62, 59.12)]);
+    assert_eq!(idx.positions_from(idx.len() + 1).count(), 0);
+}

@@ -29,6 +29,8 @@ use crate::index::{BatchColumns, CellCache, IndexEntry, ObservationIndex, Prepar
 use crate::model::{Observation, observation::ValidationContext};
 use crate::model::{Region, Taxonomy};
 use crate::store::{BatchOutcome, BatchPolicy, Inserted, Store, StoreError, StreamOutcome};
+use crate::tiles::TileId;
+use crate::tiles::cache::TileCache;
 
 /// Most walk findings one area analysis reads back from the store.
 const MAX_ANALYSED_FINDINGS: usize = 50_000;
@@ -48,6 +50,8 @@ pub struct Service {
     /// Held while an analysis is compared with the stored ones and stored,
     /// so that two requests at once store one.
     storing_analysis: tokio::sync::Mutex<()>,
+    /// Encoded tiles; told of every change to the index, under its lock.
+    tiles: TileCache,
     pub taxonomy: Taxonomy,
     pub region: Region,
 }
@@ -62,7 +66,8 @@ pub enum StoredOutcome {
 }
 
 impl Service {
-    /// Loads every stored observation and area into a fresh index.
+    /// Loads every stored observation and area into a fresh index. Tiles
+    /// are not cached until [`Service::with_tile_cache`] gives them memory.
     pub async fn open(
         store: Arc<dyn Store>,
         taxonomy: Taxonomy,
@@ -83,9 +88,34 @@ impl Service {
             caught_up_to: Mutex::new(after),
             imports_in_flight: AtomicUsize::new(0),
             storing_analysis: tokio::sync::Mutex::new(()),
+            tiles: TileCache::new(0),
             taxonomy,
             region,
         })
+    }
+
+    /// Caches encoded tiles in up to `max_bytes` (0: none).
+    #[must_use]
+    pub fn with_tile_cache(mut self, max_bytes: usize) -> Self {
+        self.tiles = TileCache::new(max_bytes);
+        self
+    }
+
+    /// The cache of encoded tiles.
+    pub fn tile_cache(&self) -> &TileCache {
+        &self.tiles
+    }
+
+    /// What a tile's cache key is made from, read together: the index's
+    /// version and the tile's stamp (`None` past [`crate::tiles::STAMPED_ZOOM`]).
+    ///
+    /// Read under the index's read lock, before the tile is made from the
+    /// index: writers raise stamps under the write lock after the change
+    /// (see [`Service::change_index`]), so the data a tile is made from is
+    /// at least as new as the stamp it is cached under.
+    pub fn tile_versions(&self, tile: TileId) -> (u64, Option<u64>) {
+        let index = self.index();
+        (index.version(), self.tiles.stamp(tile))
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -110,15 +140,52 @@ impl Service {
         )
     }
 
+    /// Changes the index, then tells the tile cache which tiles that made
+    /// stale: the points of the records `change` added, or everywhere when
+    /// the index was rebuilt or its areas replaced.
+    ///
+    /// The stamps are raised after the change and before the write lock is
+    /// let go. A tile request reads its stamp under the read lock before it
+    /// reads the data ([`Service::tile_versions`]), so a tile made from data
+    /// older than a stamp is never cached under that stamp, and stamps rise
+    /// in the order of the index's versions.
+    fn change_index<R>(
+        &self,
+        change: impl FnOnce(&mut ObservationIndex) -> (R, Option<Changed>),
+    ) -> R {
+        let mut index = self.index.write().expect("index lock poisoned");
+        let first = index.len();
+        let (out, changed) = change(&mut index);
+        match changed {
+            None => {}
+            Some(Changed::Added) => self
+                .tiles
+                .changed(index.positions_from(first), index.version()),
+            Some(Changed::Everywhere) => self.tiles.changed_everywhere(index.version()),
+        }
+        out
+    }
+
+    /// Inserts entries into the index (see [`Service::change_index`]);
+    /// returns how many were new.
+    fn insert_entries(&self, entries: &[IndexEntry]) -> usize {
+        self.change_index(|index| {
+            let in_bulk = index.takes_in_bulk(entries.len());
+            let added = index.insert_many(entries);
+            let changed = if in_bulk {
+                Changed::Everywhere
+            } else {
+                Changed::Added
+            };
+            (added, (added > 0).then_some(changed))
+        })
+    }
+
     /// Stores one observation durably and indexes it.
     pub async fn submit(&self, observation: Observation) -> Result<Inserted, StoreError> {
         let inserted = self.store.insert(observation).await?;
         if let Inserted::Created { seq, observation } = &inserted {
-            let entry = IndexEntry::from_observation(*seq, observation);
-            self.index
-                .write()
-                .expect("index lock poisoned")
-                .insert(&entry);
+            self.insert_entries(&[IndexEntry::from_observation(*seq, observation)]);
             self.advance_cursor(*seq, *seq);
         }
         Ok(inserted)
@@ -133,8 +200,7 @@ impl Service {
         let _in_flight = ImportInFlight::new(self);
         let outcome = self.store.insert_batch(observations, policy).await?;
         if !outcome.created.is_empty() {
-            let mut idx = self.index.write().expect("index lock poisoned");
-            idx.insert_many(&outcome.created);
+            self.insert_entries(&outcome.created);
         }
         if let Some((first, last)) = outcome.seqs() {
             self.advance_cursor(first, last);
@@ -154,13 +220,14 @@ impl Service {
             return Ok(());
         };
         let taken = prepared.is_some_and(|p| {
-            let mut idx = self.index.write().expect("index lock poisoned");
-            idx.take_prepared(p, outcome.stored, last)
+            self.change_index(|index| {
+                let taken = index.take_prepared(p, outcome.stored, last);
+                (taken, taken.then_some(Changed::Everywhere))
+            })
         });
         if !taken {
             let (entries, _) = read_entries(self.store.as_ref(), first - 1, last).await?;
-            let mut idx = self.index.write().expect("index lock poisoned");
-            idx.insert_many(&entries);
+            self.insert_entries(&entries);
         }
         self.advance_cursor(first, last);
         Ok(())
@@ -194,10 +261,7 @@ impl Service {
             let Some(last) = page.last().map(|e| e.seq) else {
                 return Ok(added);
             };
-            {
-                let mut idx = self.index.write().expect("index lock poisoned");
-                added += idx.insert_many(&page);
-            }
+            added += self.insert_entries(&page);
             let mut cursor = self.caught_up_to.lock().expect("cursor lock");
             *cursor = (*cursor).max(last);
             if page.len() < LOAD_PAGE {
@@ -209,10 +273,7 @@ impl Service {
     /// Reloads area polygons into the index after a change.
     pub async fn reload_areas(&self) -> Result<(), StoreError> {
         let areas = self.store.list_areas().await?;
-        self.index
-            .write()
-            .expect("index lock poisoned")
-            .set_areas(&areas);
+        self.change_index(|index| (index.set_areas(&areas), Some(Changed::Everywhere)));
         Ok(())
     }
 
@@ -271,6 +332,13 @@ async fn read_entries(
         }
     }
     Ok((entries, after))
+}
+
+/// Which cached tiles a change of the index made stale.
+enum Changed {
+    /// Those around the records added.
+    Added,
+    Everywhere,
 }
 
 /// Counts a batch as in flight for as long as it lives.

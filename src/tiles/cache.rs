@@ -1,15 +1,21 @@
 //! A bounded cache of encoded tiles, holding each tile both plain and
 //! gzip-compressed so that a hit costs neither encoding nor compression.
 //!
-//! Keys carry the tile's data stamp (see `index::tile_stamps`): a new
-//! observation changes the key of exactly the tiles it touches, and the
-//! entries it leaves behind age out first-in, first-out within the byte budget.
+//! The cache owns its invalidation: whoever changes the data tells it where
+//! ([`TileCache::changed`], [`TileCache::changed_everywhere`]), and keys
+//! carry the tile's data stamp ([`TileCache::stamp`], see `tiles::stamps`):
+//! a new observation changes the key of exactly the tiles it touches, and
+//! the entries it leaves behind age out first-in, first-out within the
+//! byte budget.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
+
+use super::TileId;
+use super::stamps::TileStamps;
 
 /// What identifies a tile's content: the data version it was made from and
 /// a hash of the request (tile, layer, filters, what the caller may see).
@@ -93,6 +99,8 @@ struct Inner {
 pub struct TileCache {
     inner: Mutex<Inner>,
     max_bytes: usize,
+    /// The data version at which each tile last changed.
+    stamps: RwLock<TileStamps>,
 }
 
 impl TileCache {
@@ -100,7 +108,43 @@ impl TileCache {
         TileCache {
             inner: Mutex::default(),
             max_bytes,
+            stamps: RwLock::default(),
         }
+    }
+
+    /// Records that observations at these points (longitude, latitude,
+    /// WGS 84) changed at data `version`: the tiles around them get new keys.
+    ///
+    /// Call it after the data holds the change, never before: a tile made
+    /// from older data must not be cached under the new stamp.
+    pub fn changed(&self, points: impl IntoIterator<Item = (f64, f64)>, version: u64) {
+        // A cache that keeps nothing needs no stamps.
+        if self.is_enabled() {
+            let mut stamps = self.stamps.write().unwrap_or_else(PoisonError::into_inner);
+            for (lon, lat) in points {
+                stamps.touch(lon, lat, version);
+            }
+        }
+    }
+
+    /// Records that anything may have changed at data `version` (a batch
+    /// taken in bulk, new areas): every tile gets a new key.
+    pub fn changed_everywhere(&self, version: u64) {
+        if self.is_enabled() {
+            self.stamps
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .touch_all(version);
+        }
+    }
+
+    /// The data version at which `tile` last changed, for its key; `None`
+    /// past [`super::STAMPED_ZOOM`], where the caller keys by every change.
+    pub fn stamp(&self, tile: TileId) -> Option<u64> {
+        self.stamps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stamp(tile)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -186,5 +230,23 @@ mod tests {
         assert_eq!(out, b"tile bytes tile bytes tile bytes");
         let empty = CachedTile::new(None, true);
         assert!(empty.plain.is_none() && empty.gzip.is_none());
+    }
+
+    #[test]
+    fn a_change_re_keys_the_tiles_around_it() {
+        let cache = TileCache::new(1 << 20);
+        let (here, far) = (
+            TileId::containing(17.6267, 59.1917, 14),
+            TileId::containing(17.40, 59.05, 14),
+        );
+        assert_eq!(cache.stamp(here), Some(0));
+        cache.changed([(17.6267, 59.1917)], 5);
+        assert_eq!((cache.stamp(here), cache.stamp(far)), (Some(5), Some(0)));
+        cache.changed_everywhere(6);
+        assert_eq!((cache.stamp(here), cache.stamp(far)), (Some(6), Some(6)));
+        // A cache that keeps nothing keeps no stamps either.
+        let off = TileCache::new(0);
+        off.changed([(17.6267, 59.1917)], 5);
+        assert_eq!(off.stamp(here), Some(0));
     }
 }

@@ -5,8 +5,8 @@
 //! degenerate rings.
 
 use super::TileId;
-use super::math::world;
 use super::writer::{LayerWriter, Prop};
+use crate::mercator::world;
 
 /// A value of a feature property.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,6 +11,17 @@ use crate::privacy::Disclosure;
 /// Most points in one `observations` tile.
 const MAX_POINTS: usize = 20_000;
 
+/// The tile's bounds as a WGS 84 region, what the index selects by.
+fn region(tile: TileId) -> crate::model::Region {
+    let [west, south, east, north] = tile.bounds();
+    crate::model::Region {
+        west,
+        south,
+        east,
+        north,
+    }
+}
+
 /// The hexagon tile: cells whose hexagon touches the tile, with their
 /// whole counts as the caller may see them (`None`: nothing to show).
 pub fn hexagon_tile(
@@ -23,7 +34,7 @@ pub fn hexagon_tile(
 ) -> Option<Vec<u8>> {
     let mut layer = LayerWriter::new(tile, "hexagons");
     let mut props: Vec<(&'static str, Prop<'_>)> = Vec::with_capacity(8);
-    for (c, ring) in index.cells_touching(res, filter, tile.region()) {
+    for (c, ring) in index.cells_touching(res, filter, region(tile)) {
         let Some(shown) = disclosure.cell(c.keyed(), c.keyed_kinds()) else {
             continue;
         };
@@ -85,7 +96,7 @@ pub fn areas(index: &ObservationIndex) -> Vec<LayerFeature> {
 }
 
 pub fn points(index: &ObservationIndex, tile: TileId, mut filter: Filter) -> Vec<LayerFeature> {
-    filter.bbox = Some(tile.region());
+    filter.bbox = Some(region(tile));
     index
         .points(&filter, MAX_POINTS)
         .into_iter()
@@ -126,7 +137,7 @@ pub fn walks(
         let findings = Filter {
             kinds: vec![Kind::WalkFinding],
             walk_id: Some(walk.id),
-            bbox: Some(tile.region()),
+            bbox: Some(region(tile)),
             ..filter.clone()
         };
         features.extend(

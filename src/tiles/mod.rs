@@ -1,17 +1,18 @@
-//! Map tiles: Web Mercator tile math, polygon clipping and Mapbox Vector
-//! Tile 2.1 encoding. Bytes out; this module never sees HTTP.
+//! Map tiles: polygon clipping, Mapbox Vector Tile 2.1 encoding, and the
+//! cache of encoded tiles with its invalidation. Bytes out; this module
+//! never sees HTTP. The tile math is [`crate::mercator`]'s, re-exported.
 
 pub mod cache;
 mod clip;
 mod encode;
 pub mod layers;
-mod math;
+mod stamps;
 mod writer;
 
+pub use crate::mercator::{TileError, TileId, world};
 pub use clip::clip_ring;
 pub use encode::{LayerFeature, Shape, Value, encode_layer};
-pub use math::world;
-pub use math::{TileError, TileId};
+pub use stamps::STAMPED_ZOOM;
 pub use writer::{BUFFER, EXTENT, LayerWriter, Prop};
 
 use h3o::Resolution;

@@ -66,7 +66,8 @@ pub async fn spawn_app_with(args: ServerArgs) -> TestApp {
         settings.region,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .with_tile_cache(settings.tile_cache_bytes());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

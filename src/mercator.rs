@@ -1,5 +1,9 @@
-//! XYZ tiles in Web Mercator (EPSG:3857), y counted from the top (north).
+//! XYZ tiles in Web Mercator (EPSG:3857), y counted from the top (north):
+//! tile addresses, their bounds, and WGS 84 points projected into them.
 //! Formulas: <https://wiki.openstreetmap.org/wiki/Slippy_map_tilenames>.
+//!
+//! A leaf: it uses nothing else in the crate, so that the index can draw
+//! cells in world coordinates without depending on [`crate::tiles`].
 
 use std::f64::consts::PI;
 use std::fmt;
@@ -82,17 +86,6 @@ impl TileId {
             lon(f64::from(self.x) + 1.0),
             lat(f64::from(self.y)),
         ]
-    }
-
-    /// The tile's bounds as a WGS 84 region.
-    pub fn region(self) -> crate::model::Region {
-        let [west, south, east, north] = self.bounds();
-        crate::model::Region {
-            west,
-            south,
-            east,
-            north,
-        }
     }
 
     /// Position of a WGS 84 point in this tile's coordinates, `extent` units

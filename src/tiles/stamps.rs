@@ -2,23 +2,28 @@
 //! `ETag`s) change only where the data did.
 //!
 //! A hexagon tile at zoom z counts observations up to a reach beyond its
-//! edges (`index::hexagons::touching_reach_m` at the zoom's resolution); a
+//! edges ([`crate::index::touching_reach_m`] at the zoom's resolution); a
 //! new observation therefore stamps, at every zoom up to [`STAMPED_ZOOM`],
 //! the tiles within that reach of it. Big batches and
 //! area changes stamp everything at once instead.
+//!
+//! Stamps are the index's versions ([`crate::index::ObservationIndex::version`]):
+//! whoever changes the index stamps with the version it reached, after the
+//! change (see [`super::cache::TileCache::changed`]).
 
 use rustc_hash::FxHashMap;
 
-use crate::tiles::{TileId, resolution_for_zoom};
+use super::{TileId, resolution_for_zoom};
 
 /// Deepest zoom with stamps; deeper tiles use the index's version.
 pub const STAMPED_ZOOM: u8 = 16;
 
 /// How far, in metres, a hexagon tile at zoom `z` reaches beyond its edges.
 pub fn tile_margin_m(z: u8) -> f64 {
-    super::hexagons::touching_reach_m(resolution_for_zoom(z))
+    crate::index::touching_reach_m(resolution_for_zoom(z))
 }
 
+/// The version at which each tile up to [`STAMPED_ZOOM`] last changed.
 #[derive(Default)]
 pub struct TileStamps {
     stamps: FxHashMap<(u8, u32, u32), u64>,
