@@ -84,6 +84,22 @@ impl<P: Filtering + Send> FromRequestParts<AppState> for Filtered<P> {
     }
 }
 
+/// A request's query split as [`Filtered`] splits it, the filter
+/// parameters not yet parsed: for tiles, whose cached answers need none.
+pub struct Split<P> {
+    pub params: P,
+    pub query: FilterQuery,
+}
+
+impl<P: Filtering + Send, S: Send + Sync> FromRequestParts<S> for Split<P> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        let (params, query) = split_query::<P>(parts.uri.query().unwrap_or(""))?;
+        Ok(Split { params, query })
+    }
+}
+
 /// The endpoint's parameters and the filter parameters of a query string.
 fn split_query<P: Filtering>(q: &str) -> Result<(P, FilterQuery), Problem> {
     let bad = |e: serde_urlencoded::de::Error| Problem::invalid_query(e.to_string());

@@ -33,16 +33,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
-use super::extract::Query;
-use super::filters::FilterQuery;
 use super::filters::parse_resolution;
+use super::filters::{FilterQuery, Filtering, NO_BBOX, Split};
 use super::problem::Problem;
-use crate::analysis::overlay::Overlay;
 use crate::index::Filter;
 use crate::model::Principal;
 use crate::privacy::Disclosure;
 use crate::tiles::cache::{CachedTile, TileKey};
-use crate::tiles::{TileId, encode_layer, layers, resolution_for_zoom};
+use crate::tiles::{TileId, resolution_for_zoom};
 
 /// Media type of Mapbox Vector Tiles.
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
@@ -103,46 +101,22 @@ impl Layer {
 #[serde(deny_unknown_fields)]
 pub struct TileParams {
     res: Option<String>,
-    kind: Option<String>,
-    category: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    hours: Option<String>,
-    area: Option<String>,
     analysis: Option<String>,
+}
+
+impl Filtering for TileParams {
+    const FILTERS: &'static [&'static str] = NO_BBOX;
 }
 
 impl TileParams {
     fn analysis(&self) -> Result<bool, Problem> {
         super::filters::flag("analysis", self.analysis.as_deref())
     }
+}
 
-    /// What identifies the overlay these parameters ask for.
-    fn overlay_key(&self, res: h3o::Resolution, version: u64, d: Disclosure) -> String {
-        format!(
-            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{d:?}|{version}",
-            u8::from(res),
-            self.kind,
-            self.category,
-            self.from,
-            self.to,
-            self.hours,
-            self.area
-        )
-    }
-
-    fn filter(&self, state: &AppState) -> Result<Filter, Problem> {
-        FilterQuery {
-            kind: self.kind.clone(),
-            category: self.category.clone(),
-            from: self.from.clone(),
-            to: self.to.clone(),
-            hours: self.hours.clone(),
-            area: self.area.clone(),
-            bbox: None,
-        }
-        .to_filter(&state.service.taxonomy)
-    }
+/// What identifies the overlay `query` asks for.
+fn overlay_key(query: &FilterQuery, res: h3o::Resolution, version: u64, d: Disclosure) -> String {
+    format!("{}|{query:?}|{d:?}|{version}", u8::from(res))
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
@@ -154,7 +128,7 @@ pub async fn tile(
     State(state): State<AppState>,
     principal: Principal,
     path: RawPathParams,
-    Query(params): Query<TileParams>,
+    Split { params, query }: Split<TileParams>,
     headers: TileHeaders,
 ) -> Result<Response, Problem> {
     // The route names all four segments; read in place, not copied.
@@ -181,6 +155,7 @@ pub async fn tile(
         res,
         with_analysis,
         params,
+        query,
         principal,
         headers,
     };
@@ -225,6 +200,7 @@ struct TileRequest {
     res: h3o::Resolution,
     with_analysis: bool,
     params: TileParams,
+    query: FilterQuery,
     principal: Principal,
     headers: TileHeaders,
 }
@@ -233,7 +209,7 @@ impl TileRequest {
     fn key(&self, data_version: u64) -> TileKey {
         TileKey {
             data_version,
-            request: request_hash(&self.principal, self.tile, self.layer, &self.params),
+            request: request_hash(self, &self.params, &self.query),
         }
     }
 
@@ -284,6 +260,7 @@ async fn render_tile(
         res,
         with_analysis,
         ref params,
+        ref query,
         ref principal,
         ..
     } = request;
@@ -309,7 +286,7 @@ async fn render_tile(
             super::filters::as_seen(
                 principal,
                 state.settings.k_anonymity,
-                params.filter(&state)?,
+                query.to_filter(&state.service.taxonomy)?,
             )?
             .1,
         ),
@@ -331,7 +308,7 @@ async fn render_tile(
         res,
         filter,
         disclosure,
-        overlay: with_analysis.then(|| params.overlay_key(res, version, disclosure)),
+        overlay: with_analysis.then(|| overlay_key(query, res, version, disclosure)),
         walks,
         staff: principal.is_staff(),
     };
@@ -364,21 +341,14 @@ struct TileJob {
 /// well under a millisecond, less than a hand-off to the blocking pool
 /// would cost), anything else on the blocking pool.
 async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Problem> {
+    if job.layer == Layer::Hexagons
+        && job.overlay.is_none()
+        && let Some(tile) =
+            state
+                .service
+                .hexagon_tile_from_runs(job.tile, job.res, &job.filter, job.disclosure)
     {
-        let index = state.service.index();
-        if job.layer == Layer::Hexagons
-            && job.overlay.is_none()
-            && index.answers_from_runs(job.res, &job.filter)
-        {
-            return Ok(layers::hexagon_tile(
-                &index,
-                job.tile,
-                job.res,
-                &job.filter,
-                job.disclosure,
-                None,
-            ));
-        }
+        return Ok(tile);
     }
     // An overlay not yet made is an analysis of the whole region: its first
     // tile takes one of the few analysis slots while it is made, and the
@@ -410,39 +380,17 @@ async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Probl
         } = job;
         let overlay = overlay.filter(|_| layer == Layer::Hexagons).map(|key| {
             overlays.get_or_compute(key, || {
-                let r = service.region;
-                let region = geo::MultiPolygon::new(vec![
-                    geo::Rect::new((r.west, r.south), (r.east, r.north)).to_polygon(),
-                ]);
-                Overlay::compute(
-                    &service.index(),
-                    &region_cells,
-                    &region,
-                    res,
-                    &filter,
-                    &service.taxonomy.incident_codes(),
-                    time::OffsetDateTime::now_utc(),
-                    disclosure,
-                )
+                service.overlay(&region_cells, res, &filter, disclosure)
             })
         });
-        let index = service.index();
-        let features = match layer {
+        match layer {
             Layer::Hexagons => {
-                return layers::hexagon_tile(
-                    &index,
-                    tile,
-                    res,
-                    &filter,
-                    disclosure,
-                    overlay.as_deref(),
-                );
+                service.hexagon_tile(tile, res, &filter, disclosure, overlay.as_deref())
             }
-            Layer::Areas => layers::areas(&index),
-            Layer::Observations => layers::points(&index, tile, filter),
-            Layer::Walks => layers::walks(&index, tile, &filter, &walks),
-        };
-        encode_layer(tile, layer.name(), &features)
+            Layer::Areas => service.areas_tile(tile),
+            Layer::Observations => service.points_tile(tile, filter),
+            Layer::Walks => service.walks_tile(tile, &filter, &walks),
+        }
     })
     .await
     .map_err(|_| Problem::internal())
@@ -548,22 +496,12 @@ fn with_cache_headers(mut resp: Response, etag: &str, public: bool) -> Response 
 
 /// What a tile's `ETag` adds to the data version: the tile, the filters and
 /// what the caller is allowed to see.
-fn request_hash(principal: &Principal, tile: TileId, layer: Layer, p: &TileParams) -> u64 {
+fn request_hash(r: &TileRequest, p: &TileParams, query: &FilterQuery) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    (tile.z, tile.x, tile.y, layer.name()).hash(&mut h);
-    (
-        &p.res,
-        &p.kind,
-        &p.category,
-        &p.from,
-        &p.to,
-        &p.hours,
-        &p.area,
-        &p.analysis,
-    )
-        .hash(&mut h);
-    principal.reads_raw().hash(&mut h);
-    principal.walk_id.hash(&mut h);
+    (r.tile.z, r.tile.x, r.tile.y, r.layer.name()).hash(&mut h);
+    (&p.res, &p.analysis, query).hash(&mut h);
+    r.principal.reads_raw().hash(&mut h);
+    r.principal.walk_id.hash(&mut h);
     h.finish()
 }
 
@@ -573,7 +511,7 @@ pub async fn tilejson(
     State(state): State<AppState>,
     principal: Principal,
     Path(file): Path<String>,
-    Query(params): Query<TileParams>,
+    Split { query: filters, .. }: Split<TileParams>,
     super::peer::LinkBase(base): super::peer::LinkBase,
     uri: axum::http::Uri,
 ) -> Result<Response, Problem> {
@@ -582,7 +520,7 @@ pub async fn tilejson(
         .ok_or_else(|| Problem::not_found("TileJSON paths end in .json"))?;
     let layer = Layer::parse(name)?;
     layer.check_access(&principal)?;
-    params.filter(&state)?; // refuse bad filters here rather than in every tile
+    filters.to_filter(&state.service.taxonomy)?; // refuse bad filters here rather than in every tile
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let fields = match layer {
         Layer::Hexagons => json!({

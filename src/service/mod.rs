@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod export;
 mod observations;
 mod refused;
+mod tiles;
 mod walks;
 
 pub use action_plan::PlanScope;
@@ -118,7 +119,9 @@ impl Service {
         (index.version(), self.tiles.stamp(tile))
     }
 
-    pub fn store(&self) -> &dyn Store {
+    /// The store, for the service's own modules: callers go through use
+    /// cases, never to the store or the index.
+    fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
@@ -128,7 +131,7 @@ impl Service {
     }
 
     /// Read access to the index. Hold it briefly: writers wait.
-    pub fn index(&self) -> RwLockReadGuard<'_, ObservationIndex> {
+    fn index(&self) -> RwLockReadGuard<'_, ObservationIndex> {
         self.index.read().expect("index lock poisoned")
     }
 
