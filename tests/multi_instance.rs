@@ -1,12 +1,15 @@
 //! Several Trygg instances on one PostgreSQL database: an observation
 //! written through one appears in the others' indexes within a second, by
-//! `LISTEN/NOTIFY`, and nothing is missed while a listener reconnects.
+//! `LISTEN/NOTIFY`, and nothing is missed while a listener reconnects. A
+//! finding removed through one is gone from the others' just as soon.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::process::{StoreArg, create_token, demo_file, observation_count, start_server};
+use common::process::{
+    StoreArg, create_token, create_token_for, demo_file, observation_count, start_server,
+};
 use common::report;
 
 async fn submit(client: &reqwest::Client, base: &str, lon: f64) {
@@ -18,6 +21,20 @@ async fn submit(client: &reqwest::Client, base: &str, lon: f64) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
+}
+
+/// `POST`s `body` as JSON; the answer's JSON.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let mut req = client.post(url).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().json().await.unwrap()
 }
 
 /// How long until `base` shows `count` observations (panics after `limit`).
@@ -89,4 +106,38 @@ async fn writes_reach_the_other_instance_within_a_second() {
     submit(&client, &a, 17.71).await;
     // The listener waits a second before reconnecting, then catches up.
     seen_within(&client, &b, 2007, Duration::from_secs(5)).await;
+
+    // A participant removes their finding through A: B rebuilds its index.
+    let admin = create_token_for(&store, "admin");
+    let walk = post(
+        &client,
+        &format!("{a}/api/v1/walks"),
+        Some(&admin),
+        &serde_json::json!({
+            "name": "Hovsjö kväll", "date": "2026-11-20", "time_of_day": "night",
+            "route": {"type": "LineString", "coordinates": [[17.585, 59.179], [17.589, 59.181]]}
+        }),
+    )
+    .await;
+    let code = serde_json::json!({"code": walk["join_code"]});
+    let joined = post(&client, &format!("{a}/api/v1/walks/join"), None, &code).await;
+    let participant = joined["token"].as_str().unwrap();
+    let mut finding = report(17.5866, 59.1801);
+    finding["properties"]["kind"] = "walk_finding".into();
+    finding["properties"]["category"] = "lighting".into();
+    let url = format!("{a}/api/v1/observations");
+    let stored = post(&client, &url, Some(participant), &finding).await;
+    seen_within(&client, &b, 2008, Duration::from_secs(1)).await;
+    let removed = client
+        .delete(format!(
+            "{a}/api/v1/observations/{}",
+            stored["id"].as_str().unwrap()
+        ))
+        .bearer_auth(participant)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    let took = seen_within(&client, &b, 2007, Duration::from_secs(1)).await;
+    eprintln!("a removal through A, seen by B after {took:?}");
 }

@@ -227,6 +227,15 @@ fn other_walk(w: Who) -> Expect {
         Who::Anonymous | Who::Partner => Expect::Deny,
     }
 }
+/// Changing a finding someone else submitted: participants may change
+/// their own (`tests/findings.rs`), so another's is not found; nobody
+/// else may change any.
+fn finding_not_mine(w: Who) -> Expect {
+    match w {
+        Who::Participant => Expect::Hidden,
+        _ => Expect::Deny,
+    }
+}
 fn walk_readers(w: Who) -> Expect {
     match w {
         Who::Analyst | Who::Admin | Who::Participant => Expect::Allow,
@@ -261,6 +270,18 @@ fn cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> {
             case(raw(&w.finding_b), None, raw_not_mine),
             case(raw(&w.other_org_obs), None, raw_not_mine),
             case(raw(&w.insecurity), None, raw_not_mine),
+        ],
+        ("patch" | "delete", "/api/v1/observations/{id}") => vec![
+            case(
+                raw(&w.finding_b),
+                Some(json!({"severity": 1})),
+                finding_not_mine,
+            ),
+            case(
+                raw(&w.insecurity),
+                Some(json!({"severity": 1})),
+                finding_not_mine,
+            ),
         ],
         ("patch", "/api/v1/observations/{id}/status") => vec![case(
             raw(&w.finding_b),
@@ -324,10 +345,6 @@ fn cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> {
             Some(json!({"role": "analyst"})),
             admin_only,
         )],
-        ("get", "/metrics") => vec![case(template.into(), None, admin_only)],
-        ("get", "/api/v1/taxonomy" | "/health") => {
-            vec![case(template.into(), None, allow_all)]
-        }
         _ => return analysis_cases(w, method, template),
     })
 }
@@ -387,7 +404,10 @@ fn analysis_cases(w: &World, method: &str, template: &str) -> Option<Vec<Case>> 
             | "/api/v1/tokens/{id}"
             | "/api/v1/actions/{id}/indicators/{indicator}/values/{period}",
         ) => vec![],
-        ("get", "/api/v1/tokens") => vec![case(template.into(), None, admin_only)],
+        ("get", "/api/v1/tokens" | "/metrics") => vec![case(template.into(), None, admin_only)],
+        ("get", "/api/v1/taxonomy" | "/health") => {
+            vec![case(template.into(), None, allow_all)]
+        }
         _ => return None,
     })
 }

@@ -754,6 +754,7 @@ async fn observations_are_edited_and_removed_for_good(f: &dyn Fixture) {
         category: "vegetation".into(),
         severity: 3,
         description: Some("Buskar skymmer sikten".into()),
+        by: "token:ann".into(),
     };
     let edited = store
         .edit_observation(finding(2, walk).id, edit.clone())
@@ -783,13 +784,16 @@ async fn observations_are_edited_and_removed_for_good(f: &dyn Fixture) {
         .last()
         .unwrap()
         .seq;
-    store.remove_observation(newest).await.unwrap();
+    assert_eq!(store.removals_by("token:ann").await.unwrap(), 0);
+    store.remove_observation(newest, "token:ann").await.unwrap();
     assert!(store.last_change().await.unwrap() > after_edit);
     assert_eq!(store.get(newest).await.unwrap(), None);
     assert!(matches!(
-        store.remove_observation(newest).await,
+        store.remove_observation(newest, "token:ann").await,
         Err(StoreError::NotFound(_))
     ));
+    assert_eq!(store.removals_by("token:ann").await.unwrap(), 1);
+    assert_eq!(store.removals_by("token:bo").await.unwrap(), 0);
     assert_eq!(store.count().await.unwrap(), 2);
     store.insert(observation(4)).await.unwrap();
     let next = store.index_entries_since(cursor, 100).await.unwrap();
@@ -814,6 +818,7 @@ async fn observations_are_edited_and_removed_for_good(f: &dyn Fixture) {
                     category: "x".into(),
                     severity: 1,
                     description: None,
+                    by: "token:ann".into(),
                 }
             )
             .await,

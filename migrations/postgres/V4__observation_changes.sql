@@ -9,5 +9,7 @@ CREATE TABLE observation_changes (
     seq    bigserial PRIMARY KEY,
     id     uuid      NOT NULL,
     change text      NOT NULL CHECK (change IN ('edited', 'removed')),
+    by     text      NOT NULL,          -- who changed it (a token's actor)
     at_ns  bigint    NOT NULL
 );
+CREATE INDEX observation_changes_by ON observation_changes (by, change);

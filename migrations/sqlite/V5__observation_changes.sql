@@ -7,5 +7,7 @@ CREATE TABLE observation_changes (
     seq    INTEGER PRIMARY KEY AUTOINCREMENT,
     id     BLOB    NOT NULL,
     change TEXT    NOT NULL CHECK (change IN ('edited', 'removed')),
+    by     TEXT    NOT NULL,          -- who changed it (a token's actor)
     at_ns  INTEGER NOT NULL
 );
+CREATE INDEX observation_changes_by ON observation_changes (by, change);

@@ -10,6 +10,7 @@
 //! | `POST /api/v1/observations/import` | analyst, admin |
 //! | `GET /api/v1/observations`, `…/nearby`, `…/{id}` | analyst (all), participant (own walk), partner (own organisation); audited |
 //! | `PATCH /api/v1/observations/{id}/status` | analyst, admin |
+//! | `PATCH`, `DELETE /api/v1/observations/{id}` | the participant who submitted it, while the walk is open |
 //! | `GET /api/v1/hexagons` | everyone; exact for analysts, small counts withheld and the rest rounded to base k otherwise |
 //! | `GET/POST /api/v1/walks`, `POST …/join`, `POST …/{id}/close` | admin; join: anyone with the code |
 //! | `GET /api/v1/areas`, `PUT /api/v1/areas/{id}` | everyone; admin |
@@ -214,7 +215,12 @@ fn api_routes(state: &AppState) -> Router<AppState> {
             signed_in(post(observations::import)).layer(DefaultBodyLimit::disable()),
         )
         .route("/observations/nearby", get(observations::nearby))
-        .route("/observations/{id}", get(observations::get_one))
+        .route(
+            "/observations/{id}",
+            get(observations::get_one).merge(signed_in(
+                patch(observations::change).delete(observations::remove),
+            )),
+        )
         .route(
             "/observations/{id}/status",
             signed_in(patch(observations::set_status)),

@@ -21,7 +21,7 @@ use super::{AppState, client_ip};
 use crate::export::observation_feature;
 use crate::ingest::{Format, feature};
 use crate::model::permission::Act;
-use crate::model::{FindingStatus, Principal, Role};
+use crate::model::{FindingChange, FindingStatus, Observation, Principal, Role};
 use crate::service::{ImportError, Imported, MAX_LISTED_REJECTIONS, RecordPage};
 use crate::store::Inserted;
 
@@ -70,13 +70,15 @@ pub async fn create(
     let new = feature::from_feature(&feature).map_err(Problem::validation)?;
     match state.service.submit_for(&principal, new).await? {
         Inserted::Created { observation, .. } => {
-            let mut resp = geojson(StatusCode::CREATED, &observation_feature(&observation));
+            let mut resp = geojson(StatusCode::CREATED, &feature_for(&principal, &observation));
             if let Ok(loc) = format!("/api/v1/observations/{}", observation.id).parse() {
                 resp.headers_mut().insert(header::LOCATION, loc);
             }
             Ok(resp)
         }
-        Inserted::Duplicate(stored) => Ok(geojson(StatusCode::OK, &observation_feature(&stored))),
+        Inserted::Duplicate(stored) => {
+            Ok(geojson(StatusCode::OK, &feature_for(&principal, &stored)))
+        }
         Inserted::Conflict(stored) => Err(Problem::conflict(format!(
             "observation {} is already stored with different content; use a new id",
             stored.id
@@ -297,7 +299,7 @@ pub async fn list(
     }
     let body = json!({
         "type": "FeatureCollection",
-        "features": observations.iter().map(observation_feature).collect::<Vec<_>>(),
+        "features": observations.iter().map(|o| feature_for(&principal, o)).collect::<Vec<_>>(),
         "numberReturned": observations.len(),
         "links": links,
     });
@@ -392,7 +394,7 @@ pub async fn nearby(
     let features: Vec<Value> = found
         .iter()
         .map(|(o, distance_m)| {
-            let mut f = observation_feature(o);
+            let mut f = feature_for(&principal, o);
             f["properties"]["distance_m"] = json!((distance_m * 10.0).round() / 10.0);
             f
         })
@@ -425,7 +427,7 @@ pub async fn get_one(
     require_act(&principal, Act::ReadRecords)?;
     let id = parse_id(&id)?;
     let o = state.service.record(&principal, id).await?;
-    Ok(geojson(StatusCode::OK, &observation_feature(&o)))
+    Ok(geojson(StatusCode::OK, &feature_for(&principal, &o)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -470,4 +472,86 @@ pub async fn set_status(
         .follow_up(&principal, id, status, change.assignee)
         .await?;
     Ok(geojson(StatusCode::OK, &observation_feature(&updated)))
+}
+
+/// An observation as GeoJSON for `who`: a participant's own findings say
+/// `"own": true`, the ones they may change while the walk is open.
+fn feature_for(who: &Principal, o: &Observation) -> Value {
+    let mut f = observation_feature(o);
+    if o.submitted_by.as_deref() == Some(who.actor.as_str()) {
+        f["properties"]["own"] = json!(true);
+    }
+    f
+}
+
+/// What a participant changes of a finding they submitted; absent fields
+/// stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingChangeBody {
+    /// A walk-finding category code (see `/api/v1/taxonomy`).
+    category: Option<String>,
+    /// 1 (minor) to 3 (serious).
+    #[schema(minimum = 1, maximum = 3)]
+    severity: Option<i64>,
+    /// The comment; `""` (or only blanks) removes it.
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+}
+
+/// `PATCH /api/v1/observations/{id}` — a participant corrects a finding
+/// they submitted, while the walk is open.
+#[utoipa::path(patch, path = "/api/v1/observations/{id}", tag = "observations",
+    params(("id" = String, Path, description = "Walk finding id (UUID)")),
+    request_body = FindingChangeBody,
+    responses(
+        (status = 200, description = "The finding as now stored", body = super::openapi::ObservationFeature, content_type = "application/geo+json"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a walk participant, or not their finding", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such finding in the caller's walk", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The walk is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid category, severity or description", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn change(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<FindingChangeBody>,
+) -> Result<Response, Problem> {
+    require_act(&principal, Act::ChangeOwnFindings)?;
+    let id = parse_id(&id)?;
+    let change = FindingChange {
+        category: body.category,
+        severity: body.severity,
+        description: body.description,
+    };
+    let changed = state.service.change_finding(&principal, id, change).await?;
+    Ok(geojson(StatusCode::OK, &feature_for(&principal, &changed)))
+}
+
+/// `DELETE /api/v1/observations/{id}` — a participant removes a finding
+/// they submitted, for good, while the walk is open.
+#[utoipa::path(delete, path = "/api/v1/observations/{id}", tag = "observations",
+    params(("id" = String, Path, description = "Walk finding id (UUID)")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a walk participant, or not their finding", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such finding in the caller's walk", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The walk is closed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    require_act(&principal, Act::ChangeOwnFindings)?;
+    let id = parse_id(&id)?;
+    state.service.remove_finding(&principal, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

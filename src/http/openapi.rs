@@ -17,7 +17,8 @@ use super::{areas, hexagons, observations, session, system, walks};
     ),
     paths(
         observations::create, observations::import, observations::list, observations::nearby,
-        observations::get_one, observations::set_status,
+        observations::get_one, observations::set_status, observations::change,
+        observations::remove,
         hexagons::hexagons, hexagons::cell, super::hotspots::hotspots, super::hotspots::emerging, super::perception::perception,
         super::analyses::live, super::analyses::create, super::analyses::list, super::analyses::get,
         super::actions::list, super::actions::put, super::actions::delete,
@@ -113,7 +114,8 @@ pub struct ImportCollection {
 
 /// A stored observation as a GeoJSON Feature. Properties are those submitted
 /// plus `received_at` and, for walk findings, `status`, `status_changed_at`,
-/// `status_changed_by` and `assignee`.
+/// `status_changed_by` and `assignee`; a participant's own findings have
+/// `own: true` (they may change them while the walk is open).
 #[derive(Serialize, ToSchema)]
 pub struct ObservationFeature {
     r#type: String,

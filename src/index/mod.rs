@@ -531,6 +531,13 @@ impl ObservationIndex {
         self.version
     }
 
+    /// Makes this index, built to replace `previous`, count its versions on
+    /// from there: answers kept under an older version are never taken for
+    /// this one's.
+    pub fn follow_versions_of(&mut self, previous: &ObservationIndex) {
+        self.version = self.version.max(previous.version) + 1;
+    }
+
     /// A cell's outline in Web Mercator world coordinates (see
     /// [`crate::mercator::world`]), kept after first use for cells with data.
     pub fn cell_ring(&self, cell: CellIndex) -> std::borrow::Cow<'_, [(f64, f64)]> {

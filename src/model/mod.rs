@@ -15,7 +15,7 @@ pub mod walk;
 pub use action::{Action, ActionStatus, Focus, Indicator, IndicatorSource, IndicatorValue};
 pub use area::{Area, AreaType};
 pub use observation::{
-    FindingState, FindingStatus, Kind, NewObservation, Observation, ValidationError,
+    FindingChange, FindingState, FindingStatus, Kind, NewObservation, Observation, ValidationError,
 };
 pub use period::{Period, PeriodKind};
 pub use region::Region;

@@ -349,47 +349,11 @@ impl NewObservation {
                 errors.push(ValidationError::new("category", "missing"));
                 None
             }
-            (Some(c), Some(k)) => {
-                if ctx.taxonomy.contains(k, &c) {
-                    Some(c)
-                } else {
-                    errors.push(ValidationError::new(
-                        "category",
-                        format!(
-                            "unknown category {c:?} for kind {k}; known: {}",
-                            ctx.taxonomy.codes(k).collect::<Vec<_>>().join(", ")
-                        ),
-                    ));
-                    None
-                }
-            }
+            (Some(c), Some(k)) => kept(&mut errors, check_category(ctx.taxonomy, k, c)),
             (Some(_), None) => None,
         };
-
-        let severity = match self.severity {
-            None => Some(DEFAULT_SEVERITY),
-            Some(s @ 1..=3) => Some(u8::try_from(s).expect("1..=3 fits in u8")),
-            Some(s) => {
-                errors.push(ValidationError::new(
-                    "severity",
-                    format!("{s} is not 1, 2 or 3"),
-                ));
-                None
-            }
-        };
-
-        let description = self.description.filter(|d| !d.trim().is_empty());
-        if let Some(d) = &description
-            && d.chars().count() > MAX_DESCRIPTION_CHARS
-        {
-            errors.push(ValidationError::new(
-                "description",
-                format!(
-                    "{} characters; at most {MAX_DESCRIPTION_CHARS} are allowed",
-                    d.chars().count()
-                ),
-            ));
-        }
+        let severity = kept(&mut errors, check_severity(self.severity));
+        let description = kept(&mut errors, check_description(self.description)).flatten();
         let organisation = self.organisation.filter(|o| !o.trim().is_empty());
         if let Some(o) = &organisation
             && o.chars().count() > MAX_ORGANISATION_CHARS
@@ -453,6 +417,88 @@ impl NewObservation {
             finding,
             submitted_by: None,
         })
+    }
+}
+
+/// What a walk participant may change of a finding after submitting it,
+/// checked by the rules a submission is: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingChange {
+    pub category: Option<String>,
+    pub severity: Option<i64>,
+    /// Only blanks clear the description.
+    pub description: Option<String>,
+}
+
+impl FindingChange {
+    /// `o`'s category, severity and description with the change made, or
+    /// everything wrong with the change.
+    pub fn apply(
+        self,
+        o: &Observation,
+        taxonomy: &Taxonomy,
+    ) -> Result<(String, u8, Option<String>), Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        let category = match self.category {
+            None => Some(o.category.clone()),
+            Some(c) => kept(&mut errors, check_category(taxonomy, o.kind, c)),
+        };
+        let severity = match self.severity {
+            None => Some(o.severity),
+            Some(s) => kept(&mut errors, check_severity(Some(s))),
+        };
+        let description = match self.description {
+            None => Some(o.description.clone()),
+            Some(d) => kept(&mut errors, check_description(Some(d))),
+        };
+        match (category, severity, description) {
+            (Some(c), Some(s), Some(d)) if errors.is_empty() => Ok((c, s, d)),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The value of a check, its error kept in `errors`.
+fn kept<T>(errors: &mut Vec<ValidationError>, checked: Result<T, ValidationError>) -> Option<T> {
+    checked.map_err(|e| errors.push(e)).ok()
+}
+
+fn check_category(taxonomy: &Taxonomy, kind: Kind, c: String) -> Result<String, ValidationError> {
+    if taxonomy.contains(kind, &c) {
+        return Ok(c);
+    }
+    Err(ValidationError::new(
+        "category",
+        format!(
+            "unknown category {c:?} for kind {kind}; known: {}",
+            taxonomy.codes(kind).collect::<Vec<_>>().join(", ")
+        ),
+    ))
+}
+
+fn check_severity(s: Option<i64>) -> Result<u8, ValidationError> {
+    match s {
+        None => Ok(DEFAULT_SEVERITY),
+        Some(s @ 1..=3) => Ok(u8::try_from(s).expect("1..=3 fits in u8")),
+        Some(s) => Err(ValidationError::new(
+            "severity",
+            format!("{s} is not 1, 2 or 3"),
+        )),
+    }
+}
+
+/// A description without blanks-only text, at most [`MAX_DESCRIPTION_CHARS`].
+fn check_description(d: Option<String>) -> Result<Option<String>, ValidationError> {
+    let d = d.filter(|d| !d.trim().is_empty());
+    match &d {
+        Some(text) if text.chars().count() > MAX_DESCRIPTION_CHARS => Err(ValidationError::new(
+            "description",
+            format!(
+                "{} characters; at most {MAX_DESCRIPTION_CHARS} are allowed",
+                text.chars().count()
+            ),
+        )),
+        _ => Ok(d),
     }
 }
 

@@ -39,6 +39,8 @@ pub enum Act {
     ReadExact,
     /// Changing the follow-up status of walk findings.
     FollowUp,
+    /// Changing or removing a finding one submitted, while its walk is open.
+    ChangeOwnFindings,
 }
 
 use Role::{Admin, Analyst, Anonymous, Partner, WalkParticipant};
@@ -60,6 +62,7 @@ impl Act {
             Act::ReadRecords => &[Analyst, WalkParticipant, Partner],
             Act::ReadExact => &[Analyst],
             Act::ReadWalks => &[Analyst, Admin, WalkParticipant],
+            Act::ChangeOwnFindings => &[WalkParticipant],
             Act::CreateWalks
             | Act::CloseWalks
             | Act::ChangeAreas
@@ -91,6 +94,7 @@ impl Act {
             Act::ReadRecords => "reading individual observations",
             Act::ReadExact => "reading exact counts and every record",
             Act::FollowUp => "following up findings",
+            Act::ChangeOwnFindings => "changing a submitted finding",
         })
     }
 }
@@ -177,6 +181,7 @@ mod tests {
             Act::ReadRecords,
             Act::ReadExact,
             Act::FollowUp,
+            Act::ChangeOwnFindings,
         ];
         let may = |role| -> Vec<Act> { all.into_iter().filter(|&a| who(role).may(a)).collect() };
         assert_eq!(may(Anonymous), [Act::Submit(Kind::Insecurity)]);
@@ -185,7 +190,8 @@ mod tests {
             [
                 Act::ReadWalks,
                 Act::Submit(Kind::WalkFinding),
-                Act::ReadRecords
+                Act::ReadRecords,
+                Act::ChangeOwnFindings
             ]
         );
         assert_eq!(
@@ -194,7 +200,7 @@ mod tests {
         );
         assert_eq!(may(Analyst).len(), 13);
         assert!(!who(Analyst).may(Act::CreateWalks) && who(Analyst).may(Act::ReadExact));
-        assert_eq!(may(Admin).len(), all.len() - 2);
+        assert_eq!(may(Admin).len(), all.len() - 3);
         assert!(!who(Admin).may(Act::ReadRecords) && !who(Admin).may(Act::ReadExact));
     }
 

@@ -73,7 +73,8 @@ async fn analysis_schedule_loop(service: Arc<Service>, kind: PeriodKind) {
     }
 }
 
-/// Indexes what other processes commit: at once when the store announces a
+/// Indexes what other processes commit, and rebuilds the index when stored
+/// observations were edited or removed: at once when the store announces a
 /// change (PostgreSQL `NOTIFY`), and by polling every `every` in any case.
 async fn catch_up_loop(service: Arc<Service>, every: Duration) {
     let mut tick = tokio::time::interval(every);
@@ -94,6 +95,12 @@ async fn catch_up_loop(service: Arc<Service>, every: Duration) {
             Ok(n) => tracing::info!(observations = n, "indexed observations written elsewhere"),
             Err(StoreError::Closed) => return,
             Err(e) => tracing::warn!(error = %error_chain(&e), "catch-up failed"),
+        }
+        match service.refresh_after_changes().await {
+            Ok(false) => {}
+            Ok(true) => tracing::info!("rebuilt the index after observations were changed"),
+            Err(StoreError::Closed) => return,
+            Err(e) => tracing::warn!(error = %error_chain(&e), "index rebuild failed"),
         }
     }
 }

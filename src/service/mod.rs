@@ -10,6 +10,7 @@ mod background;
 mod counts;
 pub mod credentials;
 pub mod export;
+mod findings;
 mod observations;
 mod refused;
 mod tiles;
@@ -21,7 +22,7 @@ pub use observations::{Imported, MAX_LISTED_REJECTIONS, RecordPage};
 pub use refused::{Refused, permit};
 pub use walks::{Joined, WalkRequest};
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
@@ -43,8 +44,12 @@ const LOAD_PAGE: usize = 250_000;
 pub struct Service {
     store: Arc<dyn Store>,
     index: RwLock<ObservationIndex>,
-    /// Every observation with a sequence number up to this one is in the index.
-    caught_up_to: Mutex<i64>,
+    /// Where catch-up goes on from.
+    caught_up_to: Mutex<Cursor>,
+    /// The last edit or removal in the store that the index reflects.
+    changes_seen: AtomicI64,
+    /// Held while the index is rebuilt after edits or removals.
+    rebuilding: tokio::sync::Mutex<()>,
     /// Batches of ours being stored and indexed; catch-up waits for them
     /// rather than read their rows back (see [`Service::catch_up`]).
     imports_in_flight: AtomicUsize,
@@ -74,19 +79,17 @@ impl Service {
         taxonomy: Taxonomy,
         region: Region,
     ) -> Result<Self, StoreError> {
-        let (entries, after) = read_entries(store.as_ref(), 0, i64::MAX).await?;
-        let areas = store.list_areas().await?;
-        let index = tokio::task::spawn_blocking(move || {
-            let mut index = ObservationIndex::from_entries(entries);
-            index.set_areas(&areas);
-            index
-        })
-        .await
-        .map_err(|_| StoreError::Closed)?;
+        let changes_seen = store.last_change().await?;
+        let (index, after) = build_index(store.as_ref()).await?;
         Ok(Service {
             store,
             index: RwLock::new(index),
-            caught_up_to: Mutex::new(after),
+            caught_up_to: Mutex::new(Cursor {
+                seq: after,
+                generation: 0,
+            }),
+            changes_seen: AtomicI64::new(changes_seen),
+            rebuilding: tokio::sync::Mutex::new(()),
             imports_in_flight: AtomicUsize::new(0),
             storing_analysis: tokio::sync::Mutex::new(()),
             tiles: TileCache::new(0),
@@ -170,8 +173,8 @@ impl Service {
     }
 
     /// Inserts entries into the index (see [`Service::change_index`]);
-    /// returns how many were new.
-    fn insert_entries(&self, entries: &[IndexEntry]) -> usize {
+    /// returns how many were new, and the index's generation they went into.
+    fn insert_entries(&self, entries: &[IndexEntry]) -> (usize, u64) {
         self.change_index(|index| {
             let in_bulk = index.takes_in_bulk(entries.len());
             let added = index.insert_many(entries);
@@ -180,16 +183,23 @@ impl Service {
             } else {
                 Changed::Added
             };
-            (added, (added > 0).then_some(changed))
+            ((added, self.generation()), (added > 0).then_some(changed))
         })
+    }
+
+    /// Which index the cursor is of: it grows when the index is rebuilt.
+    /// Read under the index's lock, it names the index one holds.
+    fn generation(&self) -> u64 {
+        self.caught_up_to.lock().expect("cursor lock").generation
     }
 
     /// Stores one observation durably and indexes it.
     pub async fn submit(&self, observation: Observation) -> Result<Inserted, StoreError> {
         let inserted = self.store.insert(observation).await?;
         if let Inserted::Created { seq, observation } = &inserted {
-            self.insert_entries(&[IndexEntry::from_observation(*seq, observation)]);
-            self.advance_cursor(*seq, *seq);
+            let (_, generation) =
+                self.insert_entries(&[IndexEntry::from_observation(*seq, observation)]);
+            self.advance_cursor(*seq, *seq, generation);
         }
         Ok(inserted)
     }
@@ -202,11 +212,9 @@ impl Service {
     ) -> Result<BatchOutcome, StoreError> {
         let _in_flight = ImportInFlight::new(self);
         let outcome = self.store.insert_batch(observations, policy).await?;
-        if !outcome.created.is_empty() {
-            self.insert_entries(&outcome.created);
-        }
+        let (_, generation) = self.insert_entries(&outcome.created);
         if let Some((first, last)) = outcome.seqs() {
-            self.advance_cursor(first, last);
+            self.advance_cursor(first, last, generation);
         }
         Ok(outcome)
     }
@@ -222,28 +230,34 @@ impl Service {
         let Some((first, last)) = outcome.seqs else {
             return Ok(());
         };
-        let taken = prepared.is_some_and(|p| {
+        let taken = prepared.and_then(|p| {
             self.change_index(|index| {
                 let taken = index.take_prepared(p, outcome.stored, last);
-                (taken, taken.then_some(Changed::Everywhere))
+                (
+                    taken.then(|| self.generation()),
+                    taken.then_some(Changed::Everywhere),
+                )
             })
         });
-        if !taken {
+        let generation = if let Some(generation) = taken {
+            generation
+        } else {
             let (entries, _) = read_entries(self.store.as_ref(), first - 1, last).await?;
-            self.insert_entries(&entries);
-        }
-        self.advance_cursor(first, last);
+            self.insert_entries(&entries).1
+        };
+        self.advance_cursor(first, last, generation);
         Ok(())
     }
 
     /// Moves the catch-up cursor past our own writes `first..=last` (one
     /// transaction's: no other write lies among them) when nothing
     /// committed elsewhere lies between the cursor and them, so catch-up
-    /// does not read back what is indexed already.
-    fn advance_cursor(&self, first: i64, last: i64) {
+    /// does not read back what is indexed already. Not when they went into
+    /// an index since replaced (`generation`): catch-up reads them again.
+    fn advance_cursor(&self, first: i64, last: i64, generation: u64) {
         let mut cursor = self.caught_up_to.lock().expect("cursor lock");
-        if first == *cursor + 1 {
-            *cursor = last;
+        if cursor.generation == generation && first == cursor.seq + 1 {
+            cursor.seq = last;
         }
     }
 
@@ -260,17 +274,52 @@ impl Service {
         let mut added = 0;
         loop {
             let after = *self.caught_up_to.lock().expect("cursor lock");
-            let page = self.store.index_entries_since(after, LOAD_PAGE).await?;
+            let page = self.store.index_entries_since(after.seq, LOAD_PAGE).await?;
             let Some(last) = page.last().map(|e| e.seq) else {
                 return Ok(added);
             };
-            added += self.insert_entries(&page);
+            let (new, generation) = self.insert_entries(&page);
+            added += new;
             let mut cursor = self.caught_up_to.lock().expect("cursor lock");
-            *cursor = (*cursor).max(last);
+            if generation != after.generation || cursor.generation != after.generation {
+                // Rebuilt meanwhile: the next round reads on from the new cursor.
+                return Ok(added);
+            }
+            cursor.seq = cursor.seq.max(last);
             if page.len() < LOAD_PAGE {
                 return Ok(added);
             }
         }
+    }
+
+    /// Rebuilds the index from the store when observations were edited or
+    /// removed since it was built, here or by another process: the index
+    /// can add records but not take them out. Returns whether it rebuilt.
+    /// Waits for imports of ours in flight (the next round rebuilds).
+    pub async fn refresh_after_changes(&self) -> Result<bool, StoreError> {
+        let _one_at_a_time = self.rebuilding.lock().await;
+        let last = self.store.last_change().await?;
+        if last <= self.changes_seen.load(Ordering::Acquire)
+            || self.imports_in_flight.load(Ordering::Acquire) > 0
+        {
+            return Ok(false);
+        }
+        let (mut fresh, after) = build_index(self.store.as_ref()).await?;
+        self.change_index(|index| {
+            fresh.follow_versions_of(index);
+            *index = fresh;
+            // Under the index's lock: whatever went into the old index
+            // after `after` is read again by catch-up.
+            let mut cursor = self.caught_up_to.lock().expect("cursor lock");
+            *cursor = Cursor {
+                seq: after,
+                generation: cursor.generation + 1,
+            };
+            ((), Some(Changed::Everywhere))
+        });
+        self.changes_seen.store(last, Ordering::Release);
+        self.catch_up().await?;
+        Ok(true)
     }
 
     /// Reloads area polygons into the index after a change.
@@ -294,6 +343,28 @@ impl Service {
     pub async fn audit(&self, who: &crate::model::Principal, action: &str, detail: String) {
         audit(self.store.as_ref(), who, action, detail).await;
     }
+}
+
+/// Where catch-up goes on from: every observation with a sequence number up
+/// to `seq` is in the index of this `generation`.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    seq: i64,
+    generation: u64,
+}
+
+/// An index of everything stored, and the last sequence number it holds.
+async fn build_index(store: &dyn Store) -> Result<(ObservationIndex, i64), StoreError> {
+    let (entries, after) = read_entries(store, 0, i64::MAX).await?;
+    let areas = store.list_areas().await?;
+    let index = tokio::task::spawn_blocking(move || {
+        let mut index = ObservationIndex::from_entries(entries);
+        index.set_areas(&areas);
+        index
+    })
+    .await
+    .map_err(|_| StoreError::Closed)?;
+    Ok((index, after))
 }
 
 /// Writes an audit entry to `store`; a failure is logged, not fatal.

@@ -97,9 +97,13 @@ impl Service {
                 Some(_) => {}
             }
         }
-        let observation = new
+        let mut observation = new
             .validate(self.validation_context())
             .map_err(Refused::Invalid)?;
+        if who.role == Role::WalkParticipant {
+            // So that the participant may change it while the walk is open.
+            observation.submitted_by = Some(who.actor.clone());
+        }
         Ok(self.submit(observation).await?)
     }
 

@@ -191,6 +191,8 @@ pub struct ObservationEdit {
     pub category: String,
     pub severity: u8,
     pub description: Option<String>,
+    /// Who changed it (a token's actor).
+    pub by: String,
 }
 
 /// Durable storage for everything Trygg keeps.
@@ -254,9 +256,11 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         edit: ObservationEdit,
     ) -> Result<Observation, StoreError>;
-    /// Removes a stored observation for good, and notes the removal. Its
-    /// sequence number is never given to another.
-    async fn remove_observation(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Removes a stored observation for good, and notes the removal and
+    /// who made it. Its sequence number is never given to another.
+    async fn remove_observation(&self, id: Uuid, by: &str) -> Result<(), StoreError>;
+    /// How many observations `by` has removed.
+    async fn removals_by(&self, by: &str) -> Result<u64, StoreError>;
     /// The number of the last edit or removal, 0 before any: an index of
     /// the store is out of date when this has grown since it was built.
     async fn last_change(&self) -> Result<i64, StoreError>;

@@ -406,7 +406,7 @@ impl Store for PgStore {
                 if changed == 0 {
                     return Err(StoreError::NotFound(Record::Observation(id)).into());
                 }
-                note_change(&tx, id, "edited").await?;
+                note_change(&tx, id, "edited", &edit.by).await?;
                 let edited = select_observations(&*tx, &[id]).await?.pop();
                 tx.commit().await?;
                 edited
@@ -417,7 +417,7 @@ impl Store for PgStore {
         .await
     }
 
-    async fn remove_observation(&self, id: Uuid) -> Result<(), StoreError> {
+    async fn remove_observation(&self, id: Uuid, by: &str) -> Result<(), StoreError> {
         self.with_client(
             Op::on("removing", Record::Observation(id)),
             |mut c| async move {
@@ -430,10 +430,24 @@ impl Store for PgStore {
                 {
                     return Err(StoreError::NotFound(Record::Observation(id)).into());
                 }
-                note_change(&tx, id, "removed").await?;
+                note_change(&tx, id, "removed", by).await?;
                 Ok(tx.commit().await?)
             },
         )
+        .await
+    }
+
+    async fn removals_by(&self, by: &str) -> Result<u64, StoreError> {
+        self.with_client(Op::new("counting removals"), |c| async move {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM observation_changes WHERE by = $1 AND change = 'removed'",
+                    &[&by],
+                )
+                .await?
+                .try_get(0)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
         .await
     }
 
@@ -933,11 +947,15 @@ async fn note_change(
     tx: &tokio_postgres::Transaction<'_>,
     id: Uuid,
     change: &str,
+    by: &str,
 ) -> Result<(), Failure> {
     tx.execute(
-        "INSERT INTO observation_changes (id, change, at_ns) VALUES ($1, $2, $3)",
-        &[&id, &change, &nanos(OffsetDateTime::now_utc())],
+        "INSERT INTO observation_changes (id, change, by, at_ns) VALUES ($1, $2, $3, $4)",
+        &[&id, &change, &by, &nanos(OffsetDateTime::now_utc())],
     )
     .await?;
+    // Other instances rebuild at once rather than at their next poll.
+    tx.execute("SELECT pg_notify($1, '')", &[&listen::CHANNEL])
+        .await?;
     Ok(())
 }

@@ -389,13 +389,14 @@ impl Store for SqliteStore {
             let cell = base_cell(obs.lon, obs.lat).map_or(0, u64::from);
             c.prepare_cached("UPDATE observations SET record = ?2 WHERE seq = ?1")?
                 .execute(params![seq, record::encode(&obs, cell, Vec::new())?])?;
-            note_change(c, id, "edited")?;
+            note_change(c, id, "edited", &edit.by)?;
             Ok(obs)
         })
         .await
     }
 
-    async fn remove_observation(&self, id: Uuid) -> Result<(), StoreError> {
+    async fn remove_observation(&self, id: Uuid, by: &str) -> Result<(), StoreError> {
+        let by = by.to_owned();
         self.write(Op::on("removing", Record::Observation(id)), move |c| {
             let seq = seq_of(c, id)?.ok_or(StoreError::NotFound(Record::Observation(id)))?;
             // The row stays, emptied, so that its number is never taken
@@ -404,7 +405,20 @@ impl Store for SqliteStore {
                 .execute([seq])?;
             c.prepare_cached("DELETE FROM observation_ids WHERE id = ?1")?
                 .execute([id.as_bytes()])?;
-            note_change(c, id, "removed")
+            note_change(c, id, "removed", &by)
+        })
+        .await
+    }
+
+    async fn removals_by(&self, by: &str) -> Result<u64, StoreError> {
+        let by = by.to_owned();
+        self.read(Op::new("counting removals"), move |c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM observation_changes WHERE by = ?1 AND change = 'removed'",
+                [by],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
     }

@@ -75,13 +75,16 @@ pub(super) fn row_at(c: &Connection, seq: i64) -> Result<Observation, Failure> {
 }
 
 /// Notes an edit or removal of observation `id` for index holders.
-pub(super) fn note_change(c: &Connection, id: Uuid, change: &str) -> Result<(), Failure> {
-    c.prepare_cached("INSERT INTO observation_changes (id, change, at_ns) VALUES (?1, ?2, ?3)")?
-        .execute(params![
-            id.as_bytes(),
-            change,
-            crate::store::nanos(time::OffsetDateTime::now_utc())
-        ])?;
+pub(super) fn note_change(c: &Connection, id: Uuid, change: &str, by: &str) -> Result<(), Failure> {
+    c.prepare_cached(
+        "INSERT INTO observation_changes (id, change, by, at_ns) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        id.as_bytes(),
+        change,
+        by,
+        crate::store::nanos(time::OffsetDateTime::now_utc())
+    ])?;
     Ok(())
 }
 
