@@ -22,14 +22,14 @@ use trygg::config::{DataArgs, ModelArgs, ServerArgs};
 /// `.cargo/config.toml`.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+use trygg::demo;
 use trygg::export::ObservationWriter;
 use trygg::http::{AppState, serve};
 use trygg::ingest::{self, Format};
 use trygg::model::observation::ValidationContext;
 use trygg::model::{Principal, Role, Taxonomy};
 use trygg::service::{Refused, Service, credentials, export};
-use trygg::store::{AuditEntry, BatchPolicy, PgStore, SqliteStore, Store, UserRecord};
-use trygg::{auth, demo};
+use trygg::store::{AuditEntry, BatchPolicy, PgStore, SqliteStore, Store};
 
 /// Trygg maps perceived insecurity, safety-walk findings and place
 /// observations for Swedish municipalities, and serves hexagon analyses of them.
@@ -254,17 +254,7 @@ async fn run(command: Command) -> Result<()> {
             let issued =
                 credentials::issue_token(store.as_ref(), &Principal::command_line(), asked)
                     .await
-                    .map_err(|e| match e {
-                        Refused::Invalid(errors) => anyhow::anyhow!(
-                            "{}",
-                            errors
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        other => anyhow::Error::new(other).context("storing the token"),
-                    })?;
+                    .map_err(refusal)?;
             println!("{}", issued.secret);
             Ok(())
         }
@@ -569,44 +559,39 @@ fn demo_data(count: usize, seed: u64, out: &Path, end: Option<&str>) -> Result<(
     Ok(())
 }
 
-async fn add_user(username: &str, role: Role, org: Option<String>, data: &DataArgs) -> Result<()> {
-    // A user's role and organisation follow the rules of a token's.
-    let record = credentials::check_token_request(credentials::TokenRequest {
-        role,
-        organisation: org,
-        label: String::new(),
-        expires_in_days: None,
-    })
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    // Lower case, so that a capital typed on a phone still signs in.
-    let username = username.trim().to_lowercase();
-    let username = username.as_str();
-    if username.is_empty() || username.len() > 100 {
-        bail!("the user name must be 1–100 characters");
+/// A refusal as the command line says it: every invalid field at once.
+fn refusal(e: Refused) -> anyhow::Error {
+    match e {
+        Refused::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::Error::new(other),
     }
+}
+
+async fn add_user(username: &str, role: Role, org: Option<String>, data: &DataArgs) -> Result<()> {
     eprintln!("password (one line on standard input):");
     let mut password = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut password)
         .context("reading the password")?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    if password.chars().count() < 12 {
-        bail!("the password must be at least 12 characters");
-    }
-    let hash =
-        auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+    let asked = credentials::UserRequest {
+        username: username.to_owned(),
+        role,
+        organisation: org,
+        password: password.trim_end_matches(['\r', '\n']).to_owned(),
+    };
     let store = open_store(data).await?;
-    store
-        .add_user(&UserRecord {
-            username: username.to_owned(),
-            password_hash: hash,
-            role,
-            organisation: record.organisation,
-            created_at: OffsetDateTime::now_utc(),
-        })
+    let user = credentials::add_user(store.as_ref(), &Principal::command_line(), asked)
         .await
-        .context("adding the user")?;
+        .map_err(refusal)?;
+    let username = user.username;
     eprintln!("added {role} {username}");
     Ok(())
 }

@@ -119,21 +119,20 @@ fn token_create_prints_the_token_alone() {
     );
 }
 
-#[test]
-fn users_are_added_with_a_password_from_stdin() {
+/// `trygg user add` with `password` on standard input.
+fn add_user(dir: &std::path::Path, username: &str, password: &str) -> std::process::Output {
     use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args([
             "user",
             "add",
             "--username",
-            "anna",
+            username,
             "--role",
             "analyst",
             "--data-dir",
         ])
-        .arg(dir.path())
+        .arg(dir)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -142,13 +141,27 @@ fn users_are_added_with_a_password_from_stdin() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"a long enough password\n")
+        .write_all(format!("{password}\n").as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn users_are_added_with_a_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = add_user(dir.path(), "anna", "a long enough password");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // Every reason at once.
+    let out = add_user(dir.path(), " ", "short");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("username") && said.contains("at least 12"),
+        "{said}"
     );
 }
 

@@ -25,6 +25,8 @@ pub enum Act {
     IssueTokens,
     ListTokens,
     RevokeTokens,
+    /// Adding users who sign in with a name and password.
+    ManageUsers,
     ReadMetrics,
     Import,
     /// Every stored observation out, as a file.
@@ -69,6 +71,7 @@ impl Act {
             | Act::IssueTokens
             | Act::ListTokens
             | Act::RevokeTokens
+            | Act::ManageUsers
             | Act::ReadMetrics => &[Admin],
         }
     }
@@ -87,6 +90,7 @@ impl Act {
             Act::IssueTokens => "issuing tokens",
             Act::ListTokens => "listing tokens",
             Act::RevokeTokens => "revoking tokens",
+            Act::ManageUsers => "adding users",
             Act::ReadMetrics => "reading metrics",
             Act::Import => "importing",
             Act::Export => "exporting",
@@ -172,6 +176,7 @@ mod tests {
             Act::IssueTokens,
             Act::ListTokens,
             Act::RevokeTokens,
+            Act::ManageUsers,
             Act::ReadMetrics,
             Act::Import,
             Act::Export,

@@ -11,7 +11,7 @@ use super::refused::{Refused, permit};
 use crate::auth::{new_token, verify_password};
 use crate::model::permission::Act;
 use crate::model::{Principal, Role, ValidationError};
-use crate::store::{Store, TokenRecord};
+use crate::store::{Store, TokenRecord, UserRecord};
 
 /// The label of a token made by signing in, before the user name.
 pub const LOGIN_LABEL: &str = "login:";
@@ -98,6 +98,67 @@ pub async fn issue_token(
     store.create_token(&token).await?;
     super::audit(store, who, "token.create", token.id.to_string()).await;
     Ok(Issued { secret, token })
+}
+
+/// A user as asked for on the command line.
+pub struct UserRequest {
+    pub username: String,
+    pub role: Role,
+    /// Required for partners, as for their tokens.
+    pub organisation: Option<String>,
+    pub password: String,
+}
+
+/// Shortest password a user may have, in characters.
+const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Adds a user who signs in with a name and password (admins).
+pub async fn add_user(
+    store: &dyn Store,
+    who: &Principal,
+    asked: UserRequest,
+) -> Result<UserRecord, Refused> {
+    permit(who, Act::ManageUsers)?;
+    let mut errors = Vec::new();
+    // A user's role and organisation follow the rules of a token's.
+    let organisation = match check_token_request(TokenRequest {
+        role: asked.role,
+        organisation: asked.organisation,
+        label: String::new(),
+        expires_in_days: None,
+    }) {
+        Ok(record) => record.organisation,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    // Lower case, so that a capital typed on a phone still signs in.
+    let username = asked.username.trim().to_lowercase();
+    if username.is_empty() || username.len() > 100 {
+        errors.push(ValidationError::new("username", "must be 1–100 characters"));
+    }
+    if asked.password.chars().count() < MIN_PASSWORD_CHARS {
+        errors.push(ValidationError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Refused::Invalid(errors));
+    }
+    let password_hash =
+        crate::auth::hash_password(&asked.password).map_err(|_| Refused::Internal)?;
+    let user = UserRecord {
+        username,
+        password_hash,
+        role: asked.role,
+        organisation,
+        created_at: OffsetDateTime::now_utc(),
+    };
+    store.add_user(&user).await?;
+    super::audit(store, who, "user.add", user.username.clone()).await;
+    Ok(user)
 }
 
 /// A session token for a user whose password matches.
