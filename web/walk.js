@@ -234,7 +234,12 @@ function modal(className, title) {
   heading.id = `${className}-title`;
   heading.textContent = title;
   dialog.setAttribute('aria-labelledby', heading.id);
-  dialog.addEventListener('close', () => dialog.remove());
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    // The button that opened it may be gone (the finding removed, the walk
+    // closed): keep the keyboard in the list.
+    if (!document.activeElement || document.activeElement === document.body) document.getElementById('findings-heading').focus();
+  });
   return [dialog, heading];
 }
 
