@@ -246,6 +246,45 @@ async fn walk_findings_saved_offline_arrive_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_participant_changes_and_removes_their_findings() {
+    if !tooling_ready() {
+        return;
+    }
+    let args = ServerArgs {
+        web_dir: web_dir(),
+        ..ServerArgs::default()
+    };
+    let app = common::spawn_app_with(args).await;
+    let walk = night_walk_in_hovsjo(&app).await;
+    let code = walk["join_code"].as_str().unwrap().to_owned();
+    let base = format!("http://{}", app.addr);
+    tokio::task::spawn_blocking(move || run_script("walk-edit.mjs", &base, &[&code]))
+        .await
+        .unwrap();
+    let page: serde_json::Value = app
+        .get(
+            &format!("/api/v1/observations?walk={}", walk["id"].as_str().unwrap()),
+            Some(&app.analyst),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut categories: Vec<&str> = page["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["category"].as_str().unwrap())
+        .collect();
+    categories.sort_unstable();
+    assert_eq!(
+        categories,
+        ["maintenance", "poor_visibility"],
+        "one finding changed, one removed, the other participant's kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn area_pages_and_admin_work() {
     if !tooling_ready() {
         return;

@@ -21,6 +21,9 @@ let flushing = false;
 // just acknowledged), by id. Kept in memory only: raw points and comments
 // are not stored on the phone beyond the outbox.
 let known = new Map();
+// Bumped whenever `known` changes here (a finding sent, changed or
+// removed), so that a list fetched before the change does not undo it.
+let changes = 0;
 
 function applyStrings() {
   fillCategories();
@@ -37,11 +40,16 @@ function fillCategories() {
   if (!taxonomy) return;
   const box = document.getElementById('categories');
   const chosen = box.querySelector('input:checked')?.value;
-  box.replaceChildren(...taxonomy.walk_finding.map((c) => {
+  box.replaceChildren(...categoryChoices('category', chosen));
+}
+
+/** The category chips (radios named `name`), as the form and the editor show them. */
+function categoryChoices(name, chosen) {
+  return taxonomy.walk_finding.map((c) => {
     const l = document.createElement('label');
     const input = document.createElement('input');
     input.type = 'radio';
-    input.name = 'category';
+    input.name = name;
     input.value = c.code;
     input.checked = c.code === chosen;
     const icon = document.createElement('span');
@@ -50,7 +58,7 @@ function fillCategories() {
     icon.textContent = ICONS[c.icon] || '📍';
     l.append(input, icon, document.createTextNode(i18n.category(c.code, c)));
     return l;
-  }));
+  });
 }
 
 const auth = () => ({ authorization: `Bearer ${session.token}` });
@@ -78,7 +86,10 @@ async function flush() {
       }
       if (r.ok || r.status === 409 || r.status === 422) {
         // Stored (201), stored before (200), or refused for good: done either way.
-        if (r.ok) known.set(item.id, { ...item.feature, properties: { ...item.feature.properties, status: 'open' } });
+        if (r.ok) {
+          known.set(item.id, { ...item.feature, properties: { ...item.feature.properties, status: 'open', own: true } });
+          changes += 1;
+        }
         await outbox.remove(item.id);
         if (!r.ok) {
           const p = await r.json().catch(() => ({}));
@@ -105,9 +116,11 @@ function showError(msg) {
 
 async function loadFindings() {
   if (!session || !navigator.onLine) return;
+  const before = changes;
   const r = await fetch('/api/v1/observations?limit=1000', { headers: auth() }).catch(() => null);
   if (!r?.ok) return;
   const fc = await r.json();
+  if (before !== changes) return; // changed meanwhile: the next listing has it
   known = new Map(fc.features.map((f) => [f.id, f]));
   await renderFindings();
 }
@@ -128,22 +141,305 @@ async function renderFindings() {
     ...waiting.map((f) => ({ f, pending: true })),
   ].sort((a, b) => b.f.properties.observed_at.localeCompare(a.f.properties.observed_at) || String(b.f.id).localeCompare(String(a.f.id)));
   const list = document.getElementById('findings');
+  // The list is redrawn often (every listing): keep the keyboard's place.
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const refocus = focused && [focused.closest('li')?.dataset.id, focused.dataset.action];
+  const editable = session.walk.open !== false && navigator.onLine;
   list.replaceChildren(...all.map(({ f, pending }) => {
     const li = document.createElement('li');
     li.dataset.id = f.id;
     if (pending) li.className = 'pending';
-    const when = i18n.date(f.properties.observed_at, { hour: '2-digit', minute: '2-digit' });
-    li.textContent = `${label(f.properties.category)} · ${when} `;
+    const what = document.createElement('span');
+    what.className = 'what';
+    what.textContent = `${describe(f)} `;
     const s = document.createElement('span');
     s.className = 'state';
     s.textContent = pending ? t('pending') : f.properties.status ? i18n.t(`finding.${f.properties.status}`) : '';
-    li.append(s);
+    what.append(s);
+    li.append(what);
+    // Only the participant's own findings, once on the server, while the
+    // walk is open and there is a connection to change them over.
+    if (!pending && f.properties.own === true && editable) {
+      const actions = document.createElement('span');
+      actions.className = 'actions';
+      actions.append(
+        findingButton(f, 'edit', () => editFinding(f.id)),
+        findingButton(f, 'remove', () => removeFinding(f.id)),
+      );
+      li.append(actions);
+    }
     return li;
   }));
+  if (refocus) {
+    const again = list.querySelector(`li[data-id="${CSS.escape(refocus[0] ?? '')}"] [data-action="${refocus[1]}"]`);
+    (again || document.getElementById('findings-heading')).focus();
+  }
   map?.getSource('findings')?.setData({
     type: 'FeatureCollection',
     features: all.map(({ f, pending }) => ({ ...f, properties: { ...f.properties, pending } })),
   });
+}
+
+/** A finding in words: its category and time, e.g. "Belysning · 21:40". */
+function describe(f) {
+  const when = i18n.date(f.properties.observed_at, { hour: '2-digit', minute: '2-digit' });
+  return `${label(f.properties.category)} · ${when}`;
+}
+
+/** "Ändra" or "Ta bort" on a finding, named for a screen reader with which one. */
+function findingButton(f, action, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = `secondary ${action}`;
+  b.dataset.action = action;
+  b.textContent = t(action);
+  b.setAttribute('aria-label', t(`${action}Label`, { finding: describe(f) }));
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** Says what just happened to the list (a change saved, a finding removed). */
+function listStatus(msg) {
+  document.getElementById('findings-status').textContent = msg;
+}
+
+/**
+ * A refused change or removal in the page's language. A 409 is either the
+ * walk closed (then nothing can be changed any more) or, for a removal,
+ * the participant's removals used up.
+ */
+function changeProblem(p, status) {
+  if (status === 409 || p?.status === 409) {
+    if (/is closed/.test(p?.detail || '')) {
+      walkClosed();
+      return t('closedNoChanges');
+    }
+    if (/removed \d+/.test(p?.detail || '')) return t('removeLimit');
+  }
+  return i18n.problem(p, status, { 'not-found': 'walk.findingGone', 404: 'walk.findingGone' });
+}
+
+/** The walk has been closed: remember it, and offer no more changes. */
+function walkClosed() {
+  session.walk.open = false;
+  localStorage.setItem('trygg.walk', JSON.stringify(session));
+  renderFindings();
+}
+
+/** A small modal dialog, labelled by its heading; removed when closed. */
+function modal(className, title) {
+  const dialog = document.createElement('dialog');
+  dialog.className = `walk-dialog ${className}`;
+  const heading = document.createElement('h2');
+  heading.id = `${className}-title`;
+  heading.textContent = title;
+  dialog.setAttribute('aria-labelledby', heading.id);
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    // The button that opened it may be gone (the finding removed, the walk
+    // closed): keep the keyboard in the list.
+    if (!document.activeElement || document.activeElement === document.body) document.getElementById('findings-heading').focus();
+  });
+  return [dialog, heading];
+}
+
+/** Sends one change or removal; the problem message, or null when done. */
+async function send(method, id, body) {
+  let r;
+  try {
+    r = await fetch(`/api/v1/observations/${encodeURIComponent(id)}`, {
+      method,
+      headers: { ...auth(), ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    return { error: i18n.t('errors.network'), retry: true };
+  }
+  if (r.ok) return { feature: r.status === 204 ? null : await r.json().catch(() => null) };
+  const p = await r.json().catch(() => ({}));
+  if (r.status === 404) {
+    // Gone already (removed by the organiser, or on another phone).
+    known.delete(id);
+    changes += 1;
+    renderFindings();
+  }
+  // Busy or unreachable: worth another try. Otherwise the answer stands.
+  return { error: changeProblem(p, r.status), retry: r.status === 429 || r.status >= 500 };
+}
+
+/** The editor of one of the participant's findings: category, severity, comment. */
+function editFinding(id) {
+  const f = known.get(id);
+  if (!f) return;
+  const [dialog, heading] = modal('finding-editor', t('editTitle'));
+  const form = document.createElement('form');
+  const what = document.createElement('fieldset');
+  const whatLegend = document.createElement('legend');
+  whatLegend.textContent = t('whatSee');
+  const tiles = document.createElement('div');
+  tiles.className = 'tiles';
+  tiles.append(...categoryChoices('edit-category', f.properties.category));
+  what.append(whatLegend, tiles);
+  const sev = document.createElement('fieldset');
+  const sevLegend = document.createElement('legend');
+  sevLegend.textContent = t('severity');
+  const segmented = document.createElement('div');
+  segmented.className = 'segmented';
+  for (const n of [1, 2, 3]) {
+    const l = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'radio';
+    input.name = 'edit-severity';
+    input.value = String(n);
+    input.checked = n === f.properties.severity;
+    const span = document.createElement('span');
+    span.textContent = t(`sev${n}`);
+    l.append(input, span);
+    segmented.append(l);
+  }
+  sev.append(sevLegend, segmented);
+  const field = document.createElement('label');
+  field.className = 'field';
+  const fieldText = document.createElement('span');
+  fieldText.textContent = t('comment');
+  const comment = document.createElement('textarea');
+  comment.rows = 2;
+  comment.maxLength = 2000;
+  comment.value = f.properties.description || '';
+  comment.dir = 'auto'; // the participant's words, whatever the page's language
+  field.append(fieldText, comment);
+  const error = document.createElement('p');
+  error.className = 'error';
+  error.setAttribute('role', 'alert');
+  error.hidden = true;
+  const save = document.createElement('button');
+  save.type = 'submit';
+  save.className = 'primary';
+  save.textContent = t('saveChanges');
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.className = 'secondary';
+  cancel.textContent = t('cancel');
+  cancel.addEventListener('click', () => dialog.close());
+  const row = document.createElement('div');
+  row.className = 'dialog-buttons';
+  row.append(save, cancel);
+  form.append(heading, what, sev, field, error, row);
+  dialog.append(form);
+  let busy = false;
+  // Escape while the change is on its way would hide its outcome.
+  dialog.addEventListener('cancel', (e) => { if (busy) e.preventDefault(); });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    // A double tap must send the change once.
+    if (busy) return;
+    const category = form.querySelector('input[name=edit-category]:checked')?.value;
+    const severity = Number(form.querySelector('input[name=edit-severity]:checked')?.value);
+    const description = comment.value.trim();
+    const body = {};
+    if (category && category !== f.properties.category) body.category = category;
+    if (severity && severity !== f.properties.severity) body.severity = severity;
+    // A blank comment clears it.
+    if (description !== (f.properties.description || '')) body.description = description;
+    if (!Object.keys(body).length) {
+      dialog.close();
+      return;
+    }
+    busy = true;
+    save.disabled = true;
+    error.hidden = true;
+    try {
+      const { feature, error: msg } = await send('PATCH', id, body);
+      if (msg) {
+        error.textContent = msg;
+        error.hidden = false;
+        // Gone, or the walk closed: nothing to save any more.
+        if (!known.has(id) || session.walk.open === false) {
+          save.hidden = true;
+          cancel.focus();
+        }
+        return;
+      }
+      known.set(id, feature?.properties ? feature : { ...f, properties: { ...f.properties, ...body } });
+      changes += 1;
+      busy = false;
+      dialog.close();
+      await renderFindings();
+      listStatus(t('changed', { finding: describe(known.get(id)) }));
+      document.querySelector(`#findings li[data-id="${CSS.escape(id)}"] [data-action=edit]`)?.focus();
+    } finally {
+      busy = false;
+      save.disabled = false;
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  (form.querySelector('input[name=edit-category]:checked') || form.querySelector('input')).focus();
+}
+
+/** Asks, then removes one of the participant's findings. */
+function removeFinding(id) {
+  const f = known.get(id);
+  if (!f) return;
+  const [dialog, heading] = modal('finding-remove', t('removeTitle'));
+  const text = document.createElement('p');
+  text.id = 'finding-remove-text';
+  text.textContent = t('confirmRemove', { finding: describe(f) });
+  dialog.setAttribute('aria-describedby', text.id);
+  const error = document.createElement('p');
+  error.className = 'error';
+  error.setAttribute('role', 'alert');
+  error.hidden = true;
+  const yes = document.createElement('button');
+  yes.type = 'button';
+  yes.className = 'danger';
+  yes.textContent = t('remove');
+  const no = document.createElement('button');
+  no.type = 'button';
+  no.className = 'secondary';
+  no.textContent = t('cancel');
+  no.addEventListener('click', () => dialog.close());
+  const row = document.createElement('div');
+  row.className = 'dialog-buttons';
+  row.append(yes, no);
+  dialog.append(heading, text, error, row);
+  let busy = false;
+  dialog.addEventListener('cancel', (e) => { if (busy) e.preventDefault(); });
+  yes.addEventListener('click', async () => {
+    if (busy) return;
+    busy = true;
+    yes.disabled = true;
+    error.hidden = true;
+    try {
+      const { error: msg, retry } = await send('DELETE', id);
+      if (msg) {
+        error.textContent = msg;
+        error.hidden = false;
+        if (!retry) {
+          yes.hidden = true;
+          no.focus();
+        }
+        return;
+      }
+      // The next item (or the heading) keeps the keyboard in the list.
+      const li = document.querySelector(`#findings li[data-id="${CSS.escape(id)}"]`);
+      const next = li?.nextElementSibling?.dataset.id || li?.previousElementSibling?.dataset.id;
+      known.delete(id);
+      changes += 1;
+      busy = false;
+      dialog.close();
+      await renderFindings();
+      listStatus(t('removed', { finding: describe(f) }));
+      const target = next && document.querySelector(`#findings li[data-id="${CSS.escape(next)}"] button`);
+      (target || document.getElementById('findings-heading')).focus();
+    } finally {
+      busy = false;
+      yes.disabled = false;
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  no.focus();
 }
 
 async function checkNearby() {
@@ -317,6 +613,8 @@ async function main() {
     location.reload();
   });
   window.addEventListener('online', flush);
+  // Changes need the server: offered only while online.
+  window.addEventListener('offline', () => renderFindings());
   setInterval(flush, 15000);
   if (session && new Date(session.expires_at) > new Date()) startWalk(config);
 }
