@@ -25,11 +25,10 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use trygg::demo;
 use trygg::export::ObservationWriter;
 use trygg::http::{AppState, serve};
-use trygg::ingest::{self, Format};
-use trygg::model::observation::ValidationContext;
+use trygg::ingest::Format;
 use trygg::model::{Principal, Role, Taxonomy};
-use trygg::service::{Refused, Service, credentials, export};
-use trygg::store::{AuditEntry, BatchPolicy, PgStore, SqliteStore, Store};
+use trygg::service::{Imported, Refused, Service, credentials, export, import_into};
+use trygg::store::{BatchPolicy, PgStore, SqliteStore, Store};
 
 /// Trygg maps perceived insecurity, safety-walk findings and place
 /// observations for Swedish municipalities, and serves hexagon analyses of them.
@@ -453,14 +452,17 @@ async fn import(
     let reader = BufReader::with_capacity(1 << 16, pb.wrap_read(f));
     let store = open_store(data).await?;
     // Parsing and storing overlap; the writer commits once, at the end.
-    let (checked, out, _) = trygg::service::store_while_parsing(
+    let Imported {
+        checked,
+        outcome: out,
+    } = import_into(
         store.as_ref(),
+        &Principal::command_line(),
+        (taxonomy, region),
+        format,
+        reader,
         partial,
-        move |on_accepted| {
-            let ctx = ValidationContext::new(&taxonomy, &region, OffsetDateTime::now_utc());
-            ingest::parse_and_validate_chunked(format, reader, ctx, &|_| Ok(()), 20, on_accepted)
-        },
-        None,
+        20,
     )
     .await
     .with_context(|| format!("importing {}", file.display()))?;
@@ -498,14 +500,6 @@ async fn import(
         checked.accepted_ids.len() + rejected,
         started.elapsed().as_secs_f64()
     );
-    store
-        .append_audit(&AuditEntry {
-            at: OffsetDateTime::now_utc(),
-            actor: "cli".into(),
-            action: "observations.import".into(),
-            detail: format!("{} stored", out.stored),
-        })
-        .await?;
     println!(
         "imported {} observations ({} already present, {} conflicting, {} invalid)",
         out.stored,

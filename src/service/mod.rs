@@ -18,7 +18,7 @@ mod walks;
 
 pub use action_plan::PlanScope;
 pub use background::Background;
-pub use observations::{Imported, MAX_LISTED_REJECTIONS, RecordPage};
+pub use observations::{Imported, MAX_LISTED_REJECTIONS, RecordPage, import_into};
 pub use refused::{Refused, permit};
 pub use walks::{Joined, WalkRequest};
 

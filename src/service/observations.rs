@@ -12,12 +12,14 @@ use uuid::Uuid;
 use super::{ImportError, Refused, Service, permit};
 use crate::index::Filter;
 use crate::ingest::{self, Checked, Format};
+use crate::model::observation::ValidationContext;
 use crate::model::observation::anonymous_id;
 use crate::model::permission::{Act, Reach};
 use crate::model::{
-    FindingStatus, Kind, NewObservation, Observation, Principal, Role, ValidationError,
+    FindingStatus, Kind, NewObservation, Observation, Principal, Region, Role, Taxonomy,
+    ValidationError,
 };
-use crate::store::{FindingUpdate, Inserted, StreamOutcome};
+use crate::store::{FindingUpdate, Inserted, Store, StreamOutcome};
 
 /// Rejections listed in one import's answer; the count covers them all.
 pub const MAX_LISTED_REJECTIONS: usize = 1_000;
@@ -119,32 +121,17 @@ impl Service {
         partial: bool,
     ) -> Result<Imported, ImportError> {
         permit(who, Act::Import)?;
-        let service = Arc::clone(self);
-        let caller = who.clone();
-        let parse = move |on_accepted: &mut (dyn FnMut(Vec<Observation>) + Send)| {
-            let allow = |new: &NewObservation| {
-                let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
-                if kind.is_some_and(|k| !caller.may(Act::Submit(k))) {
-                    return Err(ValidationError::new("kind", "not allowed for your role"));
-                }
-                Ok(())
-            };
-            ingest::parse_and_validate_chunked(
-                format,
-                input,
-                service.validation_context(),
-                &allow,
-                MAX_LISTED_REJECTIONS,
-                on_accepted,
-            )
-        };
+        let (taxonomy, region) = (self.taxonomy.clone(), self.region);
+        let parse = parse_for(
+            who,
+            format,
+            input,
+            (taxonomy, region),
+            MAX_LISTED_REJECTIONS,
+        );
         let (checked, outcome) = self.import_streamed(partial, parse).await?;
         let imported = Imported { checked, outcome };
-        if !imported.refused_whole(partial) {
-            let stored = imported.outcome.stored;
-            self.audit(who, "observations.import", format!("{stored} stored"))
-                .await;
-        }
+        audit_import(self.store.as_ref(), who, &imported, partial).await;
         Ok(imported)
     }
 
@@ -275,6 +262,65 @@ impl Service {
         let detail = format!("{id} -> {}", status.as_str());
         self.audit(who, "observations.status", detail).await;
         Ok(updated)
+    }
+}
+
+/// Imports a document into `store` as [`Service::import_for`] does, but
+/// indexes nothing: for the command line, whose writes a running server
+/// picks up by catching up. At most `max_listed` rejections are listed.
+pub async fn import_into(
+    store: &dyn Store,
+    who: &Principal,
+    (taxonomy, region): (Taxonomy, Region),
+    format: Format,
+    input: impl BufRead + Send + 'static,
+    partial: bool,
+    max_listed: usize,
+) -> Result<Imported, ImportError> {
+    permit(who, Act::Import)?;
+    let parse = parse_for(who, format, input, (taxonomy, region), max_listed);
+    let (checked, outcome, _) = super::store_while_parsing(store, partial, parse, None).await?;
+    let imported = Imported { checked, outcome };
+    audit_import(store, who, &imported, partial).await;
+    Ok(imported)
+}
+
+/// The parse of an import for `who`: every record validated, those of
+/// kinds the caller may not submit rejected.
+fn parse_for(
+    who: &Principal,
+    format: Format,
+    input: impl BufRead + Send + 'static,
+    (taxonomy, region): (Taxonomy, Region),
+    max_listed: usize,
+) -> impl FnOnce(&mut (dyn FnMut(Vec<Observation>) + Send)) -> Result<Checked, ingest::ParseError>
++ Send
++ 'static {
+    let caller = who.clone();
+    move |on_accepted| {
+        let allow = |new: &NewObservation| {
+            let kind = new.kind.as_deref().and_then(|k| k.parse::<Kind>().ok());
+            if kind.is_some_and(|k| !caller.may(Act::Submit(k))) {
+                return Err(ValidationError::new("kind", "not allowed for your role"));
+            }
+            Ok(())
+        };
+        let ctx = ValidationContext::new(&taxonomy, &region, OffsetDateTime::now_utc());
+        ingest::parse_and_validate_chunked(format, input, ctx, &allow, max_listed, on_accepted)
+    }
+}
+
+/// Audits an import unless it was refused as a whole (nothing stored).
+async fn audit_import(store: &dyn Store, who: &Principal, imported: &Imported, partial: bool) {
+    if !imported.refused_whole(partial) {
+        let stored = imported.outcome.stored;
+        super::audit(
+            store,
+            who,
+            "observations.import",
+            format!("{stored} stored"),
+        )
+        .await;
     }
 }
 
