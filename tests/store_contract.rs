@@ -15,8 +15,8 @@ use trygg::model::{
     Observation, Role, Walk,
 };
 use trygg::store::{
-    AuditEntry, BatchPolicy, FindingUpdate, Inserted, ObservationEdit, PgStore, SqliteStore, Store,
-    StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord,
+    AuditEntry, BatchPolicy, FindingUpdate, Inserted, ObservationEdit, PgStore, Removal,
+    SqliteStore, Store, StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord,
 };
 use uuid::Uuid;
 
@@ -784,16 +784,19 @@ async fn observations_are_edited_and_removed_for_good(f: &dyn Fixture) {
         .last()
         .unwrap()
         .seq;
-    assert_eq!(store.removals_by("token:ann").await.unwrap(), 0);
-    store.remove_observation(newest, "token:ann").await.unwrap();
+    assert_eq!(
+        store
+            .remove_observation(newest, "token:ann", 1)
+            .await
+            .unwrap(),
+        Removal::Removed
+    );
     assert!(store.last_change().await.unwrap() > after_edit);
     assert_eq!(store.get(newest).await.unwrap(), None);
     assert!(matches!(
-        store.remove_observation(newest, "token:ann").await,
+        store.remove_observation(newest, "token:ann", 1).await,
         Err(StoreError::NotFound(_))
     ));
-    assert_eq!(store.removals_by("token:ann").await.unwrap(), 1);
-    assert_eq!(store.removals_by("token:bo").await.unwrap(), 0);
     assert_eq!(store.count().await.unwrap(), 2);
     store.insert(observation(4)).await.unwrap();
     let next = store.index_entries_since(cursor, 100).await.unwrap();
@@ -824,6 +827,24 @@ async fn observations_are_edited_and_removed_for_good(f: &dyn Fixture) {
             .await,
         Err(StoreError::NotFound(_))
     ));
+    // Ann has removed as many as she may; Bo has not.
+    let second = finding(1, walk).id;
+    assert_eq!(
+        store
+            .remove_observation(second, "token:ann", 1)
+            .await
+            .unwrap(),
+        Removal::LimitReached
+    );
+    assert!(store.get(second).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .remove_observation(second, "token:bo", 1)
+            .await
+            .unwrap(),
+        Removal::Removed
+    );
+    assert_eq!(store.count().await.unwrap(), 3);
 }
 
 /// Runs every case against every store: `contract_tests!(store => fixture, ...; [cases])`.

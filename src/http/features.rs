@@ -98,7 +98,12 @@ pub(super) fn breakdown(
     for kind in Kind::ALL {
         by_kind[kind.as_str()] = json!(shown_cell.by_kind[kind.index()]);
     }
-    let shown = |c: &Keyed| Some(d.shown(*c)).filter(|n| *n > 0 || d.is_exact());
+    // A category's or a month's value is the sum of its kinds as shown, as
+    // the cell's total is: rounded over all kinds, it would show records of
+    // a kind that is withheld.
+    let shown = |by_kind: &[Keyed; 3]| {
+        Some(by_kind.iter().map(|c| d.shown(*c)).sum::<u32>()).filter(|n| *n > 0 || d.is_exact())
+    };
     // Most frequent first by the values shown: the exact order would rank
     // categories that show the same value.
     let mut categories: Vec<(&str, u32)> = s
@@ -139,6 +144,34 @@ fn signed_area(ring: &[[f64; 2]]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A month (or category) with one withheld report and five findings
+    /// shows the five: rounded over both kinds, six could show as ten and
+    /// give the report away.
+    #[test]
+    fn months_and_categories_show_the_sum_of_their_kinds_as_shown() {
+        let d = Disclosure::Rounded { k: 5 };
+        let key = (0..u32::MAX)
+            .step_by(7919)
+            .find(|&key| d.shown(Keyed { n: 6, key }) == 10)
+            .unwrap();
+        let report = Keyed { n: 1, key };
+        let findings = Keyed { n: 5, key: 0 };
+        let parts = [report, findings, Keyed::default()];
+        let mut total = report;
+        total.absorb(findings);
+        let s = CellSummary {
+            total,
+            by_kind: parts,
+            by_category: vec![("lighting".into(), parts)],
+            by_month: vec![((2024, 12), parts)],
+        };
+        let body = breakdown(&s, d, &crate::model::Taxonomy::builtin());
+        assert_eq!(body["count"], 5);
+        assert_eq!(body["by_kind"]["insecurity"], 0);
+        assert_eq!(body["by_month"][0]["count"], 5);
+        assert_eq!(body["by_category"][0]["count"], 5);
+    }
 
     #[test]
     fn cell_polygons_are_closed_and_counter_clockwise() {

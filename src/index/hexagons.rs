@@ -403,15 +403,24 @@ impl ObservationIndex {
     }
 }
 
-/// What one cell holds: counts by kind, by category and by month.
+/// What one cell holds: counts by kind, by category and by month. A
+/// category's and a month's counts are kept per kind, so that what is
+/// shown of them can be the sum of its kinds as shown, as a cell's total is
+/// (see [`crate::privacy`]): a category code may be used by two kinds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CellSummary {
     pub total: Keyed,
     pub by_kind: [Keyed; 3],
-    /// Category code and count, most frequent first.
-    pub by_category: Vec<(String, Keyed)>,
-    /// `(year, month)` in Swedish local time and count, in time order.
-    pub by_month: Vec<((i32, u8), Keyed)>,
+    /// Category code and its count per kind, most frequent first.
+    pub by_category: Vec<(String, [Keyed; 3])>,
+    /// `(year, month)` in Swedish local time and its count per kind, in
+    /// time order.
+    pub by_month: Vec<((i32, u8), [Keyed; 3])>,
+}
+
+/// The number of observations in counts per kind.
+pub fn sum_of_kinds(by_kind: &[Keyed; 3]) -> u32 {
+    by_kind.iter().map(|k| k.n).sum()
 }
 
 impl ObservationIndex {
@@ -467,8 +476,8 @@ impl ObservationIndex {
         let Some(compiled) = filter.compile(self) else {
             return summary;
         };
-        let mut categories: FxHashMap<u16, Keyed> = FxHashMap::default();
-        let mut months: std::collections::BTreeMap<(i32, u8), Keyed> =
+        let mut categories: FxHashMap<u16, [Keyed; 3]> = FxHashMap::default();
+        let mut months: std::collections::BTreeMap<(i32, u8), [Keyed; 3]> =
             std::collections::BTreeMap::new();
         self.for_each_match(&compiled, |i| {
             let i = i as usize;
@@ -476,21 +485,19 @@ impl ObservationIndex {
                 return;
             }
             let key = self.columns.keys[i];
+            let kind = usize::from(self.columns.kinds[i]);
             summary.total.add(key);
-            summary.by_kind[usize::from(self.columns.kinds[i])].add(key);
-            categories
-                .entry(self.columns.categories[i])
-                .or_default()
-                .add(key);
+            summary.by_kind[kind].add(key);
+            categories.entry(self.columns.categories[i]).or_default()[kind].add(key);
             if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(self.columns.times[i]) {
                 let local = t.to_offset(crate::model::swedish_time::offset_at(t));
                 months
                     .entry((local.year(), u8::from(local.month())))
-                    .or_default()
+                    .or_default()[kind]
                     .add(key);
             }
         });
-        let mut by_category: Vec<(String, Keyed)> = categories
+        let mut by_category: Vec<(String, [Keyed; 3])> = categories
             .into_iter()
             .map(|(c, n)| {
                 (
@@ -503,7 +510,11 @@ impl ObservationIndex {
                 )
             })
             .collect();
-        by_category.sort_by(|a, b| b.1.n.cmp(&a.1.n).then_with(|| a.0.cmp(&b.0)));
+        by_category.sort_by(|a, b| {
+            sum_of_kinds(&b.1)
+                .cmp(&sum_of_kinds(&a.1))
+                .then_with(|| a.0.cmp(&b.0))
+        });
         summary.by_category = by_category;
         summary.by_month = months.into_iter().collect();
         summary

@@ -23,7 +23,9 @@ mod point_tree;
 mod spatial;
 
 pub use filter::{Filter, HourSet};
-pub use hexagons::{CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION, touching_reach_m};
+pub use hexagons::{
+    CellCount, CellSummary, MAX_RESOLUTION, MIN_RESOLUTION, sum_of_kinds, touching_reach_m,
+};
 pub use spatial::Nearby;
 
 use geo::{BoundingRect, Contains, MultiPolygon, Point, Rect};

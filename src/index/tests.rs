@@ -405,16 +405,31 @@ fn cell_summary_agrees_with_hexagon_counts() {
         // The same observations, however counted, have the same cell key.
         assert_eq!(s.total, c.keyed());
         assert_eq!(s.by_kind, c.keyed_kinds());
-        assert_eq!(s.by_category.iter().map(|(_, n)| n.n).sum::<u32>(), c.total);
-        assert_eq!(s.by_month.iter().map(|(_, n)| n.n).sum::<u32>(), c.total);
+        let sum =
+            |parts: &[[crate::privacy::Keyed; 3]]| parts.iter().map(sum_of_kinds).sum::<u32>();
+        assert_eq!(
+            sum(&s.by_category.iter().map(|(_, n)| *n).collect::<Vec<_>>()),
+            c.total
+        );
+        assert_eq!(
+            sum(&s.by_month.iter().map(|(_, n)| *n).collect::<Vec<_>>()),
+            c.total
+        );
     }
     let centre: CellIndex = "89088645e97ffff".parse().unwrap();
     let s = idx.cell_summary(centre, &Filter::default());
     assert_eq!(
-        (s.by_category[0].0.as_str(), s.by_category[0].1.n),
+        (
+            s.by_category[0].0.as_str(),
+            sum_of_kinds(&s.by_category[0].1)
+        ),
         ("dark_area", 2)
     );
-    let months: Vec<_> = s.by_month.iter().map(|(m, c)| (*m, c.n)).collect();
+    let months: Vec<_> = s
+        .by_month
+        .iter()
+        .map(|(m, c)| (*m, sum_of_kinds(c)))
+        .collect();
     assert_eq!(months, [((2026, 1), 2), ((2026, 2), 1)]);
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{Refused, Service, permit};
 use crate::model::permission::Act;
 use crate::model::{FindingChange, Observation, Principal};
-use crate::store::ObservationEdit;
+use crate::store::{ObservationEdit, Removal};
 
 /// Most findings one participant may remove.
 pub const MAX_REMOVALS: u64 = 10;
@@ -46,13 +46,16 @@ impl Service {
     /// Removes a finding the caller submitted, for good.
     pub async fn remove_finding(&self, who: &Principal, id: Uuid) -> Result<(), Refused> {
         self.own_open_finding(who, id).await?;
-        if self.store.removals_by(&who.actor).await? >= MAX_REMOVALS {
+        let removal = self
+            .store
+            .remove_observation(id, &who.actor, MAX_REMOVALS)
+            .await?;
+        if removal == Removal::LimitReached {
             return Err(Refused::Conflict(format!(
                 "you have removed {MAX_REMOVALS} findings, the most one participant may; \
                  change this one instead"
             )));
         }
-        self.store.remove_observation(id, &who.actor).await?;
         self.audit(who, "observations.remove", id.to_string()).await;
         self.refresh_soon().await;
         Ok(())

@@ -195,6 +195,14 @@ pub struct ObservationEdit {
     pub by: String,
 }
 
+/// What removing an observation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// Its remover has removed as many as they may; nothing changed.
+    LimitReached,
+}
+
 /// Durable storage for everything Trygg keeps.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -257,10 +265,15 @@ pub trait Store: Send + Sync + 'static {
         edit: ObservationEdit,
     ) -> Result<Observation, StoreError>;
     /// Removes a stored observation for good, and notes the removal and
-    /// who made it. Its sequence number is never given to another.
-    async fn remove_observation(&self, id: Uuid, by: &str) -> Result<(), StoreError>;
-    /// How many observations `by` has removed.
-    async fn removals_by(&self, by: &str) -> Result<u64, StoreError>;
+    /// who made it, unless `by` has removed `at_most` already (counted and
+    /// removed in one transaction, so removals at once cannot pass the
+    /// limit together). Its sequence number is never given to another.
+    async fn remove_observation(
+        &self,
+        id: Uuid,
+        by: &str,
+        at_most: u64,
+    ) -> Result<Removal, StoreError>;
     /// The number of the last edit or removal, 0 before any: an index of
     /// the store is out of date when this has grown since it was built.
     async fn last_change(&self) -> Result<i64, StoreError>;

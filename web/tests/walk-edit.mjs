@@ -35,14 +35,14 @@ async function participant(lang) {
   await page.goto(lang ? `${base}/walk?lang=${lang}` : `${base}/walk`);
   await page.fill('#code', code);
   await page.click('#join-btn');
-  await page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
+  await page.waitForSelector('#app:not([hidden])', { timeout: 30000 });
   await page.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 });
   return { context, page, errors };
 }
 
 /** Saves a finding through the form: a tap on the map, a category, a comment. */
 async function saveFinding(page, dx, category, comment) {
-  await page.waitForFunction(() => !window.trygg.map.isMoving(), null, { timeout: 10000 });
+  await page.waitForFunction(() => !window.trygg.map.isMoving(), null, { timeout: 30000 });
   const box = await page.locator('#map canvas').boundingBox();
   await page.mouse.click(box.x + box.width / 2 + dx, box.y + box.height / 2);
   await page.waitForSelector('.maplibregl-marker');
@@ -50,7 +50,7 @@ async function saveFinding(page, dx, category, comment) {
   if (comment) await page.fill('#comment', comment);
   const before = await page.locator('#findings li:not(.pending)').count();
   await page.click('#save');
-  await page.waitForFunction((n) => document.querySelectorAll('#findings li:not(.pending)').length > n, before, { timeout: 15000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#findings li:not(.pending)').length > n, before, { timeout: 30000 });
   // Observed times must differ for a stable newest-first order.
   await page.waitForTimeout(30);
 }
@@ -108,7 +108,7 @@ try {
 
   // The first participant's list picks it up (the next listing).
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
-  await page.waitForFunction((id) => document.querySelector(`#findings li[data-id="${id}"]`), otherId, { timeout: 10000 })
+  await page.waitForFunction((id) => document.querySelector(`#findings li[data-id="${id}"]`), otherId, { timeout: 30000 })
     .catch(() => fail('the other participant\'s finding does not appear in the list'));
   let items = await page.evaluate(listed);
   const lighting = items.find((x) => x.text.includes(LIGHTING));
@@ -147,7 +147,7 @@ try {
   await page.check('.finding-editor input[value=poor_visibility]', { force: true });
   await page.fill('.finding-editor textarea', '');
   await page.dblclick('.finding-editor button[type=submit]');
-  await page.waitForSelector('dialog.finding-editor', { state: 'detached', timeout: 10000 })
+  await page.waitForSelector('dialog.finding-editor', { state: 'detached', timeout: 30000 })
     .catch(() => fail('the editor stays open after saving'));
   await page.waitForTimeout(600); // a second PATCH would have been sent by now
   const patches = sent.filter(([m]) => m === 'PATCH');
@@ -174,7 +174,7 @@ try {
   await page.check('.finding-editor input[value=litter]', { force: true });
   await page.fill('.finding-editor textarea', 'inte sparat');
   await page.keyboard.press('Escape');
-  await page.waitForSelector('dialog.finding-editor', { state: 'detached', timeout: 5000 })
+  await page.waitForSelector('dialog.finding-editor', { state: 'detached', timeout: 15000 })
     .catch(() => fail('Escape does not close the editor'));
   await page.waitForTimeout(600);
   if (sent.filter(([m]) => m === 'PATCH').length !== 1) fail('Escape in the editor sent a change');
@@ -185,7 +185,7 @@ try {
   if (await page.inputValue('.finding-editor textarea') !== '') fail('the editor shows the comment typed before Escape');
   await page.fill('.finding-editor textarea', 'Buskarna skymmer lampan');
   await page.click('.finding-editor button[type=submit]');
-  await page.waitForSelector('dialog.finding-editor', { state: 'detached', timeout: 10000 });
+  await page.waitForSelector('dialog.finding-editor', { state: 'detached', timeout: 30000 });
   server = await page.evaluate(serverFindings);
   if (server[lighting.id]?.description !== 'Buskarna skymmer lampan' || server[lighting.id]?.category !== 'poor_visibility') fail(`after setting the comment the server has ${JSON.stringify(server[lighting.id])}`);
   if (sent.filter(([m]) => m === 'PATCH').length !== 2) fail(`setting the comment sent ${sent.filter(([m]) => m === 'PATCH').length - 1} PATCH requests`);
@@ -202,7 +202,7 @@ try {
   await page.click(`#findings li[data-id="${vegetation.id}"] [data-action=remove]`);
   await page.waitForSelector('dialog.finding-remove[open]');
   await page.dblclick('dialog.finding-remove button.danger');
-  await page.waitForSelector('dialog.finding-remove', { state: 'detached', timeout: 10000 })
+  await page.waitForSelector('dialog.finding-remove', { state: 'detached', timeout: 30000 })
     .catch(() => fail('the question stays open after removing'));
   await page.waitForTimeout(600);
   const deletes = sent.filter(([m]) => m === 'DELETE');
@@ -223,17 +223,17 @@ try {
   // Offline: no controls (a change needs the server).
   await a.context.setOffline(true);
   await page.evaluate(() => window.dispatchEvent(new Event('offline')));
-  await page.waitForFunction(() => !document.querySelector('#findings button'), null, { timeout: 5000 })
+  await page.waitForFunction(() => !document.querySelector('#findings button'), null, { timeout: 15000 })
     .catch(() => fail('the controls stay while offline'));
   await a.context.setOffline(false);
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
-  await page.waitForFunction(() => document.querySelector('#findings button'), null, { timeout: 10000 })
+  await page.waitForFunction(() => document.querySelector('#findings button'), null, { timeout: 30000 })
     .catch(() => fail('the controls do not come back online'));
 
   // Arabic, right to left: the list and the editor.
   await page.goto(`${base}/walk?lang=ar`);
-  await page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
-  await page.waitForSelector(`#findings li[data-id="${lighting.id}"] [data-action=edit]`, { timeout: 10000 });
+  await page.waitForSelector('#app:not([hidden])', { timeout: 30000 });
+  await page.waitForSelector(`#findings li[data-id="${lighting.id}"] [data-action=edit]`, { timeout: 30000 });
   const dir = await page.evaluate(() => document.documentElement.dir);
   if (dir !== 'rtl') fail(`the Arabic page is laid out ${dir}`);
   const arName = await page.getAttribute(`#findings li[data-id="${lighting.id}"] [data-action=edit]`, 'aria-label');

@@ -34,7 +34,7 @@ try {
   await page.screenshot({ path: `${out}/walk-join-phone.png` });
   await page.fill('#code', code.toLowerCase());
   await page.click('#join-btn');
-  await page.waitForSelector('#app:not([hidden])', { timeout: 10000 });
+  await page.waitForSelector('#app:not([hidden])', { timeout: 30000 });
   await page.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 });
   // The service worker has the app cached and controls the page.
   await page.evaluate(() => navigator.serviceWorker.ready);

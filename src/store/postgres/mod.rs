@@ -40,8 +40,8 @@ use uuid::Uuid;
 use super::error::Failure;
 use super::{
     AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, ObservationEdit, Op, Record,
-    Store, StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, from_nanos, nanos,
-    period_from_text,
+    Removal, Store, StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, from_nanos,
+    nanos, period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::{Area, Observation, Walk};
@@ -417,36 +417,36 @@ impl Store for PgStore {
         .await
     }
 
-    async fn remove_observation(&self, id: Uuid, by: &str) -> Result<(), StoreError> {
-        self.with_client(
-            Op::on("removing", Record::Observation(id)),
-            |mut c| async move {
-                let tx = c.transaction().await?;
-                lock_for_change(&tx).await?;
-                if tx
-                    .execute("DELETE FROM observations WHERE id = $1", &[&id])
-                    .await?
-                    == 0
-                {
-                    return Err(StoreError::NotFound(Record::Observation(id)).into());
-                }
-                note_change(&tx, id, "removed", by).await?;
-                Ok(tx.commit().await?)
-            },
-        )
-        .await
-    }
-
-    async fn removals_by(&self, by: &str) -> Result<u64, StoreError> {
-        self.with_client(Op::new("counting removals"), |c| async move {
-            let n: i64 = c
+    async fn remove_observation(
+        &self,
+        id: Uuid,
+        by: &str,
+        at_most: u64,
+    ) -> Result<Removal, StoreError> {
+        let op = Op::on("removing", Record::Observation(id));
+        self.with_client(op, |mut c| async move {
+            let tx = c.transaction().await?;
+            lock_for_change(&tx).await?;
+            let deleted = tx
+                .execute("DELETE FROM observations WHERE id = $1", &[&id])
+                .await?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound(Record::Observation(id)).into());
+            }
+            let removed: i64 = tx
                 .query_one(
                     "SELECT count(*) FROM observation_changes WHERE by = $1 AND change = 'removed'",
                     &[&by],
                 )
                 .await?
                 .try_get(0)?;
-            Ok(u64::try_from(n).unwrap_or(0))
+            if u64::try_from(removed).unwrap_or(0) >= at_most {
+                // Dropped uncommitted: the row stays.
+                return Ok(Removal::LimitReached);
+            }
+            note_change(&tx, id, "removed", by).await?;
+            tx.commit().await?;
+            Ok(Removal::Removed)
         })
         .await
     }

@@ -35,8 +35,8 @@ use uuid::Uuid;
 use super::error::Failure;
 use super::{
     AuditEntry, BatchOutcome, BatchPolicy, FindingUpdate, Inserted, ObservationEdit, Op, Record,
-    Store, StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord, action_from_json,
-    action_json, from_nanos, nanos, period_from_text,
+    Removal, Store, StoreError, StoredAnalysis, StreamOutcome, TokenRecord, UserRecord,
+    action_from_json, action_json, from_nanos, nanos, period_from_text,
 };
 use crate::index::{IndexEntry, base_cell};
 use crate::model::{Area, FindingState, Kind, Observation, Walk};
@@ -395,30 +395,31 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn remove_observation(&self, id: Uuid, by: &str) -> Result<(), StoreError> {
+    async fn remove_observation(
+        &self,
+        id: Uuid,
+        by: &str,
+        at_most: u64,
+    ) -> Result<Removal, StoreError> {
         let by = by.to_owned();
         self.write(Op::on("removing", Record::Observation(id)), move |c| {
             let seq = seq_of(c, id)?.ok_or(StoreError::NotFound(Record::Observation(id)))?;
+            let removed: i64 = c
+                .prepare_cached(
+                    "SELECT count(*) FROM observation_changes WHERE by = ?1 AND change = 'removed'",
+                )?
+                .query_row([&by], |r| r.get(0))?;
+            if u64::try_from(removed).unwrap_or(0) >= at_most {
+                return Ok(Removal::LimitReached);
+            }
             // The row stays, emptied, so that its number is never taken
             // again: sequence numbers are the catch-up cursor.
             c.prepare_cached("UPDATE observations SET record = x'' WHERE seq = ?1")?
                 .execute([seq])?;
             c.prepare_cached("DELETE FROM observation_ids WHERE id = ?1")?
                 .execute([id.as_bytes()])?;
-            note_change(c, id, "removed", &by)
-        })
-        .await
-    }
-
-    async fn removals_by(&self, by: &str) -> Result<u64, StoreError> {
-        let by = by.to_owned();
-        self.read(Op::new("counting removals"), move |c| {
-            let n: i64 = c.query_row(
-                "SELECT count(*) FROM observation_changes WHERE by = ?1 AND change = 'removed'",
-                [by],
-                |r| r.get(0),
-            )?;
-            Ok(u64::try_from(n).unwrap_or(0))
+            note_change(c, id, "removed", &by)?;
+            Ok(Removal::Removed)
         })
         .await
     }
