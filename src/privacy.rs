@@ -5,9 +5,10 @@
 //! see: counts as [`Disclosure::shown`] gives them (1..k−1 shown as 0, like
 //! an empty cell; the rest rounded to base k); statistics derived from
 //! counts (Gi*, emerging categories, perception scores, indicator trends)
-//! computed from those shown counts; a cell's total as the sum of its kinds
-//! as shown, and one category at a time, so that parts of 1..k−1 asked for
-//! together add up to nothing; spatial filters that select whole
+//! computed from those shown counts; a cell's total, and each of its
+//! months and categories, as the sum of its kinds as shown, and one
+//! category at a time, so that parts of 1..k−1 asked for together add up
+//! to nothing; spatial filters that select whole
 //! cells (`index::ObservationIndex::hexagon_counts_whole_cells`) and time
 //! filters taken to whole days (`index::Filter::whole_days`), so that no
 //! edge can be moved across one observation; cells no finer than
