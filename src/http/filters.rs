@@ -54,6 +54,9 @@ pub struct FilterQuery {
 pub trait Filtering: DeserializeOwned {
     /// Names of the [`FilterQuery`] fields this endpoint takes.
     const FILTERS: &'static [&'static str];
+    /// Filter parameters' names this endpoint uses for parameters of its
+    /// own, with another meaning.
+    const OWN: &'static [&'static str] = &[];
 }
 
 /// Every filter parameter.
@@ -104,6 +107,15 @@ impl<P: Filtering + Send, S: Send + Sync> FromRequestParts<S> for Split<P> {
 fn split_query<P: Filtering>(q: &str) -> Result<(P, FilterQuery), Problem> {
     let bad = |e: serde_urlencoded::de::Error| Problem::invalid_query(e.to_string());
     let pairs = parse_query_pairs(q).map_err(bad)?;
+    if let Some((name, _)) = pairs.iter().find(|(k, _)| {
+        let k = k.as_str();
+        ALL_FILTERS.contains(&k) && !P::FILTERS.contains(&k) && !P::OWN.contains(&k)
+    }) {
+        return Err(Problem::invalid_query(format!(
+            "{name}: this endpoint does not filter by {name}; it takes {}",
+            P::FILTERS.join(", ")
+        )));
+    }
     let (filters, own): (Vec<_>, Vec<_>) = pairs
         .into_iter()
         .partition(|(k, _)| P::FILTERS.contains(&k.as_str()));
@@ -369,8 +381,14 @@ mod tests {
         assert_eq!(own.res.as_deref(), Some("8"));
         assert_eq!(query.kind.as_deref(), Some("insecurity"));
         assert_eq!(query.from, None);
-        // A filter parameter the endpoint does not take is as unknown as any.
-        for refused in ["to=2026-01-01", "bbox=1,2,3,4", "color=red", "res=8&res=9"] {
+        // A filter parameter the endpoint does not take is refused, naming
+        // those it does.
+        let refused = split_query::<Own>("to=2026-01-01").err().unwrap();
+        assert_eq!(
+            refused.detail,
+            "to: this endpoint does not filter by to; it takes kind, from"
+        );
+        for refused in ["bbox=1,2,3,4", "color=red", "res=8&res=9"] {
             assert!(split_query::<Own>(refused).is_err(), "{refused}");
         }
     }

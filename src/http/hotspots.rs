@@ -192,6 +192,7 @@ pub struct EmergingParams {
 impl Filtering for EmergingParams {
     /// `from` and `to` are the cube's periods; `area` is the study region, too.
     const FILTERS: &'static [&'static str] = &["kind", "category", "hours", "area"];
+    const OWN: &'static [&'static str] = &["from", "to"];
 }
 
 /// `GET /api/v1/hotspots/emerging`.
