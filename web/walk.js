@@ -267,6 +267,30 @@ async function send(method, id, body) {
   return { error: changeProblem(p, r.status), retry: r.status === 429 || r.status >= 500 };
 }
 
+/** A dialog's line for a refusal, hidden until there is one. */
+function alertLine() {
+  const p = document.createElement('p');
+  p.className = 'error';
+  p.setAttribute('role', 'alert');
+  p.hidden = true;
+  return p;
+}
+
+function dialogButton(type, className, label) {
+  const b = document.createElement('button');
+  b.type = type;
+  b.className = className;
+  b.textContent = label;
+  return b;
+}
+
+function buttonRow(...buttons) {
+  const row = document.createElement('div');
+  row.className = 'dialog-buttons';
+  row.append(...buttons);
+  return row;
+}
+
 /** The editor of one of the participant's findings: category, severity, comment. */
 function editFinding(id) {
   const f = known.get(id);
@@ -308,23 +332,11 @@ function editFinding(id) {
   comment.value = f.properties.description || '';
   comment.dir = 'auto'; // the participant's words, whatever the page's language
   field.append(fieldText, comment);
-  const error = document.createElement('p');
-  error.className = 'error';
-  error.setAttribute('role', 'alert');
-  error.hidden = true;
-  const save = document.createElement('button');
-  save.type = 'submit';
-  save.className = 'primary';
-  save.textContent = t('saveChanges');
-  const cancel = document.createElement('button');
-  cancel.type = 'button';
-  cancel.className = 'secondary';
-  cancel.textContent = t('cancel');
+  const error = alertLine();
+  const save = dialogButton('submit', 'primary', t('saveChanges'));
+  const cancel = dialogButton('button', 'secondary', t('cancel'));
   cancel.addEventListener('click', () => dialog.close());
-  const row = document.createElement('div');
-  row.className = 'dialog-buttons';
-  row.append(save, cancel);
-  form.append(heading, what, sev, field, error, row);
+  form.append(heading, what, sev, field, error, buttonRow(save, cancel));
   dialog.append(form);
   let busy = false;
   // Escape while the change is on its way would hide its outcome.
@@ -386,23 +398,11 @@ function removeFinding(id) {
   text.id = 'finding-remove-text';
   text.textContent = t('confirmRemove', { finding: describe(f) });
   dialog.setAttribute('aria-describedby', text.id);
-  const error = document.createElement('p');
-  error.className = 'error';
-  error.setAttribute('role', 'alert');
-  error.hidden = true;
-  const yes = document.createElement('button');
-  yes.type = 'button';
-  yes.className = 'danger';
-  yes.textContent = t('remove');
-  const no = document.createElement('button');
-  no.type = 'button';
-  no.className = 'secondary';
-  no.textContent = t('cancel');
+  const error = alertLine();
+  const yes = dialogButton('button', 'danger', t('remove'));
+  const no = dialogButton('button', 'secondary', t('cancel'));
   no.addEventListener('click', () => dialog.close());
-  const row = document.createElement('div');
-  row.className = 'dialog-buttons';
-  row.append(yes, no);
-  dialog.append(heading, text, error, row);
+  dialog.append(heading, text, error, buttonRow(yes, no));
   let busy = false;
   dialog.addEventListener('cancel', (e) => { if (busy) e.preventDefault(); });
   yes.addEventListener('click', async () => {
