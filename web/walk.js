@@ -531,15 +531,19 @@ async function main() {
     showError('');
     document.getElementById('join-error').hidden = true;
   });
-  document.getElementById('join-btn').addEventListener('click', async () => {
+  const joinButton = document.getElementById('join-btn');
+  joinButton.addEventListener('click', async () => {
+    // A double tap must not join twice.
+    if (joinButton.disabled) return;
     const err = document.getElementById('join-error');
     err.hidden = true;
     const code = document.getElementById('code').value;
+    joinButton.disabled = true;
     const r = await fetch('/api/v1/walks/join', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ code }),
-    }).catch(() => null);
+    }).catch(() => null).finally(() => { joinButton.disabled = false; });
     if (!r) {
       err.textContent = i18n.t('errors.network');
       err.hidden = false;
@@ -556,6 +560,8 @@ async function main() {
     localStorage.setItem('trygg.walk', JSON.stringify(session));
     startWalk(config);
   });
+  // The button waits in the page, disabled, until it does something.
+  joinButton.disabled = false;
   document.getElementById('centre').addEventListener('click', placeAtCentre);
   document.getElementById('locate').addEventListener('click', () => {
     navigator.geolocation?.getCurrentPosition(

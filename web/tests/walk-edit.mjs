@@ -32,6 +32,11 @@ async function participant(lang) {
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // A slow taxonomy: a tap on "join" before the page is wired must not be lost.
+  await page.route('**/api/v1/taxonomy', async (route) => {
+    await new Promise((resolve) => { setTimeout(resolve, 500); });
+    await route.continue();
+  });
   await page.goto(lang ? `${base}/walk?lang=${lang}` : `${base}/walk`);
   await page.fill('#code', code);
   await page.click('#join-btn');
