@@ -24,9 +24,15 @@ let known = new Map();
 // Bumped whenever `known` changes here (a finding sent, changed or
 // removed), so that a list fetched before the change does not undo it.
 let changes = 0;
+// Whether the server's list has arrived since the page opened, and whether
+// the last try to fetch it failed: until then, offline, the list holds only
+// what waits in the outbox.
+let listed = false;
+let unreachable = false;
 
 function applyStrings() {
   fillCategories();
+  if (session) showClosed();
   showOutbox();
   renderFindings();
   loadFindings();
@@ -93,7 +99,9 @@ async function flush() {
         await outbox.remove(item.id);
         if (!r.ok) {
           const p = await r.json().catch(() => ({}));
-          showError(i18n.problem(p, r.status));
+          // A closed walk is said once, by the form in its place.
+          if (isWalkClosed(p)) walkClosed();
+          else showError(i18n.problem(p, r.status));
         }
       } else {
         break; // 401, 429, 5xx: keep it and retry later
@@ -115,13 +123,28 @@ function showError(msg) {
 }
 
 async function loadFindings() {
-  if (!session || !navigator.onLine) return;
+  if (!session) return;
+  if (!navigator.onLine) {
+    unreachable = true;
+    await renderFindings();
+    return;
+  }
   const before = changes;
-  const r = await fetch('/api/v1/observations?limit=1000', { headers: auth() }).catch(() => null);
+  // The walk too: closed by its leader, it takes no more findings.
+  const [r, w] = await Promise.all([
+    fetch('/api/v1/observations?limit=1000', { headers: auth() }).catch(() => null),
+    fetch(`/api/v1/walks/${encodeURIComponent(session.walk.id)}`, { headers: auth() }).catch(() => null),
+  ]);
+  if (w?.ok && (await w.json().catch(() => ({}))).open === false && session.walk.open !== false) walkClosed();
+  if (unreachable !== !r) {
+    unreachable = !r;
+    await renderFindings();
+  }
   if (!r?.ok) return;
   const fc = await r.json();
   if (before !== changes) return; // changed meanwhile: the next listing has it
   known = new Map(fc.features.map((f) => [f.id, f]));
+  listed = true;
   await renderFindings();
 }
 
@@ -145,6 +168,7 @@ async function renderFindings() {
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
   const refocus = focused && [focused.closest('li')?.dataset.id, focused.dataset.action];
   const editable = session.walk.open !== false && navigator.onLine;
+  document.getElementById('findings-offline').hidden = listed || !unreachable;
   list.replaceChildren(...all.map(({ f, pending }) => {
     const li = document.createElement('li');
     li.dataset.id = f.id;
@@ -210,7 +234,7 @@ function listStatus(msg) {
  */
 function changeProblem(p, status) {
   if (status === 409 || p?.status === 409) {
-    if (/is closed/.test(p?.detail || '')) {
+    if (isWalkClosed(p)) {
       walkClosed();
       return t('closedNoChanges');
     }
@@ -219,11 +243,29 @@ function changeProblem(p, status) {
   return i18n.problem(p, status, { 'not-found': 'walk.findingGone', 404: 'walk.findingGone' });
 }
 
-/** The walk has been closed: remember it, and offer no more changes. */
+const isWalkClosed = (p) => p?.status === 409 && /walk .* is closed/.test(p?.detail || '');
+
+/** The walk has been closed: remember it, and offer no more findings or changes. */
 function walkClosed() {
   session.walk.open = false;
   localStorage.setItem('trygg.walk', JSON.stringify(session));
+  showClosed();
   renderFindings();
+}
+
+/** A closed walk's form says so, in place of taking findings nobody can save. */
+function showClosed() {
+  const closed = session.walk.open === false;
+  const notice = document.getElementById('closed');
+  notice.textContent = closed ? i18n.t('errors.walkClosed') : '';
+  notice.hidden = !closed;
+  for (const f of document.querySelectorAll('.sheet fieldset, .sheet textarea, #save, #locate')) f.disabled = closed;
+  if (closed) {
+    showError('');
+    marker?.remove();
+    point = null;
+    document.getElementById('where-status').textContent = '';
+  }
 }
 
 /** A small modal dialog, labelled by its heading; removed when closed. */
@@ -457,6 +499,7 @@ async function checkNearby() {
 }
 
 function place(lngLat) {
+  if (session.walk.open === false) return;
   point = [Number(lngLat.lng.toFixed(6)), Number(lngLat.lat.toFixed(6))];
   marker.setLngLat(point).addTo(map);
   marker.getElement().setAttribute('aria-label', i18n.t('map.marker'));
@@ -480,6 +523,8 @@ async function startWalk(config) {
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#1b2636' } }];
   if (config.basemap?.tiles) {
+    // The base map's credit takes the bottom line: the buttons sit above it.
+    document.querySelector('.map-wrap').classList.add('credited');
     sources.base = { type: 'raster', tiles: [config.basemap.tiles], tileSize: 256, attribution: config.basemap.attribution };
     layers.push({ id: 'base', type: 'raster', source: 'base', paint: { 'raster-brightness-max': 0.85 } });
   }
@@ -509,6 +554,7 @@ async function startWalk(config) {
     placeAtCentre();
   });
   map.on('load', () => renderFindings());
+  showClosed();
   await showOutbox();
   await renderFindings();
   flush();
@@ -581,7 +627,7 @@ async function main() {
     try {
       await saveFinding();
     } finally {
-      save.disabled = false;
+      save.disabled = session.walk.open === false;
     }
   });
   async function saveFinding() {

@@ -222,26 +222,39 @@ try {
     if (errors.some((e) => !e.includes('status of 422'))) fail(`report (ar): console errors: ${errors.join(' | ')}`);
     await context.close();
   }
-  // The walk closed by its leader: a finding saved after that is refused,
-  // and the Finnish page says why in Finnish.
+  // The walk closed by its leader while a participant's page is open: a
+  // finding saved after that is refused, and the Finnish page says why in
+  // Finnish and takes no more. A page opened later knows without trying.
   {
     const walkId = JSON.parse(walkSession).walk.id;
-    const closed = await fetch(`${base}/api/v1/walks/${walkId}/close`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
-    if (!closed.ok) throw new Error(`closing the walk: HTTP ${closed.status}`);
     const { context, page } = await open({ width: 390, height: 844 }, { fn: (w) => localStorage.setItem('trygg.walk', w), arg: walkSession });
     await page.goto(`${base}/walk?lang=fi`);
     await page.waitForSelector('#app:not([hidden]) #categories input', { timeout: 30000 });
     await page.waitForFunction(mapReady, null, { timeout: 30000 });
+    if (await page.isVisible('#closed')) fail('walk: an open walk is said to be closed');
+    const closed = await fetch(`${base}/api/v1/walks/${walkId}/close`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+    if (!closed.ok) throw new Error(`closing the walk: HTTP ${closed.status}`);
     const canvas = page.locator('#map canvas');
     await canvas.scrollIntoViewIfNeeded();
     const box = await canvas.boundingBox();
     await canvas.click({ position: { x: box.width / 2 + 30, y: box.height / 2 } });
     await page.check('input[value=vegetation]', { force: true });
     await page.click('#save');
-    await page.waitForSelector('#error:not([hidden])', { timeout: 15000 });
-    const said = await page.textContent('#error');
+    await page.waitForSelector('#closed:not([hidden])', { timeout: 15000 })
+      .catch(() => fail('walk: a refused finding does not show that the walk is closed'));
+    const said = await page.textContent('#closed');
     if (said !== messages.fi.errors.walkClosed) fail(`walk: after the walk closed the page says "${said}"`);
+    if (!(await page.isDisabled('#save'))) fail('walk: "Tallenna" still takes findings on a closed walk');
+    if (await page.isVisible('#error')) fail('walk: the closed walk is said twice, as an error too');
     await page.screenshot({ path: `${out}/lang-fi-walk-closed-390.png`, fullPage: true });
+    await context.close();
+  }
+  {
+    const { context, page } = await open({ width: 390, height: 844 }, { fn: (w) => localStorage.setItem('trygg.walk', w), arg: walkSession });
+    await page.goto(`${base}/walk?lang=fi`);
+    await page.waitForSelector('#closed:not([hidden])', { timeout: 30000 })
+      .catch(() => fail('walk: a page opened after the walk closed does not say so'));
+    if (!(await page.isDisabled('#save'))) fail('walk: a page opened after the walk closed still offers "Tallenna"');
     await context.close();
   }
   console.log(JSON.stringify({ screenshots: shots }));

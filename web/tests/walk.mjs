@@ -89,6 +89,8 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#findings li.pending').length === 2, null, { timeout: 10000 })
     .catch(() => fail('after an offline reload the queued findings are not listed'));
   if (!(await page.textContent('#outbox')).startsWith('2 ')) fail(`after an offline reload the outbox says "${await page.textContent('#outbox')}"`);
+  // Findings sent before the reload are not kept on the phone: the list says they come back.
+  if (!(await page.isVisible('#findings-offline'))) fail('after an offline reload the list does not say that sent findings come back online');
   await page.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 })
     .catch(() => fail('after an offline reload the map does not load'));
   await page.screenshot({ path: `${out}/walk-offline-reloaded-phone.png`, fullPage: true });
@@ -98,6 +100,7 @@ try {
   await page.waitForFunction(() => document.getElementById('outbox').textContent === 'Allt är skickat', null, { timeout: 15000 });
   // Sent: the same two, no longer waiting, no duplicates, newest first.
   await page.waitForFunction(() => document.querySelectorAll('#findings li').length === 2 && !document.querySelector('#findings li.pending'), null, { timeout: 10000 });
+  if (await page.isVisible('#findings-offline')) fail('online, the list still says that sent findings come back online');
   items = await page.evaluate(listed);
   if (new Set(items.map(([id]) => id)).size !== 2) fail(`duplicates in the list: ${JSON.stringify(items)}`);
   if (!items[0][2].includes('Skymmande buskage') || !items[1][2].includes('Belysning')) fail(`sent list not newest first: ${JSON.stringify(items)}`);
