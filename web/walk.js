@@ -90,6 +90,7 @@ async function flush() {
       } catch {
         break; // offline: try again later
       }
+      unreachable = false;
       if (r.ok || r.status === 409 || r.status === 422) {
         // Stored (201), stored before (200), or refused for good: done either way.
         if (r.ok) {

@@ -100,7 +100,8 @@ try {
   await page.waitForFunction(() => document.getElementById('outbox').textContent === 'Allt är skickat', null, { timeout: 15000 });
   // Sent: the same two, no longer waiting, no duplicates, newest first.
   await page.waitForFunction(() => document.querySelectorAll('#findings li').length === 2 && !document.querySelector('#findings li.pending'), null, { timeout: 10000 });
-  if (await page.isVisible('#findings-offline')) fail('online, the list still says that sent findings come back online');
+  await page.waitForSelector('#findings-offline', { state: 'hidden', timeout: 10000 })
+    .catch(() => fail('online, the list still says that sent findings come back online'));
   items = await page.evaluate(listed);
   if (new Set(items.map(([id]) => id)).size !== 2) fail(`duplicates in the list: ${JSON.stringify(items)}`);
   if (!items[0][2].includes('Skymmande buskage') || !items[1][2].includes('Belysning')) fail(`sent list not newest first: ${JSON.stringify(items)}`);
