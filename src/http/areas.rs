@@ -16,6 +16,24 @@ use crate::ingest::geometry::{check_area_rings, multipolygon_from_value};
 use crate::ingest::sweref99;
 use crate::model::permission::Act;
 use crate::model::{Area, AreaType, Principal, ValidationError};
+use crate::service::Refused;
+
+/// `/areas/{id}`: the area's page. An area that does not exist gets the
+/// same page (which says so, with a way back) as a `404`, so that a link
+/// checker or a crawler sees the link as broken too.
+pub async fn page(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    use tower::ServiceExt as _;
+    let missing = matches!(state.service.area(&id).await, Err(Refused::NotFound(_)));
+    let file = tower_http::services::ServeFile::new(state.settings.web_dir.join("areas.html"));
+    let mut res = match file.oneshot(req).await {
+        Ok(res) => res.into_response(),
+        Err(never) => match never {},
+    };
+    if missing && res.status() == StatusCode::OK {
+        *res.status_mut() = StatusCode::NOT_FOUND;
+    }
+    res
+}
 
 /// `GET /api/v1/areas` — every area as a GeoJSON Feature.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas",

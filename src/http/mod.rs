@@ -283,7 +283,7 @@ fn web_routes(web_dir: &std::path::Path) -> Router<AppState> {
         // controls pages at or below its own path).
         .route_service("/walk-sw.js", ServeFile::new(web_dir.join("walk-sw.js")))
         .route_service("/areas", ServeFile::new(web_dir.join("areas.html")))
-        .route_service("/areas/{id}", ServeFile::new(web_dir.join("areas.html")))
+        .route("/areas/{id}", get(areas::page))
         .route_service("/admin", ServeFile::new(web_dir.join("admin.html")))
         .route_service(
             "/analyses/{id}",
