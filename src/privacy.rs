@@ -9,9 +9,11 @@
 //! months and categories, as the sum of its kinds as shown, and one
 //! category at a time, so that parts of 1..k−1 asked for together add up
 //! to nothing; spatial filters that select whole
-//! cells (`index::ObservationIndex::hexagon_counts_whole_cells`) and time
-//! filters taken to whole days (`index::Filter::whole_days`), so that no
-//! edge can be moved across one observation; cells no finer than
+//! cells (`index::ObservationIndex::hexagon_counts_whole_cells`), time
+//! filters taken to whole months (`index::Filter::whole_months`) and times
+//! of day limited to a few periods (`http::filters::PUBLIC_HOURS`), so that
+//! no edge can be moved across one observation, nor a day or an hour at a
+//! time to see when a count changes; cells no finer than
 //! resolution 11; and tile validators that hash the bytes served.
 //!
 //! Hiding cells with 1..k−1 observations is not enough on its own: with exact

@@ -1707,8 +1707,8 @@ async fn the_openapi_document_says_what_the_handlers_accept_and_return() {
 
     // The single-hour form, and empty optional parameters as if absent.
     for (path, token) in [
-        ("/api/v1/hexagons?hours=0", None),
-        ("/api/v1/hexagons?hours=23&res=8", None),
+        ("/api/v1/hexagons?hours=0", Some(&app.analyst)),
+        ("/api/v1/hexagons?hours=23&res=8", Some(&app.analyst)),
         ("/api/v1/hexagons?bbox=&hours=&from=&to=&kind=&res=", None),
         ("/api/v1/hotspots?area=hovsjo&fdr=&k=&res=", None),
         (

@@ -276,7 +276,7 @@ async fn an_ogc_item_read_is_audited() {
 }
 
 /// Moving a time edge one second across a report: the public answer must
-/// not flip (times are taken to whole days for the public), while the
+/// not flip (times are taken to whole months for the public), while the
 /// analyst's does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_time_edge_cannot_find_a_single_report() {
@@ -305,7 +305,7 @@ async fn a_time_edge_cannot_find_a_single_report() {
         "/api/v1/hexagons?res=11&to=".to_owned(),
         "/ogc/collections/hexagons/items?res=11&to=".to_owned(),
         format!("/tiles/hexagons/{tile}.mvt?res=11&to="),
-        format!("/api/v1/cells/{cell}?category=dark_area&hours=21&from=2026-01-01&to="),
+        format!("/api/v1/cells/{cell}?category=dark_area&hours=18-24&from=2026-01-01&to="),
     ] {
         let ask = |edge: &str, token: Option<String>| {
             let (app, path) = (&app, format!("{path}{edge}"));
@@ -330,6 +330,66 @@ async fn a_time_edge_cannot_find_a_single_report() {
         }
     }
     assert!(analyst_told >= 3, "exact answers do move ({analyst_told})");
+}
+
+/// The attack that a whole-day edge still allowed: a window's end moved a
+/// day at a time shows, by when a count of a few changes, the days on
+/// which reports were made (and an hour range moved an hour at a time, the
+/// hour). Public windows are whole months and times of day one of a few
+/// periods, so the answers within a month are all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_moved_a_day_or_an_hour_at_a_time_tells_nothing() {
+    let app = with_background().await;
+    let (victim, _) = victim_and_padding();
+    let mut csv = String::from("lon,lat,kind,category,observed_at\n");
+    for day in [3, 10, 17, 24, 28] {
+        writeln!(
+            csv,
+            "{},{},insecurity,dark_area,2025-03-{day:02}T20:00:00+01:00",
+            victim.0, victim.1
+        )
+        .unwrap();
+    }
+    let resp = app.import_csv(&csv, "").await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let cell = LatLng::new(victim.1, victim.0)
+        .unwrap()
+        .to_cell(Resolution::Nine);
+    let (mut public, mut exact) = (Vec::new(), Vec::new());
+    for day in 2..=31 {
+        let path = format!("/api/v1/cells/{cell}?from=2025-03-01&to=2025-03-{day:02}");
+        let (status, text) = body(&app, &path, None).await;
+        assert_eq!(status, 200, "{path}: {text}");
+        public.push(without_links(&text));
+        exact.push(body(&app, &path, Some(&app.analyst)).await.1);
+    }
+    public.dedup();
+    exact.dedup();
+    assert_eq!(
+        public.len(),
+        1,
+        "a public answer moved within the month: {public:?}"
+    );
+    assert!(
+        exact.len() >= 5,
+        "exact answers step on each report day ({})",
+        exact.len()
+    );
+    // An hour at a time is refused; the periods on the map are answered.
+    let (status, text) = body(&app, &format!("/api/v1/cells/{cell}?hours=19-20"), None).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("6-18, 18-24, 22-6, 18-6"), "{text}");
+    for hours in ["6-18", "18-24", "22-6", "18-6", "0-24"] {
+        let (status, text) = body(&app, &format!("/api/v1/cells/{cell}?hours={hours}"), None).await;
+        assert_eq!(status, 200, "{hours}: {text}");
+    }
+    let (status, _) = body(
+        &app,
+        &format!("/api/v1/cells/{cell}?hours=19-20"),
+        Some(&app.analyst),
+    )
+    .await;
+    assert_eq!(status, 200, "analysts choose any hours");
 }
 
 /// A cell asked for by itself counts what the list of cells counts for it,

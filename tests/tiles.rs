@@ -197,13 +197,15 @@ async fn anonymous_tiles_never_show_small_counts() {
             ));
         }
         if rng.random::<f64>() < 0.3 {
-            q.push(format!("to=2026-0{}-15", rng.random_range(1..10)));
+            // After every `from` above.
+            q.push(format!("to=2026-{}-15", rng.random_range(10..13)));
         }
         if rng.random::<f64>() < 0.4 {
+            // The times of day the public may choose.
+            let periods = ["6-18", "18-24", "22-6", "18-6"];
             q.push(format!(
-                "hours={}-{}",
-                rng.random_range(0..24),
-                rng.random_range(0..25)
+                "hours={}",
+                periods[rng.random_range(0..periods.len())]
             ));
         }
         if rng.random::<f64>() < 0.2 {

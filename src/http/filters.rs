@@ -37,7 +37,8 @@ pub struct FilterQuery {
     /// End of the period (exclusive): a date (local midnight) or RFC 3339 time.
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
-    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap).
+    /// Hours of the day, Swedish local time: `H` or `START-END` (end exclusive, may wrap);
+    /// without an analyst token one of 6-18, 18-24, 22-6 and 18-6.
     #[param(
         pattern = "^([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-4]))?$",
         example = "22-6"
@@ -212,9 +213,16 @@ impl FilterQuery {
 /// about 2,000 m²): a cell of resolution 12 is a few houses' width.
 pub const MAX_PUBLIC_RESOLUTION: h3o::Resolution = h3o::Resolution::Eleven;
 
+/// The times of day callers other than analysts may filter by: the day,
+/// the evening, the night, and evening and night together. Any range at
+/// all could be moved an hour at a time, and the hour at which a count
+/// changes would tell when an observation was made.
+pub const PUBLIC_HOURS: [&str; 4] = ["6-18", "18-24", "22-6", "18-6"];
+
 /// How much `principal` may see of counts, and `filter` as it applies to
-/// them: for callers other than analysts times are taken to whole days
-/// ([`Filter::whole_days`]) — see [`crate::privacy`].
+/// them: for callers other than analysts times are taken to whole months
+/// ([`Filter::whole_months`]) and times of day are one of
+/// [`PUBLIC_HOURS`] — see [`crate::privacy`].
 pub fn as_seen(
     principal: &crate::model::Principal,
     k: u32,
@@ -225,7 +233,24 @@ pub fn as_seen(
         return Ok((d, filter));
     }
     check_categories(d, &filter)?;
-    Ok((d, filter.whole_days()))
+    check_hours(&filter)?;
+    Ok((d, filter.whole_months()))
+}
+
+/// Refuses a time of day other than [`PUBLIC_HOURS`] to callers other
+/// than analysts.
+fn check_hours(filter: &Filter) -> Result<(), Problem> {
+    let Some(hours) = filter.hours else {
+        return Ok(());
+    };
+    let public = |p: &&str| HourSet::parse(p).is_ok_and(|h| h == hours);
+    if hours == HourSet::ALL || PUBLIC_HOURS.iter().any(public) {
+        return Ok(());
+    }
+    Err(Problem::invalid_query(format!(
+        "hours: without an analyst token, one of {}",
+        PUBLIC_HOURS.join(", ")
+    )))
 }
 
 /// Refuses a list of categories to callers other than analysts: categories

@@ -4,8 +4,8 @@
 //! publishes them — a cell with 1..k−1 observations is left out, other
 //! counts are rounded to a multiple of k by their cell key, and a cell's
 //! per-kind counts follow the same rule (a kind with 1..k−1 shows 0). A
-//! bounding box selects whole cells for them, times whole days, and
-//! resolution 12 is for analysts.
+//! bounding box selects whole cells for them, times whole months, times of
+//! day the map's periods, and resolution 12 is for analysts.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,7 +40,7 @@ impl Filtering for HexagonParams {
 /// `GET /api/v1/hexagons`.
 #[utoipa::path(get, path = "/api/v1/hexagons", tag = "analysis", params(Filtered<HexagonParams>),
     responses(
-        (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out, counts (per kind too) are rounded to a multiple of k by cell key with 1..k−1 shown as 0, a bbox selects the cells whose centre lies in it, times are taken to whole days, and resolution 12 is refused.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
+        (status = 200, description = "One Polygon Feature per non-empty H3 cell with `cell`, `count` and a count per kind. For callers other than analysts, cells with fewer than k observations are left out, counts (per kind too) are rounded to a multiple of k by cell key with 1..k−1 shown as 0, a bbox selects the cells whose centre lies in it, times are taken to whole months, `hours` is one of 6-18, 18-24, 22-6 and 18-6, and resolution 12 is refused.", body = super::openapi::HexagonCollection, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Bad token", body = Problem, content_type = "application/problem+json"),
     ),

@@ -80,29 +80,36 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// The filter with its time range widened to whole days, Swedish local
-    /// time: `from` back to the start of its day, `to` on to the end of its
-    /// day. Callers who see rounded counts filter by whole days, so that no
-    /// edge can be moved across a single observation.
+    /// The filter with its time range widened to whole calendar months,
+    /// Swedish local time: `from` back to the first of its month, `to` on
+    /// to the first of the next month unless it is one. Callers who see
+    /// rounded counts filter by whole months, the periods a cell's months
+    /// are shown by: a window moved a day at a time would tell, by when its
+    /// count changes, on which days observations were made.
     #[must_use]
-    pub fn whole_days(mut self) -> Self {
-        self.from = self.from.map(|t| day_start(t, false));
-        self.to = self.to.map(|t| day_start(t, true));
+    pub fn whole_months(mut self) -> Self {
+        self.from = self.from.map(|t| month_start(t, false));
+        self.to = self.to.map(|t| month_start(t, true));
         self
     }
 }
 
-/// The local midnight at or before `t` (at or after it with `up`).
-fn day_start(t: i64, up: bool) -> i64 {
+/// The local start of the month at or before `t` (at or after it with `up`).
+fn month_start(t: i64, up: bool) -> i64 {
     use crate::model::swedish_time::{local_midnight, offset_at};
     let Ok(at) = time::OffsetDateTime::from_unix_timestamp(t) else {
         return t;
     };
     let date = at.to_offset(offset_at(at)).date();
-    let start = local_midnight(date).unix_timestamp();
+    let first = date.replace_day(1).unwrap_or(date);
+    let start = local_midnight(first).unix_timestamp();
     if up && start < t {
-        date.next_day()
-            .map_or(t, |d| local_midnight(d).unix_timestamp())
+        let next = if first.month() == time::Month::December {
+            time::Date::from_calendar_date(first.year() + 1, time::Month::January, 1)
+        } else {
+            time::Date::from_calendar_date(first.year(), first.month().next(), 1)
+        };
+        next.map_or(t, |d| local_midnight(d).unix_timestamp())
     } else {
         start
     }
@@ -177,24 +184,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn whole_days_widen_to_local_midnights() {
-        // 2026-10-05T10:00:01Z is noon in Stockholm (summer time, +2).
+    fn whole_months_widen_to_local_firsts_of_months() {
+        let at = |s: &str| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .unix_timestamp()
+        };
+        // Noon on 5 October 2026 in Stockholm (summer time, +2).
         let f = Filter {
-            from: Some(1_791_194_401),
-            to: Some(1_791_194_401),
+            from: Some(at("2026-10-05T12:00:00+02:00")),
+            to: Some(at("2026-10-05T12:00:00+02:00")),
             ..Filter::default()
         }
-        .whole_days();
-        assert_eq!(f.from, Some(1_791_151_200), "2026-10-05T00:00+02:00");
-        assert_eq!(f.to, Some(1_791_237_600), "2026-10-06T00:00+02:00");
-        // A midnight stays where it is.
+        .whole_months();
+        assert_eq!(f.from, Some(at("2026-10-01T00:00:00+02:00")));
+        // November starts in winter time (+1).
+        assert_eq!(f.to, Some(at("2026-11-01T00:00:00+01:00")));
+        // December rolls over into the next year; a first of a month stays.
         let g = Filter {
-            from: Some(1_791_151_200),
-            to: Some(1_791_237_600),
+            from: Some(at("2026-12-01T00:00:00+01:00")),
+            to: Some(at("2026-12-31T23:59:59+01:00")),
             ..Filter::default()
         }
-        .whole_days();
-        assert_eq!((g.from, g.to), (Some(1_791_151_200), Some(1_791_237_600)));
+        .whole_months();
+        assert_eq!(g.from, Some(at("2026-12-01T00:00:00+01:00")));
+        assert_eq!(g.to, Some(at("2027-01-01T00:00:00+01:00")));
+        // One second after a month's start is in that month.
+        let h = Filter {
+            to: Some(at("2026-03-01T00:00:01+01:00")),
+            ..Filter::default()
+        }
+        .whole_months();
+        assert_eq!(h.to, Some(at("2026-04-01T00:00:00+02:00")));
     }
 
     #[test]
