@@ -233,14 +233,14 @@ pub fn as_seen(
         return Ok((d, filter));
     }
     check_categories(d, &filter)?;
-    check_hours(&filter)?;
+    check_hours(d, &filter)?;
     Ok((d, filter.whole_months()))
 }
 
 /// Refuses a time of day other than [`PUBLIC_HOURS`] to callers other
 /// than analysts.
-fn check_hours(filter: &Filter) -> Result<(), Problem> {
-    let Some(hours) = filter.hours else {
+pub fn check_hours(d: crate::privacy::Disclosure, filter: &Filter) -> Result<(), Problem> {
+    let Some(hours) = filter.hours.filter(|_| !d.is_exact()) else {
         return Ok(());
     };
     let public = |p: &&str| HourSet::parse(p).is_ok_and(|h| h == hours);

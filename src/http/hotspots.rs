@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::budget::{answer_key, feature_collection};
+use super::budget::{Asker, answer_key, feature_collection};
 use super::features::{cell_polygon, geojson_bytes};
 use super::filters::parse_resolution;
 use super::filters::{Filtered, Filtering, NO_BBOX};
+use super::peer::Client;
 use super::problem::Problem;
 use crate::analysis::{CubeSettings, RegionCellCache, Standardisation, fdr_bins};
 use crate::model::{Period, PeriodKind, Principal};
@@ -55,6 +56,7 @@ impl Filtering for HotspotParams {
 pub async fn hotspots(
     State(state): State<AppState>,
     principal: Principal,
+    Client(client): Client,
     uri: axum::http::Uri,
     Filtered {
         params: p,
@@ -78,7 +80,7 @@ pub async fn hotspots(
     let key = answer_key(&state, &uri, d);
     let body = state
         .budget
-        .answer(key, principal.is_staff(), move || {
+        .answer(key, Asker::of(&principal, client), move || {
             let cells = cells_of(&cache, &region, res, max_cells)?;
             let mut results = service.hot_spots(&cells, res, &filter, k, d);
             if fdr {
@@ -206,6 +208,7 @@ impl Filtering for EmergingParams {
 pub async fn emerging(
     State(state): State<AppState>,
     principal: Principal,
+    Client(client): Client,
     uri: axum::http::Uri,
     Filtered {
         params: p,
@@ -266,6 +269,7 @@ pub async fn emerging(
     let d = Disclosure::for_caller(principal.reads_raw(), state.settings.k_anonymity);
     super::filters::check_resolution(d, res)?;
     super::filters::check_categories(d, &filter)?;
+    super::filters::check_hours(d, &filter)?;
     let max_cube = if d.is_exact() {
         MAX_CUBE
     } else {
@@ -276,7 +280,7 @@ pub async fn emerging(
     let key = answer_key(&state, &uri, d);
     let body = state
         .budget
-        .answer(key, principal.is_staff(), move || {
+        .answer(key, Asker::of(&principal, client), move || {
             let cells = cells_of(&cache, &region, res, max_cube / periods.len())?;
             let spots = service.emerging_hot_spots(&cells, res, &filter, &bounds, &settings, d);
             let head = json!({

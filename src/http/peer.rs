@@ -42,6 +42,17 @@ pub(super) fn client_ip(ext: &axum::http::Extensions) -> IpAddr {
         })
 }
 
+/// The client's address ([`client_ip`]) as an extractor.
+pub struct Client(pub IpAddr);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_ip(&parts.extensions)))
+    }
+}
+
 /// Middleware: records the client's address for [`client_ip`].
 pub(super) async fn resolve_client(
     trusted: Arc<[IpNet]>,

@@ -37,6 +37,7 @@ impl Filtering for PerceptionParams {
 pub async fn perception(
     State(state): State<AppState>,
     principal: Principal,
+    super::peer::Client(client): super::peer::Client,
     uri: axum::http::Uri,
     Filtered {
         params: p, filter, ..
@@ -49,31 +50,35 @@ pub async fn perception(
     let key = super::budget::answer_key(&state, &uri, d);
     let body = state
         .budget
-        .answer(key, principal.is_staff(), move || {
-            let incidents = service.taxonomy.incident_codes();
-            let cells = service.perception(res, &filter, d.k().unwrap_or(1), d);
-            let head = json!({
-                "resolution": u8::from(res),
-                "incident_categories": incidents,
-            });
-            // Counts as shown, and `z` computed from them: the exact counts
-            // cannot be solved for from it.
-            let features = cells.iter().map(|c| {
-                json!({
-                    "type": "Feature",
-                    "id": c.cell.to_string(),
-                    "geometry": cell_polygon(c.cell),
-                    "properties": {
-                        "cell": c.cell.to_string(),
-                        "insecurity": c.insecurity,
-                        "incidents": c.incidents,
-                        "z": c.z,
-                        "gap": c.gap.as_str(),
-                    },
-                })
-            });
-            Ok(feature_collection(&head, features))
-        })
+        .answer(
+            key,
+            super::budget::Asker::of(&principal, client),
+            move || {
+                let incidents = service.taxonomy.incident_codes();
+                let cells = service.perception(res, &filter, d.k().unwrap_or(1), d);
+                let head = json!({
+                    "resolution": u8::from(res),
+                    "incident_categories": incidents,
+                });
+                // Counts as shown, and `z` computed from them: the exact counts
+                // cannot be solved for from it.
+                let features = cells.iter().map(|c| {
+                    json!({
+                        "type": "Feature",
+                        "id": c.cell.to_string(),
+                        "geometry": cell_polygon(c.cell),
+                        "properties": {
+                            "cell": c.cell.to_string(),
+                            "insecurity": c.insecurity,
+                            "incidents": c.incidents,
+                            "z": c.z,
+                            "gap": c.gap.as_str(),
+                        },
+                    })
+                });
+                Ok(feature_collection(&head, features))
+            },
+        )
         .await?;
     Ok(super::features::geojson_bytes(body))
 }

@@ -177,6 +177,8 @@ pub async fn tile(
 pub struct TileHeaders {
     if_none_match: Option<HeaderValue>,
     gzip_ok: bool,
+    /// Whose turn an analysis overlay takes (`budget::Asker`).
+    client: std::net::IpAddr,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TileHeaders {
@@ -189,6 +191,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TileHeaders {
         Ok(TileHeaders {
             if_none_match: parts.headers.get(header::IF_NONE_MATCH).cloned(),
             gzip_ok: accepts_gzip(&parts.headers),
+            client: super::peer::client_ip(&parts.extensions),
         })
     }
 }
@@ -310,7 +313,7 @@ async fn render_tile(
         disclosure,
         overlay: with_analysis.then(|| overlay_key(query, res, version, disclosure)),
         walks,
-        staff: principal.is_staff(),
+        asker: super::budget::Asker::of(principal, request.headers.client),
     };
     let bytes = render(&state, job).await?;
     let cached = cache.put(key, CachedTile::new(bytes, compress));
@@ -333,8 +336,8 @@ struct TileJob {
     /// The analysis overlay's cache key, when `?analysis=true`.
     overlay: Option<String>,
     walks: Vec<crate::model::Walk>,
-    /// Whether the caller may wait for an analysis slot.
-    staff: bool,
+    /// Who waits for an analysis slot, and how.
+    asker: super::budget::Asker,
 }
 
 /// Encodes a tile: a pre-aggregated hexagon answer right here (it takes
@@ -355,7 +358,7 @@ async fn render(state: &AppState, job: TileJob) -> Result<Option<Vec<u8>>, Probl
     // map's other tiles wait for that one.
     let _slot = match &job.overlay {
         Some(key) if job.layer == Layer::Hexagons && state.overlays.claim(key) => {
-            match state.budget.slot(job.staff).await {
+            match state.budget.slot(job.asker).await {
                 Ok(slot) => Some(slot),
                 Err(busy) => {
                     state.overlays.forget(key);
