@@ -74,6 +74,12 @@ pub struct ServerArgs {
     #[arg(long, env = "TRYGG_ANONYMOUS_PER_MINUTE", default_value_t = 30)]
     pub anonymous_per_minute: u32,
 
+    /// How many days back an anonymous report's `observed_at` may lie (0: no
+    /// limit). Reports made up for a past month would let an outsider pad a
+    /// cell and probe whether others reported there then.
+    #[arg(long, env = "TRYGG_ANONYMOUS_REACH_BACK_DAYS", default_value_t = 31)]
+    pub anonymous_reach_back_days: u32,
+
     /// Largest request body accepted, in bytes (imports excepted).
     #[arg(long, env = "TRYGG_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
@@ -165,6 +171,7 @@ impl Default for ServerArgs {
             model: ModelArgs::default(),
             k_anonymity: 5,
             anonymous_per_minute: 30,
+            anonymous_reach_back_days: 31,
             max_body_bytes: 64 * 1024,
             max_import_bytes: 1024 * 1024 * 1024,
             catch_up_ms: 1000,
@@ -206,6 +213,8 @@ pub struct Settings {
     pub taxonomy: Taxonomy,
     pub k_anonymity: u32,
     pub anonymous_per_minute: u32,
+    /// How far back an anonymous report may lie; `None`: no limit.
+    pub anonymous_reach_back: Option<time::Duration>,
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
     pub catch_up_interval: std::time::Duration,
@@ -272,6 +281,8 @@ impl ServerArgs {
             taxonomy,
             k_anonymity: self.k_anonymity,
             anonymous_per_minute: self.anonymous_per_minute,
+            anonymous_reach_back: (self.anonymous_reach_back_days > 0)
+                .then(|| time::Duration::days(i64::from(self.anonymous_reach_back_days))),
             max_body_bytes: self.max_body_bytes,
             max_import_bytes: self.max_import_bytes,
             catch_up_interval: std::time::Duration::from_millis(self.catch_up_ms.max(50)),

@@ -300,7 +300,8 @@ async fn run_server(
     )
     .await
     .context("loading observations into the index")?
-    .with_tile_cache(settings.tile_cache_bytes());
+    .with_tile_cache(settings.tile_cache_bytes())
+    .with_anonymous_reach_back(settings.anonymous_reach_back);
     tracing::info!(
         observations = service.observation_count(),
         seconds = started.elapsed().as_secs_f64(),

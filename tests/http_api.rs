@@ -4,7 +4,7 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{problem, report, spawn_app, spawn_app_with};
+use common::{days_ago, problem, report, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use trygg::config::ServerArgs;
 
@@ -647,21 +647,31 @@ async fn walks_are_joined_with_a_code_and_scope_their_participants() {
     .await;
 }
 
+/// Anonymous reports are limited per address and minute, and reach back a
+/// month at most (by default): a report made up for a past month would
+/// let an outsider pad a cell and probe who else reported there then.
 #[tokio::test]
-async fn anonymous_submissions_are_rate_limited() {
+async fn anonymous_submissions_are_rate_limited_and_reach_back_a_month() {
     let args = ServerArgs {
-        anonymous_per_minute: 3,
+        anonymous_per_minute: 4,
         ..ServerArgs::default()
     };
     let app = spawn_app_with(args).await;
+    let mut old = report(17.62, 59.19);
+    old["properties"]["observed_at"] = days_ago(32).into();
+    let refused = problem(app.post_json("/api/v1/observations", None, &old).await, 422).await;
+    assert_eq!(refused["errors"][0]["field"], "observed_at", "{refused}");
+    assert!(
+        refused["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("31 days"),
+        "{refused}"
+    );
     for i in 0..3 {
-        let resp = app
-            .post_json(
-                "/api/v1/observations",
-                None,
-                &report(17.62 + f64::from(i) * 0.001, 59.19),
-            )
-            .await;
+        let mut recent = report(17.62 + f64::from(i) * 0.001, 59.19);
+        recent["properties"]["observed_at"] = days_ago(30).into();
+        let resp = app.post_json("/api/v1/observations", None, &recent).await;
         assert_eq!(resp.status(), 201);
     }
     let limited = app
@@ -669,13 +679,9 @@ async fn anonymous_submissions_are_rate_limited() {
         .await;
     assert!(limited.headers().contains_key("retry-after"));
     problem(limited, 429).await;
-    // Authenticated partners are not limited by the anonymous quota.
+    // Staff are held to neither: an analyst records an old report.
     let resp = app
-        .post_json(
-            "/api/v1/observations",
-            Some(&app.analyst),
-            &report(17.63, 59.19),
-        )
+        .post_json("/api/v1/observations", Some(&app.analyst), &old)
         .await;
     assert_eq!(resp.status(), 201);
 }
@@ -1206,6 +1212,7 @@ async fn a_broken_import_stores_nothing_even_after_valid_records() {
 async fn pages_carry_a_content_security_policy_and_cross_site_writes_are_refused() {
     let args = ServerArgs {
         basemap: "https://tiles.example.se/{z}/{x}/{y}.png".into(),
+        anonymous_reach_back_days: 0,
         ..ServerArgs::default()
     };
     let app = spawn_app_with(args).await;
@@ -1452,6 +1459,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     };
     let one_a_minute = ServerArgs {
         anonymous_per_minute: 1,
+        anonymous_reach_back_days: 0,
         ..ServerArgs::default()
     };
 

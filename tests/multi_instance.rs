@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use common::process::{
     StoreArg, create_token, create_token_for, demo_file, observation_count, start_server,
 };
-use common::report;
+use common::{recent_report, report};
 
 async fn submit(client: &reqwest::Client, base: &str, lon: f64) {
     let resp = client
         .post(format!("{base}/api/v1/observations"))
         .header("content-type", "application/geo+json")
-        .body(report(lon, 59.19).to_string())
+        .body(recent_report(lon, 59.19).to_string())
         .send()
         .await
         .unwrap();

@@ -233,7 +233,8 @@ function problemKey(type, status, p) {
 /** A validation error's message key, by the field at fault. */
 function fieldKey({ field, reason }) {
   switch (field) {
-    case 'observed_at': return /in the future/.test(reason || '') ? 'errors.observedAtFuture' : 'errors.observedAtInvalid';
+    case 'observed_at': return /in the future/.test(reason || '') ? 'errors.observedAtFuture'
+      : /days ago/.test(reason || '') ? 'errors.observedAtTooOld' : 'errors.observedAtInvalid';
     case 'geometry': return 'errors.outsideRegion';
     case 'category': return 'errors.category';
     case 'description': return 'errors.descriptionTooLong';

@@ -8,6 +8,8 @@ const t = (key, vars) => i18n.t(`report.${key}`, vars);
 let taxonomy = null;
 let point = null;
 let reportId = crypto.randomUUID();
+// How many days back a report may be dated (from the server), or null.
+let reachBackDays = null;
 
 function fillCategories() {
   const box = document.getElementById('categories');
@@ -25,10 +27,19 @@ function fillCategories() {
   }));
 }
 
-function localNow() {
-  const d = new Date();
+/** A time as a datetime-local value, `days` days before now. */
+function localNow(days = 0) {
+  const d = new Date(Date.now() - days * 86400000);
   d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
   return d.toISOString().slice(0, 16);
+}
+
+/** The "När" field: now, and no later than now nor earlier than the server takes. */
+function resetWhen() {
+  const when = document.getElementById('when');
+  when.value = localNow();
+  when.max = localNow();
+  if (reachBackDays) when.min = localNow(reachBackDays);
 }
 
 async function main() {
@@ -37,9 +48,10 @@ async function main() {
     fetch('/api/v1/taxonomy').then((r) => r.json()),
   ]);
   taxonomy = tax;
+  reachBackDays = config.report_reach_back_days ?? null;
   i18n.chooser();
   fillCategories();
-  document.getElementById('when').value = localNow();
+  resetWhen();
 
   // District outlines help orientation, also without a base map.
   const sources = { areas: { type: 'vector', url: '/tiles/areas.json' } };
@@ -114,9 +126,12 @@ async function main() {
     const when = new Date(document.getElementById('when').value);
     const problem = !point ? 'needPlace'
       : !category ? 'needWhy'
-        : Number.isNaN(when.getTime()) ? 'needWhen' : null;
+        : Number.isNaN(when.getTime()) ? 'needWhen'
+          : when > new Date(Date.now() + 600000) ? 'whenFuture'
+            : reachBackDays && when < new Date(Date.now() - reachBackDays * 86400000) ? 'whenTooOld' : null;
     if (problem) {
-      showError(() => t(problem));
+      const key = { whenFuture: 'errors.observedAtFuture', whenTooOld: 'errors.observedAtTooOld' }[problem];
+      showError(() => (key ? i18n.t(key) : t(problem)));
       return;
     }
     const send = document.getElementById('send');
@@ -157,7 +172,7 @@ async function main() {
   document.getElementById('again').addEventListener('click', () => {
     reportId = crypto.randomUUID();
     form.reset();
-    document.getElementById('when').value = localNow();
+    resetWhen();
     marker.remove();
     point = null;
     status.textContent = '';

@@ -19,6 +19,8 @@ pub async fn ui_config(State(state): State<AppState>) -> Response {
         "center": [17.6267, 59.1955],
         "bounds": [r.west, r.south, r.east, r.north],
         "k_anonymity": state.settings.k_anonymity,
+        // How far back /report lets a resident date a report.
+        "report_reach_back_days": state.settings.anonymous_reach_back.map(time::Duration::whole_days),
     }))
     .into_response()
 }

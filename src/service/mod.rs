@@ -60,6 +60,8 @@ pub struct Service {
     tiles: TileCache,
     pub taxonomy: Taxonomy,
     pub region: Region,
+    /// How far back an anonymous report's `observed_at` may lie.
+    anonymous_reach_back: Option<time::Duration>,
 }
 
 /// What storing an area analysis did.
@@ -95,7 +97,16 @@ impl Service {
             tiles: TileCache::new(0),
             taxonomy,
             region,
+            anonymous_reach_back: None,
         })
+    }
+
+    /// Refuses anonymous reports observed more than `reach_back` ago
+    /// (`None`: any time in the past).
+    #[must_use]
+    pub fn with_anonymous_reach_back(mut self, reach_back: Option<time::Duration>) -> Self {
+        self.anonymous_reach_back = reach_back;
+        self
     }
 
     /// Caches encoded tiles in up to `max_bytes` (0: none).

@@ -102,6 +102,18 @@ impl Service {
         let mut observation = new
             .validate(self.validation_context())
             .map_err(Refused::Invalid)?;
+        if who.role == Role::Anonymous
+            && let Some(reach) = self.anonymous_reach_back
+            && observation.observed_at < time::OffsetDateTime::now_utc() - reach
+        {
+            return Err(Refused::invalid(
+                "observed_at",
+                format!(
+                    "is more than {} days ago; a report reaches back at most that far",
+                    reach.whole_days()
+                ),
+            ));
+        }
         if who.role == Role::WalkParticipant {
             // So that the participant may change it while the walk is open.
             observation.submitted_by = Some(who.actor.clone());

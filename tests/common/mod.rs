@@ -46,8 +46,15 @@ pub async fn create_token(store: &dyn Store, role: Role, org: Option<&str>) -> S
     secret
 }
 
+/// A test server. Its fixtures are reports on fixed dates, so anonymous
+/// reports may reach back any time (the limit has its own test, in
+/// `http_api.rs`).
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(ServerArgs::default()).await
+    spawn_app_with(ServerArgs {
+        anonymous_reach_back_days: 0,
+        ..ServerArgs::default()
+    })
+    .await
 }
 
 pub async fn spawn_app_with(args: ServerArgs) -> TestApp {
@@ -67,7 +74,8 @@ pub async fn spawn_app_with(args: ServerArgs) -> TestApp {
     )
     .await
     .unwrap()
-    .with_tile_cache(settings.tile_cache_bytes());
+    .with_tile_cache(settings.tile_cache_bytes())
+    .with_anonymous_reach_back(settings.anonymous_reach_back);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -179,6 +187,21 @@ pub fn report(lon: f64, lat: f64) -> Value {
             "description": "Mörkt vid gångtunneln"
         }
     })
+}
+
+/// An RFC 3339 time `days` days ago.
+pub fn days_ago(days: i64) -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A resident's report of yesterday, for servers with the default limit
+/// on how far back an anonymous report may be dated.
+pub fn recent_report(lon: f64, lat: f64) -> Value {
+    let mut r = report(lon, lat);
+    r["properties"]["observed_at"] = days_ago(1).into();
+    r
 }
 
 /// Asserts an RFC 9457 problem response and returns its body.

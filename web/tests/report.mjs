@@ -40,6 +40,17 @@ try {
     if (await page.isDisabled('#send')) fail(`the send button stays disabled after a cleared time (${name})`);
     const label = await page.textContent('#send');
     if (label.includes('…')) fail(`the send button still says "${label}" after a cleared time (${name})`);
+    // Reports reach back a month: the picker says so, and an older time is
+    // explained before anything is sent; a time to come is too.
+    const [min, max] = await page.$eval('#when', (e) => [e.min, e.max]);
+    const daysBack = (Date.parse(max) - Date.parse(min)) / 86400000;
+    if (Math.round(daysBack) !== 31) fail(`"När" reaches back ${daysBack} days (${min} to ${max}) (${name})`);
+    for (const [at, says] of [['2020-01-01T12:00', 'Tiden ligger för långt tillbaka. Välj en senare tid.'], ['2099-01-01T12:00', 'Tiden ligger i framtiden. Välj en tid som redan har varit.']]) {
+      await page.fill('#when', at);
+      await page.click('#send');
+      await page.waitForFunction((s) => document.getElementById('error').textContent === s, says, { timeout: 5000 })
+        .catch(async () => fail(`"När" ${at} says "${await page.textContent('#error')}" (${name})`));
+    }
     await page.fill('#when', when);
     await page.click('#send');
     await page.waitForSelector('#thanks:not([hidden])', { timeout: 10000 }).catch(async (e) => {
