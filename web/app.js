@@ -20,9 +20,12 @@ const POINTS_FROM_ZOOM = 14;
 const t = (key) => i18n.t(key.includes('.') ? key : `planner.${key}`);
 
 function applyStrings() {
+  // Analysts see exact counts: the public's rounding is not theirs.
   const note = document.getElementById('role-note');
-  note.hidden = session?.role !== 'admin';
-  note.textContent = note.hidden ? '' : t('adminNote');
+  const roleNote = { admin: 'adminNote', analyst: 'analystNote' }[session?.role];
+  note.hidden = !roleNote;
+  note.textContent = roleNote ? t(roleNote) : '';
+  document.getElementById('privacy-note').hidden = session?.role === 'analyst';
   fillCategories();
   drawLegend();
 }

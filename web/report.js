@@ -73,8 +73,21 @@ async function main() {
   const marker = new maplibregl.Marker({ color: '#d7301f' });
   window.trygg = { map };
 
+  const form = document.getElementById('report');
+  const error = document.getElementById('error');
+  // The message shown, as a function so that a change of language redraws it.
+  let shown = null;
+  const showError = (message) => {
+    shown = message;
+    error.textContent = message ? message() : '';
+    error.hidden = !message;
+  };
+  // Whatever the message was about, the resident has just changed it.
+  form.addEventListener('input', () => showError(null));
+
   const status = document.getElementById('where-status');
   const place = (lngLat) => {
+    showError(null);
     point = [Number(lngLat.lng.toFixed(6)), Number(lngLat.lat.toFixed(6))];
     marker.setLngLat(point).addTo(map);
     marker.getElement().setAttribute('aria-label', i18n.t('map.marker'));
@@ -110,15 +123,6 @@ async function main() {
     );
   });
 
-  const form = document.getElementById('report');
-  const error = document.getElementById('error');
-  // The message shown, as a function so that a change of language redraws it.
-  let shown = null;
-  const showError = (message) => {
-    shown = message;
-    error.textContent = message ? message() : '';
-    error.hidden = !message;
-  };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     showError(null);
@@ -158,6 +162,8 @@ async function main() {
       if (r.ok) {
         form.hidden = true;
         document.getElementById('thanks').hidden = false;
+        // The keyboard goes on from the thanks, not from the top of the page.
+        document.querySelector('#thanks h2').focus();
       } else {
         const p = await r.json().catch(() => ({}));
         showError(() => i18n.problem(p, r.status));
@@ -167,6 +173,8 @@ async function main() {
     } finally {
       send.disabled = false;
       send.textContent = t('send');
+      // A disabled button loses the focus: give it back, to send again.
+      if (!form.hidden && document.activeElement === document.body) send.focus();
     }
   });
   document.getElementById('again').addEventListener('click', () => {

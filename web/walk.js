@@ -585,6 +585,12 @@ async function main() {
     const err = document.getElementById('join-error');
     err.hidden = true;
     const code = document.getElementById('code').value;
+    if (!code.trim()) {
+      err.textContent = t('needCode');
+      err.hidden = false;
+      document.getElementById('code').focus();
+      return;
+    }
     joinButton.disabled = true;
     const r = await fetch('/api/v1/walks/join', {
       method: 'POST',
@@ -605,7 +611,15 @@ async function main() {
     }
     session = await r.json();
     localStorage.setItem('trygg.walk', JSON.stringify(session));
-    startWalk(config);
+    await startWalk(config);
+    // The keyboard goes on from the walk's name, not from the top of the page.
+    document.getElementById('walk-name').focus();
+  });
+  // Enter in the code field (a phone keyboard's "Go") joins, too.
+  document.getElementById('code').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || e.isComposing) return;
+    e.preventDefault();
+    joinButton.click();
   });
   // The button waits in the page, disabled, until it does something.
   joinButton.disabled = false;
@@ -629,6 +643,8 @@ async function main() {
       await saveFinding();
     } finally {
       save.disabled = session.walk.open === false;
+      // A disabled button loses the focus: give it back, for the next finding.
+      if (!save.disabled && document.activeElement === document.body) save.focus();
     }
   });
   async function saveFinding() {

@@ -86,6 +86,10 @@ try {
     return m.querySourceFeatures('hot').some((f) => f.properties.bin === 3);
   }, null, { timeout: 30000 });
   await page.screenshot({ path: `${out}/planner-hotspots.png` });
+  // The legend is the hot-spot view's alone.
+  const legends = await page.evaluate(() => ['legend-items', 'legend-hot', 'legend-trend', 'legend-gap']
+    .filter((id) => document.getElementById(id).getClientRects().length > 0));
+  if (legends.join() !== 'legend-hot') fail(`the hot-spot view's legend shows ${legends.join(', ')}`);
   // Changing a filter keeps the hot-spot view: the count layer stays off.
   await page.locator('#filters input[name=kind]').first().uncheck();
   await page.locator('#filters input[name=kind]').first().check();
@@ -283,6 +287,9 @@ try {
   await signed.page.fill('#signin-password', password);
   await Promise.all([signed.page.waitForNavigation(), signed.page.click('#signin-form button[type=submit]')]);
   await signed.page.waitForFunction(() => window.trygg?.map?.getSource('points'), null, { timeout: 30000 });
+  // Exact counts: the public's rounding note gives way to the analyst's.
+  if (await signed.page.isVisible('#privacy-note')) fail('an analyst is told that counts are rounded');
+  if (!(await signed.page.textContent('#role-note')).startsWith('Som analytiker')) fail(`an analyst's note says "${await signed.page.textContent('#role-note')}"`);
   await signed.page.evaluate(() => window.trygg.map.jumpTo({ center: [17.6267, 59.1917], zoom: 15 }));
   await signed.page.waitForFunction(() => window.trygg.map.queryRenderedFeatures({ layers: ['clusters'] }).length > 0, null, { timeout: 30000 });
   await signed.page.screenshot({ path: `${out}/planner-analyst-clusters.png` });

@@ -30,6 +30,8 @@ try {
     const box = await map.boundingBox();
     await map.click({ position: { x: box.width / 2, y: box.height / 2 } });
     await page.waitForSelector('.maplibregl-marker');
+    // The place asked for is chosen: the message about it goes.
+    if (await page.isVisible('#error')) fail(`the message "${await page.textContent('#error')}" stays once a place is chosen (${name})`);
     await page.check('input[value=dark_area]');
     await page.fill('#comment', 'Mörk gångväg utan belysning');
     // A cleared "När" is explained, and the button is ready again.
@@ -107,6 +109,8 @@ try {
       await page.screenshot({ path: `${out}/report-keyboard-failed.png`, fullPage: true });
       throw new Error(`no thanks after a keyboard-only report; the page says: ${await page.textContent('#error')}`);
     });
+    // The keyboard goes on from the thanks, not from the top of the page.
+    if (!(await page.evaluate(() => document.activeElement?.closest('#thanks')))) fail('after sending, the keyboard is not at the thanks');
     await page.screenshot({ path: `${out}/report-keyboard-sent.png` });
     if (errors.length) fail(`console errors (keyboard): ${errors.join(' | ')}`);
   }

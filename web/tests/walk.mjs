@@ -32,9 +32,15 @@ try {
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${base}/walk`);
   await page.screenshot({ path: `${out}/walk-join-phone.png` });
-  await page.fill('#code', code.toLowerCase());
+  // No code yet: the page asks for it, and sends nothing.
   await page.click('#join-btn');
+  await page.waitForFunction(() => document.getElementById('join-error').textContent === 'Skriv koden du har fått.', null, { timeout: 5000 })
+    .catch(async () => fail(`joining with no code says "${await page.textContent('#join-error')}"`));
+  // Enter in the code field (a phone keyboard's "Go") joins.
+  await page.fill('#code', code.toLowerCase());
+  await page.press('#code', 'Enter');
   await page.waitForSelector('#app:not([hidden])', { timeout: 30000 });
+  if ((await page.evaluate(() => document.activeElement?.id)) !== 'walk-name') fail('after joining, the keyboard is not at the walk\'s name');
   await page.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 });
   // The service worker has the app cached and controls the page.
   await page.evaluate(() => navigator.serviceWorker.ready);
