@@ -269,8 +269,11 @@ function showClosed() {
   }
 }
 
-/** A small modal dialog, labelled by its heading; removed when closed. */
-function modal(className, title) {
+/**
+ * A small modal dialog, labelled by its heading; removed when closed, the
+ * keyboard back on the finding's `action` button (`[id, action]`).
+ */
+function modal(className, title, [id, action] = []) {
   const dialog = document.createElement('dialog');
   dialog.className = `walk-dialog ${className}`;
   const heading = document.createElement('h2');
@@ -279,9 +282,13 @@ function modal(className, title) {
   dialog.setAttribute('aria-labelledby', heading.id);
   dialog.addEventListener('close', () => {
     dialog.remove();
-    // The button that opened it may be gone (the finding removed, the walk
-    // closed): keep the keyboard in the list.
-    if (!document.activeElement || document.activeElement === document.body) document.getElementById('findings-heading').focus();
+    // The button that opened it may have been drawn again (the list is
+    // redrawn on every listing) or be gone (the finding removed, the walk
+    // closed): its successor, or else the list's heading.
+    if (!document.activeElement || document.activeElement === document.body) {
+      const again = id && document.querySelector(`#findings li[data-id="${CSS.escape(id)}"] [data-action="${action}"]`);
+      (again || document.getElementById('findings-heading')).focus();
+    }
   });
   return [dialog, heading];
 }
@@ -338,7 +345,7 @@ function buttonRow(...buttons) {
 function editFinding(id) {
   const f = known.get(id);
   if (!f) return;
-  const [dialog, heading] = modal('finding-editor', t('editTitle'));
+  const [dialog, heading] = modal('finding-editor', t('editTitle'), [id, 'edit']);
   const form = document.createElement('form');
   const what = document.createElement('fieldset');
   const whatLegend = document.createElement('legend');
@@ -436,7 +443,7 @@ function editFinding(id) {
 function removeFinding(id) {
   const f = known.get(id);
   if (!f) return;
-  const [dialog, heading] = modal('finding-remove', t('removeTitle'));
+  const [dialog, heading] = modal('finding-remove', t('removeTitle'), [id, 'remove']);
   const text = document.createElement('p');
   text.id = 'finding-remove-text';
   text.textContent = t('confirmRemove', { finding: describe(f) });

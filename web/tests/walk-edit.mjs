@@ -178,9 +178,14 @@ try {
   await page.waitForSelector('dialog.finding-editor[open]');
   await page.check('.finding-editor input[value=litter]', { force: true });
   await page.fill('.finding-editor textarea', 'inte sparat');
+  // The list is drawn again behind the open editor (a listing arrives).
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await page.waitForTimeout(500);
   await page.keyboard.press('Escape');
   await page.waitForSelector('dialog.finding-editor', { state: 'detached', timeout: 15000 })
     .catch(() => fail('Escape does not close the editor'));
+  const back = await page.evaluate(() => [document.activeElement?.closest('li')?.dataset.id, document.activeElement?.dataset.action]);
+  if (back[0] !== lighting.id || back[1] !== 'edit') fail(`after Escape the focus is on ${JSON.stringify(back)}`);
   await page.waitForTimeout(600);
   if (sent.filter(([m]) => m === 'PATCH').length !== 1) fail('Escape in the editor sent a change');
   if (!(await page.evaluate(listed)).find((x) => x.id === lighting.id)?.text.includes(POOR_VISIBILITY)) fail('the list changed after Escape');
