@@ -36,7 +36,8 @@ pub struct Budget {
     kept: Mutex<Kept>,
 }
 
-/// Who asks for an analysis: staff, or an anonymous client by address.
+/// Who asks for an analysis: staff, or anyone else, by the client's
+/// address (the public, walk participants, partners).
 #[derive(Debug, Clone, Copy)]
 pub enum Asker {
     Staff,
