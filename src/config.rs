@@ -75,8 +75,8 @@ pub struct ServerArgs {
     pub anonymous_per_minute: u32,
 
     /// How many days back an anonymous report's `observed_at` may lie (0: no
-    /// limit). Reports made up for a past month would let an outsider pad a
-    /// cell and probe whether others reported there then.
+    /// limit). Reports made up for any past month would let an outsider pad
+    /// a cell there and probe whether others reported in that month.
     #[arg(long, env = "TRYGG_ANONYMOUS_REACH_BACK_DAYS", default_value_t = 31)]
     pub anonymous_reach_back_days: u32,
 
