@@ -228,6 +228,9 @@ try {
   {
     const walkId = JSON.parse(walkSession).walk.id;
     const { context, page } = await open({ width: 390, height: 844 }, { fn: (w) => localStorage.setItem('trygg.walk', w), arg: walkSession });
+    // This page does not hear of the closing from a listing (the next
+    // block checks that): only the refused save tells it.
+    await page.route('**/api/v1/walks/*', (route) => (route.request().method() === 'GET' ? route.abort() : route.continue()));
     await page.goto(`${base}/walk?lang=fi`);
     await page.waitForSelector('#app:not([hidden]) #categories input', { timeout: 30000 });
     await page.waitForFunction(mapReady, null, { timeout: 30000 });

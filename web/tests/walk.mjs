@@ -40,7 +40,8 @@ try {
   await page.fill('#code', code.toLowerCase());
   await page.press('#code', 'Enter');
   await page.waitForSelector('#app:not([hidden])', { timeout: 30000 });
-  if ((await page.evaluate(() => document.activeElement?.id)) !== 'walk-name') fail('after joining, the keyboard is not at the walk\'s name');
+  await page.waitForFunction(() => document.activeElement?.id === 'walk-name', null, { timeout: 10000 })
+    .catch(() => fail('after joining, the keyboard is not at the walk\'s name'));
   await page.waitForFunction(() => window.trygg?.map?.loaded(), null, { timeout: 30000 });
   // The service worker has the app cached and controls the page.
   await page.evaluate(() => navigator.serviceWorker.ready);
