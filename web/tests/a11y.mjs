@@ -5,14 +5,11 @@
 // axe is injected past the pages' Content-Security-Policy (it is a test
 // tool, not part of the pages).
 import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const [base] = process.argv.slice(2);
 const axe = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
+const browser = await launchBrowser();
 // Each page with the languages it offers (Swedish, the default, first).
 const RESIDENT = ['sv', 'en', 'fi', 'ar'];
 const PAGES = [

@@ -4,18 +4,11 @@
 // value; a resident sees the result without the editing controls.
 // Usage: node tests/action-plan.mjs BASE_URL OUTPUT_DIR ANALYST_USER ANALYST_PASSWORD
 import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { fail, launchBrowser } from './browser.mjs';
 
 const [base, out, user, password] = process.argv.slice(2);
 const axe = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-}
+const browser = await launchBrowser();
 /** The quarter `n` quarters from today's, e.g. 2026-Q4. */
 function quarter(n) {
   const d = new Date();

@@ -9,20 +9,13 @@
 // report sent).
 // Usage: node tests/i18n.mjs BASE_URL OUTPUT_DIR JOIN_CODE ADMIN_USER ADMIN_PASSWORD
 import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { fail, launchBrowser } from './browser.mjs';
 
 const [base, out, code, adminUser, adminPassword] = process.argv.slice(2);
 const messages = Object.fromEntries(['sv', 'en', 'fi', 'ar', 'sv-lattlast'].map((c) => [
   c, JSON.parse(readFileSync(new URL(`../messages/${c}.json`, import.meta.url), 'utf8')),
 ]));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-}
+const browser = await launchBrowser();
 
 const RESIDENT = ['sv', 'en', 'fi', 'ar'];
 const mapReady = () => window.trygg?.map?.loaded() && window.trygg.map.areTilesLoaded();

@@ -1,16 +1,9 @@
 // Area pages and the admin page in headless Chromium.
 // Usage: node tests/pages.mjs BASE_URL OUTPUT_DIR ADMIN_USER ADMIN_PASSWORD ANALYST_USER ANALYST_PASSWORD
-import { chromium } from 'playwright-core';
+import { fail, launchBrowser } from './browser.mjs';
 
 const [base, out, user, password, analystUser, analystPassword] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-}
+const browser = await launchBrowser();
 async function open(path, viewport) {
   // The clipboard, for the admin's copy button.
   const page = await browser.newPage({ viewport, permissions: ['clipboard-read', 'clipboard-write'] });

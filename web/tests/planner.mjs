@@ -1,18 +1,11 @@
 // End-to-end test of the planner map in headless Chromium.
 // Usage: node tests/planner.mjs BASE_URL OUTPUT_DIR ANALYST_USER ANALYST_PASSWORD
 // Exits non-zero, with the reason on stderr, when a check fails.
-import { chromium } from 'playwright-core';
+import { fail, launchBrowser } from './browser.mjs';
 
 const [base, out, analyst, password] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
+const browser = await launchBrowser();
 
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-}
 
 async function rendered(page) {
   await page.waitForFunction(() => {

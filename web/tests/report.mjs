@@ -1,17 +1,10 @@
 // End-to-end test of the resident report page in headless Chromium, by
 // mouse at phone and desktop size, and by keyboard only.
 // Usage: node tests/report.mjs BASE_URL OUTPUT_DIR
-import { chromium } from 'playwright-core';
+import { fail, launchBrowser } from './browser.mjs';
 
 const [base, out] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-}
+const browser = await launchBrowser();
 try {
   for (const [name, viewport] of [['phone', { width: 360, height: 740 }], ['desktop', { width: 1280, height: 900 }]]) {
     const page = await browser.newPage({ viewport });

@@ -7,18 +7,11 @@
 // axe-core checks the open editor, in Swedish and in Arabic (right to left).
 // Usage: node tests/walk-edit.mjs BASE_URL OUTPUT_DIR JOIN_CODE
 import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { fail, launchBrowser } from './browser.mjs';
 
 const [base, out, code] = process.argv.slice(2);
 const axe = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-}
+const browser = await launchBrowser();
 const PHONE = { width: 390, height: 844 };
 const LIGHTING = 'Belysning saknas eller är trasig';
 const VEGETATION = 'Skymmande buskage';

@@ -4,17 +4,10 @@
 // each must arrive exactly once, listed newest first. At 390×844 the map and
 // the Save button are on screen together.
 // Usage: node tests/walk.mjs BASE_URL OUTPUT_DIR JOIN_CODE
-import { chromium } from 'playwright-core';
+import { fail, launchBrowser } from './browser.mjs';
 
 const [base, out, code] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-});
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-}
+const browser = await launchBrowser();
 // The phone of the user tests.
 const PHONE = { width: 390, height: 844 };
 /** The element's box is wholly on screen (no scrolling needed to reach it). */
